@@ -1,0 +1,138 @@
+"""recoverystudy: mixed-methods research on recovery-focused mental-health care planning.
+
+Score questionnaires from instrument definitions kept as data, compare sites with the statistics a
+reviewer expects, run the Framework Method on transcripts, audit care plans, and join the two strands.
+
+>>> import recoverystudy as rs
+>>> isinstance(rs.__version__, str)
+True
+
+Importing the package stays light: matplotlib, python-docx and the command-line library are only
+imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from recoverystudy import errors as errors
+
+# --- instruments, scoring, reliability (issue: foundation) ----------------------------------------
+# (section owned by the scoring work; add explicit re-exports here: `from x import y as y`)
+from recoverystudy.examples import list_examples as list_examples
+from recoverystudy.examples import load_example as load_example
+from recoverystudy.instruments import Instrument as Instrument
+from recoverystudy.instruments import list_instruments as list_instruments
+from recoverystudy.instruments import load_instrument as load_instrument
+from recoverystudy.scoring import ScoreResult as ScoreResult
+from recoverystudy.scoring import score as score
+from recoverystudy.reliability import Reliability as Reliability
+from recoverystudy.reliability import reliability as reliability
+from recoverystudy.surveys import read_survey as read_survey
+
+# --- cross-site statistics (issue: comparisons) ---------------------------------------------------
+# (section owned by the statistics work)
+from recoverystudy.correlate import Correlations as Correlations
+from recoverystudy.correlate import correlate as correlate
+from recoverystudy.country import CountryEffect as CountryEffect
+from recoverystudy.country import country_effect as country_effect
+from recoverystudy.multilevel import SiteModel as SiteModel
+from recoverystudy.multilevel import site_model as site_model
+from recoverystudy.compare import SiteComparison as SiteComparison
+from recoverystudy.compare import SiteComparisons as SiteComparisons
+from recoverystudy.compare import compare_sites as compare_sites
+from recoverystudy.effsize import EffectSize as EffectSize
+from recoverystudy.effsize import f_to_epsilon2 as f_to_epsilon2
+from recoverystudy.effsize import f_to_eta2 as f_to_eta2
+from recoverystudy.effsize import f_to_omega2 as f_to_omega2
+from recoverystudy.posthoc import PairwiseComparisons as PairwiseComparisons
+from recoverystudy.posthoc import dunn as dunn
+from recoverystudy.posthoc import games_howell as games_howell
+from recoverystudy.posthoc import tukey_hsd as tukey_hsd
+
+# --- qualitative workspace (issue: framework method) ----------------------------------------------
+# (section owned by the workspace work)
+from recoverystudy.qual.codebook import Codebook as Codebook
+from recoverystudy.qual.codebook import list_codebooks as list_codebooks
+from recoverystudy.qual.codebook import load_codebook as load_codebook
+from recoverystudy.qual.documents import DocumentText as DocumentText
+from recoverystudy.qual.documents import read_document as read_document
+from recoverystudy.qual.project import Project as Project
+
+# --- care-plan audit (issue: audit) ---------------------------------------------------------------
+# (section owned by the audit work)
+from recoverystudy.audit import AuditReport as AuditReport
+from recoverystudy.audit import CarePlanAudit as CarePlanAudit
+from recoverystudy.audit import audit_care_plans as audit_care_plans
+from recoverystudy.audit import load_rubric as load_rubric
+from recoverystudy.audit import read_team_metadata as read_team_metadata
+from recoverystudy.audit import split_sections as split_sections
+from recoverystudy.audit import wilson_interval as wilson_interval
+from recoverystudy.disclosure import suppress_small_counts as suppress_small_counts
+from recoverystudy.pseudonym import load_secret as load_secret
+from recoverystudy.pseudonym import pseudonymise as pseudonymise
+from recoverystudy.redact import Redaction as Redaction
+from recoverystudy.redact import redact as redact
+
+# --- synthetic study, examples (issue: demo) ------------------------------------------------------
+# (section owned by the demo work)
+from recoverystudy import synthetic as synthetic
+
+# --- mixed-methods integration (issue: joint displays) --------------------------------------------
+# (section owned by the integration work)
+
+__all__ = [
+    "__version__",
+    # synthetic study (demo)
+    "synthetic",
+    "errors",
+    # instruments and scoring
+    "Instrument",
+    "ScoreResult",
+    "list_examples",
+    "list_instruments",
+    "load_example",
+    "load_instrument",
+    "read_survey",
+    "score",
+    "Reliability",
+    "reliability",
+    # qualitative workspace
+    "Codebook",
+    "DocumentText",
+    "Project",
+    "list_codebooks",
+    "load_codebook",
+    "read_document",
+    # audit
+    "AuditReport",
+    "CarePlanAudit",
+    "Redaction",
+    "audit_care_plans",
+    "load_rubric",
+    "load_secret",
+    "pseudonymise",
+    "read_team_metadata",
+    "redact",
+    "split_sections",
+    "suppress_small_counts",
+    "wilson_interval",
+    # comparisons
+    "Correlations",
+    "CountryEffect",
+    "SiteModel",
+    "correlate",
+    "country_effect",
+    "site_model",
+    "SiteComparison",
+    "SiteComparisons",
+    "compare_sites",
+    "EffectSize",
+    "f_to_eta2",
+    "f_to_omega2",
+    "f_to_epsilon2",
+    "PairwiseComparisons",
+    "dunn",
+    "games_howell",
+    "tukey_hsd",
+]

@@ -1,0 +1,222 @@
+"""Collect care plans from a folder, a list of files, a DataFrame or a Project.
+
+Files are read with :func:`recoverystudy.qual.documents.read_document` (.txt, .md, .docx, .odt,
+.rtf, .pdf).  Files that cannot be read (empty, binary, password-protected, corrupt or of an
+unsupported type) are listed as skipped with the reason, and the run continues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from recoverystudy.errors import AuditError, DocumentReadError
+
+__all__ = ["PLAN_SUFFIXES", "collect_plans", "read_team_metadata"]
+
+PLAN_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".rtf", ".pdf")
+PLAN_COLUMNS = ["plan_id", "text", "team", "source_format", "sha256", "path"]
+SKIPPED_COLUMNS = ["plan_id", "path", "reason", "detail"]
+
+
+def _read(path: Path):
+    """Return (text, source_format, sha256) or raise DocumentReadError."""
+    try:
+        from recoverystudy.qual.documents import read_document
+    except ImportError:  # pragma: no cover - the workspace module ships with the package
+        read_document = None
+    if read_document is not None:
+        doc = read_document(path)
+        return doc.text, doc.source_format, doc.sha256
+    return _fallback_read(path)  # pragma: no cover
+
+
+def _fallback_read(path: Path):  # pragma: no cover - used only if recoverystudy.qual is absent
+    suffix = path.suffix.lower()
+    data = path.read_bytes()
+    if not data.strip():
+        raise DocumentReadError(f"{path.name}: the file is empty.", file=str(path), reason="empty")
+    if suffix not in (".txt", ".md"):
+        raise DocumentReadError(
+            f"{path.name}: reading {suffix} files needs recoverystudy.qual.documents.",
+            file=str(path),
+            reason="unsupported",
+        )
+    if b"\x00" in data[:4096]:
+        raise DocumentReadError(
+            f"{path.name}: the file is binary, not text.", file=str(path), reason="binary"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DocumentReadError(f"{path.name}: not UTF-8 text.", file=str(path), reason="binary") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, suffix.lstrip("."), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _skip_reason(exc: Exception) -> tuple[str, str]:
+    """(short reason code safe to share, full message for the user's own screen)."""
+    reason = str(getattr(exc, "reason", "") or "unreadable")
+    return reason.split(":")[0].strip() or "unreadable", str(exc)
+
+
+def _from_paths(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, skipped = [], []
+    for path in paths:
+        if path.suffix.lower() not in PLAN_SUFFIXES:
+            skipped.append(
+                (
+                    path.name,
+                    str(path),
+                    "unsupported",
+                    f"{path.name}: unsupported file type {path.suffix or '(none)'!r}",
+                )
+            )
+            continue
+        try:
+            text, fmt, digest = _read(path)
+        except DocumentReadError as exc:
+            skipped.append((path.name, str(path), *_skip_reason(exc)))
+            continue
+        except OSError as exc:
+            skipped.append(
+                (path.name, str(path), "cannot open", f"{path.name}: cannot open ({exc.strerror or exc})")
+            )
+            continue
+        if not text.strip():
+            skipped.append((path.name, str(path), "empty", f"{path.name}: the file has no text"))
+            continue
+        rows.append((path.name, text, None, fmt, digest, str(path)))
+    plans = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    return plans, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
+
+
+def collect_plans(plans, *, team=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (plans, skipped) frames from any supported input.
+
+    *plans* may be a folder (its files, not sub-folders; hidden files ignored), a list of paths,
+    a DataFrame with ``plan_id`` and ``text`` (and optionally ``team``) or a
+    :class:`recoverystudy.Project` (documents with kind "care_plan").  *team* is a mapping
+    plan_id -> team, a Series, a column name (DataFrame input) or a case attribute name (Project).
+    """
+    if isinstance(plans, (str, os.PathLike)):
+        folder = Path(plans)
+        if not folder.exists():
+            raise AuditError(f"The plans folder {str(folder)!r} does not exist.", file=str(folder))
+        if folder.is_file():
+            paths = [folder]
+        else:
+            paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not paths:
+                raise AuditError(f"The plans folder {str(folder)!r} holds no files.", file=str(folder))
+        frame, skipped = _from_paths(paths)
+    elif isinstance(plans, pd.DataFrame):
+        missing = [c for c in ("plan_id", "text") if c not in plans.columns]
+        if missing:
+            raise AuditError(
+                f"The plans DataFrame needs columns 'plan_id' and 'text'; missing {', '.join(map(repr, missing))}."
+            )
+        frame = pd.DataFrame(
+            {
+                "plan_id": plans["plan_id"].astype(str).to_numpy(),
+                "text": plans["text"].astype(object).to_numpy(),
+                "team": (plans["team"].astype(object).to_numpy() if "team" in plans.columns else None),
+                "source_format": "dataframe",
+            }
+        )
+        bad = frame["text"].map(lambda t: not isinstance(t, str) or not t.strip())
+        skipped = pd.DataFrame(
+            {
+                "plan_id": frame.loc[bad, "plan_id"],
+                "path": "",
+                "reason": "empty",
+                "detail": "the plan has no text",
+            }
+        )
+        frame = frame.loc[~bad].reset_index(drop=True)
+        frame["sha256"] = frame["text"].map(lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest())
+        frame["path"] = ""
+        frame = frame[PLAN_COLUMNS]
+    elif hasattr(plans, "documents") and hasattr(plans, "document_text"):
+        docs = plans.documents(kind="care_plan")
+        if len(docs) == 0:
+            raise AuditError("The project holds no documents of kind 'care_plan'.")
+        texts = [plans.document_text(name) for name in docs["name"]]
+        teams = None
+        if isinstance(team, str) and "case" in docs.columns:
+            cases = plans.cases()
+            if team in cases.columns:
+                key = cases.set_index("case")[team] if "case" in cases.columns else cases[team]
+                teams = docs["case"].map(key).to_numpy()
+                team = None
+        frame = pd.DataFrame(
+            {
+                "plan_id": docs["name"].astype(str).to_numpy(),
+                "text": texts,
+                "team": teams,
+                "source_format": docs["source_format"].to_numpy() if "source_format" in docs else "project",
+                "sha256": docs["sha256"].to_numpy() if "sha256" in docs else None,
+                "path": "",
+            }
+        )[PLAN_COLUMNS]
+        skipped = pd.DataFrame(columns=SKIPPED_COLUMNS)
+    elif isinstance(plans, (list, tuple)):
+        frame, skipped = _from_paths([Path(p) for p in plans])
+    else:
+        raise TypeError(
+            "plans must be a folder, a list of files, a DataFrame (plan_id, text[, team]) or a Project; "
+            f"got {type(plans).__name__}."
+        )
+    if frame["plan_id"].duplicated().any():
+        dup = frame.loc[frame["plan_id"].duplicated(), "plan_id"].iloc[0]
+        raise AuditError(f"Plan id {dup!r} occurs more than once; plan ids must be unique.", plan=dup)
+    if team is not None and not (isinstance(team, str) and isinstance(plans, pd.DataFrame)):
+        mapping = team if isinstance(team, (dict, pd.Series)) else None
+        if mapping is None:
+            raise TypeError(
+                "team must be a mapping or Series plan_id -> team (or a column name for a DataFrame)."
+            )
+        frame["team"] = frame["plan_id"].map(lambda p: mapping.get(p) if hasattr(mapping, "get") else None)
+    elif isinstance(team, str) and isinstance(plans, pd.DataFrame):
+        if team not in plans.columns:
+            raise AuditError(f"The plans DataFrame has no team column {team!r}.")
+        frame["team"] = (
+            plans.loc[plans["plan_id"].astype(str).isin(frame["plan_id"]), team].astype(object).to_numpy()
+        )
+    frame["team"] = frame["team"].astype(object)
+    return frame.reset_index(drop=True), skipped.reset_index(drop=True)
+
+
+def read_team_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """Read a CSV mapping plans to teams: a ``plan`` (or ``plan_id``/``file``) column and a ``team`` column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "teams.csv"
+    >>> _ = p.write_text("plan,team\\nplan_01.txt,North\\n")
+    >>> read_team_metadata(p)
+    {'plan_01.txt': 'North'}
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AuditError(f"The team metadata file {str(p)!r} does not exist.", file=str(p))
+    try:
+        meta = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise AuditError(f"Cannot read the team metadata file {str(p)!r}: {exc}", file=str(p)) from None
+    key = next((c for c in ("plan", "plan_id", "file", "filename") if c in meta.columns), None)
+    if key is None or "team" not in meta.columns:
+        raise AuditError(
+            f"{p.name}: needs a 'plan' (or 'plan_id'/'file') column and a 'team' column; "
+            f"found {', '.join(meta.columns)}.",
+            file=str(p),
+        )
+    dup = meta[key][meta[key].duplicated()]
+    if len(dup):
+        raise AuditError(f"{p.name}: plan {dup.iloc[0]!r} is listed more than once.", file=str(p))
+    return dict(zip(meta[key], meta["team"]))

@@ -1,0 +1,608 @@
+"""Pre-rate care plans against a rubric, keeping the evidence for every rating.
+
+For each plan the evidence rules are evaluated once (compiled regular expressions restricted to
+the relevant sections), giving a count and up to three evidence spans per rule.  Each criterion's
+rules are then tried in the order "not applicable", "met", "partly met"; the first that holds
+gives the rating, otherwise the rating is "not evidenced".  A rating is never higher than its rule
+allows: "met" needs every piece of evidence its rule names.  The evidence kept for a rating is the
+evidence of the rule that fired.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable, Sequence
+
+from recoverystudy.audit.rubric import Rubric
+from recoverystudy.audit.sections import PlanLayout, in_spans
+
+__all__ = ["PlanRating", "prerate_many", "prerate_text"]
+
+_MAX_EVIDENCE = 3
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            "jan january",
+            "feb february",
+            "mar march",
+            "apr april",
+            "may",
+            "jun june",
+            "jul july",
+            "aug august",
+            "sep sept september",
+            "oct october",
+            "nov november",
+            "dec december",
+        ]
+    )
+    for m in names.split()
+}
+_DATE = (
+    r"(?:(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})(?!\d)"
+    r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
+    r"|(?P<d3>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m3>[A-Za-z]{3,9})\.?,?\s+(?P<y3>\d{4}))"
+)
+_ITEM_SPLIT = re.compile(r"[,;]|\band\b|\bor\b|[.!?](?:\s+|$)")
+_BULLET = re.compile(r"^[ \t]*(?:[-*\u2022\u25aa]|\d{1,2}[.)])[ \t]+\S", re.MULTILINE)
+_NAME_TOKEN = re.compile(r"\b[A-Z][a-z]+\b")
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "My",
+        "His",
+        "Her",
+        "Their",
+        "I",
+        "We",
+        "Care",
+        "Team",
+        "Crisis",
+        "Service",
+        "Plan",
+        "If",
+        "In",
+        "On",
+        "Out",
+    ]
+)
+
+# (plan index, rating per criterion, evidence rows)
+PlanRating = tuple
+
+
+def _parse_date(m: re.Match) -> int | None:
+    try:
+        if m.group("d1"):
+            d, mo, y = int(m.group("d1")), int(m.group("m1")), m.group("y1")
+            year = int(y) if len(y) == 4 else (2000 + int(y) if int(y) < 70 else 1900 + int(y))
+        elif m.group("y2"):
+            year, mo, d = int(m.group("y2")), int(m.group("m2")), int(m.group("d2"))
+        else:
+            mo = _MONTHS.get(m.group("m3").lower())
+            if mo is None:
+                return None
+            d, year = int(m.group("d3")), int(m.group("y3"))
+        return _dt.date(year, mo, d).toordinal()
+    except ValueError:
+        return None
+
+
+def rubric_compared_names(rubric: Rubric) -> set[str]:
+    """Evidence names used in numeric comparisons anywhere in the rubric's rules."""
+    import ast
+
+    names: set[str] = set()
+    for crit in rubric.criteria:
+        for _r, src, _code in crit.rules:
+            for node in ast.walk(ast.parse(src, mode="eval")):
+                if isinstance(node, ast.Compare):
+                    names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return names
+
+
+def _split_alternatives(pattern: str) -> list[str]:
+    """Split a regex at its top-level ``|`` (outside groups and character classes)."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]" or pattern[i + 1 : i + 3] == "^]":
+                i += 2 if pattern[i + 1] == "]" else 3
+                continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _lower_pattern(pattern: str) -> str:
+    """Lower-case a pattern's literals, leaving escapes (``\\S``, ``\\B`` ...) alone."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif pattern.startswith("(?P", i):
+            out.append("(?P")
+            i += 3
+        else:
+            out.append(pattern[i].lower())
+            i += 1
+    return "".join(out)
+
+
+def _prefixes(items) -> list[str] | None:
+    """Literal prefixes every match must start with (None if not determinable)."""
+    try:
+        from re import _constants as c
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as c
+    out = [""]
+    for op, av in items:
+        if op is c.AT and all(not p for p in out):
+            continue
+        if op is c.LITERAL:
+            out = [p + chr(av) for p in out]
+            continue
+        if op is c.SUBPATTERN and not av[1] and not av[2]:
+            sub = _prefixes(list(av[-1]))
+            if sub is None:
+                return out if all(len(p) >= 3 for p in out) else None
+            return [p + q for p in out for q in sub]
+        if op is c.BRANCH:
+            subs = [_prefixes(list(b)) for b in av[1]]
+            if any(x is None for x in subs):
+                return out if all(len(p) >= 3 for p in out) else None
+            return [p + q for p in out for x in subs for q in x]
+        break
+    return out if all(len(p) >= 3 for p in out) else None
+
+
+def _wholly_case_sensitive(alternative: str) -> bool:
+    """True if the alternative is one ``(?-i:...)`` group (nothing to gain from lower-casing)."""
+    if not alternative.startswith("(?-i:"):
+        return False
+    depth, i = 0, 0
+    while i < len(alternative):
+        ch = alternative[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(alternative) - 1
+        i += 1
+    return False
+
+
+class _Matcher:
+    """Finds a rule's matches fast, with exactly the semantics of the rule's regex.
+
+    Each alternative is lower-cased (escapes kept) and run case-sensitively on the lower-cased
+    text, which is several times faster than IGNORECASE; a leading ``\\b`` is dropped because it
+    defeats the engine's fast scan for a literal prefix.  Where that loosened pattern can match
+    more than the original (it had a case-sensitive ``(?-i:...)`` part or a leading ``\\b``), each
+    candidate position is verified with the original alternative anchored there, resuming one
+    character later after a rejection - the same matches as ``finditer`` on the original.
+    Parts whose literal prefixes do not occur in the plan are skipped.
+    """
+
+    __slots__ = ("parts",)
+
+    def __init__(self, pattern: re.Pattern):
+        try:
+            from re import _parser as sp
+        except ImportError:  # pragma: no cover
+            import sre_parse as sp
+        alts = _split_alternatives(pattern.pattern)
+        flags_low = pattern.flags & ~re.IGNORECASE
+        groups: dict[bool, list[tuple[str, str]]] = {}
+        for a in alts:
+            if _wholly_case_sensitive(a):
+                groups.setdefault("original", []).append((a, a))
+                continue
+            bounded = a.startswith("\\b") and not a.startswith("\\b|")
+            if bounded:
+                # drop the leading \b only when every literal prefix is long (>= 4 characters):
+                # short words ("we", "son") would otherwise match inside many longer words
+                try:
+                    pre = _prefixes(list(sp.parse(_lower_pattern(a[2:]), flags_low)))
+                except Exception:  # noqa: BLE001
+                    pre = None
+                bounded = bool(pre) and min(len(x) for x in pre) >= 4
+            exact = "(?-i" not in a and not bounded
+            loose = _lower_pattern(a[2:] if bounded else a)
+            groups.setdefault(exact, []).append((loose, a))
+        self.parts = []
+        for exact, items in groups.items():
+            if exact == "original":  # case-sensitive throughout: run as written on the original text
+                self.parts.append(
+                    (re.compile("|".join(a for _, a in items), pattern.flags), None, None, True)
+                )
+                continue
+            loose = re.compile("|".join(lo for lo, _ in items), flags_low)
+            verify = None if exact else re.compile("|".join(a for _, a in items), pattern.flags)
+            try:
+                found = _prefixes(list(sp.parse(loose.pattern, flags_low)))
+            except Exception:  # noqa: BLE001 - not understood by the prefix finder: no prefilter
+                found = None
+            needles = tuple(sorted(set(found))) if found else None
+            self.parts.append((loose, verify, needles, False))
+
+    def finditer(self, text: str, low: str, start: int, end: int):
+        """Matches in order of position (several parts are merged)."""
+        if len(self.parts) == 1:
+            return self._iter_part(self.parts[0], text, low, start, end)
+        out = [m for part in self.parts for m in self._iter_part(part, text, low, start, end)]
+        out.sort(key=lambda m: m.start())
+        return out
+
+    @staticmethod
+    def _iter_part(part, text: str, low: str, start: int, end: int):
+        loose, verify, needles, on_original = part
+        if needles is not None and not any(n in low for n in needles):
+            return
+        if verify is None:
+            yield from loose.finditer(text if on_original else low, start, end)
+            return
+        pos = start
+        search, match = loose.search, verify.match
+        while pos <= end:
+            cand = search(low, pos, end)
+            if cand is None:
+                return
+            p = cand.start()
+            m = match(text, p, end)
+            if m is not None:
+                yield m
+                pos = m.end() if m.end() > p else p + 1
+            else:
+                pos = p + 1
+
+
+class _Compiled:
+    """Per-rubric compiled helpers (date regexes, fast matchers), cached on first use."""
+
+    def __init__(self, rubric: Rubric):
+        self.rubric = rubric
+        self.matchers: dict[str, _Matcher] = {
+            ev.name: _Matcher(ev.pattern) for ev in rubric.evidence.values() if ev.pattern is not None
+        }
+        self.name_matchers = {
+            rx.pattern: _Matcher(rx) for ev in rubric.evidence.values() for rx in ev.names_from
+        }
+        self.dates: dict[str, re.Pattern] = {}
+        self.date_matchers: dict[str, _Matcher] = {}
+        for ev in rubric.evidence.values():
+            if ev.kind == "date":
+                full = re.compile(rf"(?:{ev.label.pattern})[^\n\d]{{0,30}}?(?P<date>{_DATE})", ev.label.flags)
+                self.dates[ev.name] = full
+                self.date_matchers[ev.name] = _Matcher(full)
+        self._exact: _Compiled | None = None
+        # Rules only tested for presence stop after _MAX_EVIDENCE sentences; rules compared with a
+        # number (e.g. warning_signs >= 2) are counted in full.
+        compared = rubric_compared_names(rubric)
+        self.limits = {name: (10**9 if name in compared else _MAX_EVIDENCE) for name in rubric.evidence}
+        # evaluate dates before date_after
+        order = [e for e in rubric.evidence.values() if e.kind != "date_after"]
+        order += [e for e in rubric.evidence.values() if e.kind == "date_after"]
+        self.order = order
+
+    def exact(self) -> _Compiled:
+        """A copy whose matchers run every alternative on the original text (no lower-casing)."""
+        if self._exact is None:
+            other = object.__new__(_Compiled)
+            other.__dict__.update(self.__dict__)
+            other.matchers = {}
+            other.name_matchers = {}
+            other.date_matchers = {}
+            for name, ev in self.rubric.evidence.items():
+                if ev.pattern is not None:
+                    m = object.__new__(_Matcher)
+                    m.parts = [(ev.pattern, None, None, True)]
+                    other.matchers[name] = m
+            for key, rx in self.dates.items():
+                m = object.__new__(_Matcher)
+                m.parts = [(rx, None, None, True)]
+                other.date_matchers[key] = m
+            for key in self.name_matchers:
+                m = object.__new__(_Matcher)
+                m.parts = [(re.compile(key, re.IGNORECASE | re.MULTILINE), None, None, True)]
+                other.name_matchers[key] = m
+            self._exact = other
+        return self._exact
+
+
+_COMPILED: dict[int, _Compiled] = {}
+
+
+def _compiled(rubric: Rubric) -> _Compiled:
+    key = id(rubric)
+    c = _COMPILED.get(key)
+    if c is None or c.rubric is not rubric:
+        c = _Compiled(rubric)
+        _COMPILED[key] = c
+    return c
+
+
+def _count_items(text: str, start: int, end: int) -> int:
+    chunk = text[start:end]
+    bullets = _BULLET.findall(chunk)
+    if bullets:
+        return len(bullets)
+    return sum(1 for part in _ITEM_SPLIT.split(chunk) if sum(ch.isalpha() for ch in part) >= 3)
+
+
+def _evaluate(layout: PlanLayout, comp: _Compiled) -> tuple[dict, dict]:
+    text = layout.text
+    low = text.lower()
+    if len(low) != len(text):  # a few Unicode letters change length when lower-cased: no fast path
+        low = text
+        comp = comp.exact()
+    name_cache: dict[str, set] = {}
+    evidence: dict[str, list] = {}
+    date_values: dict[str, list] = {}
+    rules = comp.rubric.evidence
+
+    def compute(name: str) -> int:
+        ev = rules[name]
+        found: list = []
+        count = 0
+        kind = ev.kind
+        if kind == "pattern":
+            spans = (
+                layout.spans(ev.sections, ev.exclude_sections)
+                if (ev.sections or ev.exclude_sections)
+                else None
+            )
+            seen: set[int] = set()
+            matcher = comp.matchers[ev.name]
+            limit = comp.limits[ev.name]
+            for s, e in spans if spans is not None else ((0, len(text)),):
+                last_end = -1
+                for m in matcher.finditer(text, low, s, e):
+                    ms = m.start()
+                    if ms < last_end or m.end() == ms or (ev.skip_labels and layout.in_label(ms)):
+                        continue
+                    ss, se = layout.sentence(ms)
+                    last_end = se
+                    if ss in seen:
+                        continue
+                    if ev.unless is not None and ev.unless.search(text, ss, se):
+                        continue
+                    seen.add(ss)
+                    if len(found) < _MAX_EVIDENCE:
+                        found.append((ms, m.end(), ss, se))
+                    if len(seen) >= limit:
+                        break
+                if len(seen) >= limit:
+                    break
+            count = len(seen)
+        elif kind == "section":
+            from recoverystudy.audit.sections import substantive
+
+            for sec in layout.kind_sections(ev.sections, ev.exclude_sections):
+                if substantive(text[sec.content_start : sec.end]):
+                    count += 1
+                    if len(found) < _MAX_EVIDENCE:
+                        hs, he = layout.line(sec.heading_start)
+                        found.append((sec.heading_start, sec.end, hs, he))
+        elif kind == "items":
+            spans = layout.spans(ev.sections) if ev.sections else []
+            for s, e in spans:
+                pos = s
+                while pos < e:
+                    nl = text.find("\n", pos, e)
+                    line_end = e if nl < 0 else nl
+                    fk = layout.field_kinds(pos)
+                    if line_end > pos and (fk is None or fk.intersection(ev.sections)):
+                        body_start = pos
+                        if fk is not None or layout.in_label(pos):
+                            colon = text.find(":", pos, line_end)
+                            body_start = line_end if colon < 0 else colon + 1
+                        n = _count_items(text, body_start, line_end)
+                        if n:
+                            count += n
+                            if len(found) < _MAX_EVIDENCE:
+                                found.append((body_start, line_end, pos, line_end))
+                    pos = line_end + 1
+            if ev.cue is not None:
+                cue_spans = layout.spans(ev.cue_sections) if ev.cue_sections else [(0, len(text))]
+                seen = set()
+                for s, e in cue_spans:
+                    for m in ev.cue.finditer(text, s, e):
+                        if spans and in_spans(m.start(), spans):
+                            continue
+                        ss, se = layout.sentence(m.start())
+                        if ss in seen:
+                            continue
+                        seen.add(ss)
+                        n = _count_items(text, m.end(), se) or 1
+                        count += n
+                        if len(found) < _MAX_EVIDENCE:
+                            found.append((m.start(), se, ss, se))
+        elif kind == "date":
+            values = []
+            for m in comp.date_matchers[ev.name].finditer(text, low, 0, len(text)):
+                value = _parse_date(m)
+                if value is None:
+                    continue
+                values.append((value, m.start("date"), m.end("date")))
+                if len(found) < _MAX_EVIDENCE:
+                    ss, se = layout.sentence(m.start("date"))
+                    found.append((m.start("date"), m.end("date"), ss, se))
+            date_values[ev.name] = values
+            count = len(values)
+        elif kind == "date_after":
+            counts[ev.reference], counts[ev.date]
+            refs = date_values.get(ev.reference, [])
+            if refs:
+                ref_value, rs_, re_ = refs[0]
+                for value, s, e in date_values.get(ev.date, []):
+                    if value > ref_value:
+                        count += 1
+                        if len(found) < _MAX_EVIDENCE:
+                            ss, se = layout.sentence(s)
+                            found.append((s, e, ss, se))
+                if count:
+                    ss, se = layout.sentence(rs_)
+                    found.append((rs_, re_, ss, se))
+        elif kind == "linked":
+            names: set[str] = set()
+            for rx in ev.names_from:
+                got = name_cache.get(rx.pattern)
+                if got is None:
+                    got = {
+                        m.group("name")
+                        for m in comp.name_matchers[rx.pattern].finditer(text, low, 0, len(text))
+                    }
+                    got -= _NOT_NAMES | {None}
+                    name_cache[rx.pattern] = got
+                names |= got
+            sect = layout.spans(ev.sections) if ev.sections else []
+            seen = set()
+            limit = comp.limits[ev.name]
+            last_end = -1
+            for m in comp.matchers[ev.name].finditer(text, low, 0, len(text)):
+                ms = m.start()
+                if ms < last_end:
+                    continue
+                ss, se = layout.sentence(ms) if ev.scope == "sentence" else layout.line(ms)
+                last_end = se
+                if ss in seen:
+                    continue
+                ok = (sect and in_spans(ms, sect)) or (
+                    ev.also is not None and ev.also.search(text, ss, se) is not None
+                )
+                if not ok and names:
+                    ok = any(tok in names for tok in _NAME_TOKEN.findall(text, ss, se))
+                if not ok:
+                    continue
+                if ev.unless is not None and ev.unless.search(text, ss, se):
+                    continue
+                seen.add(ss)
+                if len(found) < _MAX_EVIDENCE:
+                    found.append((ms, m.end(), ss, se))
+                if len(seen) >= limit:
+                    break
+            count = len(seen)
+        counts[ev.name] = count
+        evidence[ev.name] = found
+        return count
+
+    counts = _LazyCounts()
+    counts.compute = compute
+    return counts, evidence
+
+
+class _LazyCounts(dict):
+    """Evidence counts computed on first use: a rule that is never consulted (say the "partly
+    met" rule of a criterion already met) costs nothing."""
+
+    compute = None
+
+    def __missing__(self, key: str) -> int:
+        return self.compute(key)
+
+
+def prerate_text(text: str, rubric: Rubric) -> tuple[list[str], list[str], list[list[tuple]], dict]:
+    """Pre-rate one plan.
+
+    Returns
+    -------
+    ratings : list of str, one per criterion
+    rules : list of str, the rule expression that fired ("" for not evidenced)
+    evidence : list (per criterion) of (evidence name, start, end, sentence_start, sentence_end)
+    counts : dict of the evidence counts that were needed (rules are evaluated lazily)
+    """
+    comp = _compiled(rubric)
+    layout = PlanLayout(text, rubric.sections)
+    counts, found = _evaluate(layout, comp)
+    env = {"__builtins__": {}}
+    ratings, rules, evidence = [], [], []
+    for crit in rubric.criteria:
+        rating, fired = "not evidenced", ""
+        for r, src, code in crit.rules:
+            if eval(code, env, counts):
+                rating, fired = r, src
+                break
+        ev_rows: list[tuple] = []
+        if fired:
+            for name in crit.rule_names(rating):
+                if counts.get(name, 0) > 0:
+                    for s, e, ss, se in found[name][:2]:
+                        ev_rows.append((name, s, e, ss, se))
+        ratings.append(rating)
+        rules.append(fired)
+        evidence.append(ev_rows)
+    return ratings, rules, evidence, counts
+
+
+_SHARED: dict = {}
+
+
+def _work(args: tuple) -> list[tuple]:
+    start, texts = args
+    rubric = _SHARED["rubric"]
+    out = []
+    for k, text in enumerate(texts):
+        ratings, rules, evidence, _ = prerate_text(text, rubric)
+        out.append((start + k, ratings, rules, evidence))
+    return out
+
+
+def prerate_many(
+    texts: Sequence[str],
+    rubric: Rubric,
+    *,
+    n_jobs: int = 1,
+    chunk_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple]:
+    """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order."""
+    total = len(texts)
+    chunks = [(i, list(texts[i : i + chunk_size])) for i in range(0, total, chunk_size)]
+    _SHARED["rubric"] = rubric  # inherited by forked workers (compiled rules are not picklable)
+    results: list[tuple] = []
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    import multiprocessing as mp
+
+    if n_jobs <= 1 or total <= chunk_size or "fork" not in mp.get_all_start_methods():
+        for chunk in chunks:
+            part = _work(chunk)
+            results.extend(part)
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+        return results
+    ctx = mp.get_context("fork")
+    with ctx.Pool(processes=n_jobs) as pool:
+        for part in pool.imap(_work, chunks):
+            results.extend(part)
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+    return results

@@ -1,0 +1,530 @@
+"""Shareable audit outputs: HTML report, Excel workbook, CSV files and a chart - private by default.
+
+Every shared output is built from redacted evidence, pseudonymised plan ids and suppressed team
+counts.  Person-level outputs (scorecard, evidence quotes, list of skipped plans) are written only
+when a secret is given for pseudonymisation.  The anonymisation log is identifiable: it is written
+only to a path the user names, never inside the output folder.  After writing, every output is
+scanned for identifiers; if any is found the outputs are removed and :class:`PrivacyError` raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recoverystudy.audit.compliance import ALL_TEAMS
+from recoverystudy.disclosure import TOTAL, suppress_linked, suppression_rule
+from recoverystudy.errors import PrivacyError
+from recoverystudy.pseudonym import key_fingerprint, pseudonymise
+from recoverystudy.redact import REDACTION_MARKERS, _find_spans, _redact_spans, _resolve, redact_slice
+from recoverystudy.results import Result, base_provenance
+
+__all__ = ["AuditReport", "published_compliance", "quote_evidence", "write_audit_report"]
+
+HTML_MAX_SCORECARD_ROWS = 2_000
+_PSEUDONYM = re.compile(r"\bP-[0-9a-f]{12}\b")
+XLSX_MAX_SCORECARD_ROWS = 200_000
+_RATING_COLS = ["n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable"]
+
+
+def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None):
+    """Quoted evidence sentences per (plan_id, criterion), redacted; optionally fill *log*."""
+    ev = audit.evidence
+    if ev.empty:
+        empty = pd.Series(
+            [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
+        )
+        return empty, empty
+    quotes: dict = {}
+    offsets: dict = {}
+    for plan_id, rows in ev.groupby("plan_id", sort=False):
+        text = audit._texts[plan_id]
+        spans = _redact_spans(text, list(names) if names else None)[1] if redact else []
+        for crit, crow in rows.groupby("criterion", sort=False):
+            seen, parts, offs = set(), [], []
+            for ss, se in zip(crow["sentence_start"], crow["sentence_end"]):
+                if (ss, se) in seen:
+                    continue
+                seen.add((ss, se))
+                parts.append(redact_slice(text, spans, ss, se) if redact else text[ss:se])
+                offs.append(f"{ss}-{se}")
+                if log is not None:
+                    for s, e, cat, rule in spans:
+                        if s < se and e > ss:
+                            log.append((plan_id, crit, s, e, cat, rule, REDACTION_MARKERS[cat]))
+            quotes[(plan_id, crit)] = " | ".join(p.replace("\n", " ") for p in parts)
+            offsets[(plan_id, crit)] = "; ".join(offs)
+    idx = pd.MultiIndex.from_tuples(list(quotes), names=["plan_id", "criterion"])
+    return pd.Series(list(quotes.values()), index=idx, dtype=object), pd.Series(
+        list(offsets.values()), index=idx, dtype=object
+    )
+
+
+def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95):
+    """Team compliance after small-number suppression: (table, rule, n_suppressed).
+
+    Counts are nullable integers (``<NA>`` = suppressed); proportions and CIs are NaN wherever
+    a count they rest on is suppressed.  ``All teams`` rows are the published totals.
+    """
+    comp = audit.compliance(by="team", confidence=confidence).to_frame()
+    teams = comp.loc[comp["team"] != ALL_TEAMS]
+    tables = {crit: d.set_index("team")[_RATING_COLS] for crit, d in teams.groupby("criterion", sort=False)}
+    suppressed = suppress_linked(tables, threshold, keep=("n_met",)) if tables else {}
+    out = comp.copy()
+    for col in _RATING_COLS + ["n_plans", "n_applicable"]:
+        out[col] = out[col].astype("Int64")
+    hidden_any = np.zeros(len(out), dtype=bool)
+    n_cells = 0
+    for i, row in out.iterrows():
+        res = suppressed.get(row["criterion"])
+        if res is None:
+            continue
+        team = TOTAL if row["team"] == ALL_TEAMS else row["team"]
+        mask = res.suppressed.loc[team]
+        for col in _RATING_COLS:
+            if mask[col]:
+                out.at[i, col] = pd.NA
+        if mask[TOTAL]:
+            out.at[i, "n_plans"] = pd.NA
+        hide_na = bool(mask[TOTAL] or mask["n_not_applicable"])
+        if hide_na:
+            out.at[i, "n_applicable"] = pd.NA
+        if hide_na or mask["n_met"]:
+            out.loc[i, ["proportion_met", "ci_low", "ci_high"]] = np.nan
+        if hide_na or mask["n_met"] or mask["n_partly_met"]:
+            out.loc[i, ["proportion_met_or_partly", "ci_low_met_or_partly", "ci_high_met_or_partly"]] = np.nan
+        hidden_any[i] = bool(mask.any())
+    for res in suppressed.values():
+        n_cells += res.n_suppressed
+    out["suppressed"] = hidden_any
+    return out, suppression_rule(threshold), n_cells
+
+
+def _chart_png(published: pd.DataFrame, rubric) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    overall = published[published["team"] == ALL_TEAMS].set_index("criterion").reindex(rubric.criterion_ids)
+    fig = Figure(figsize=(8, 0.42 * len(overall) + 1.4), dpi=110)
+    ax = fig.add_subplot(1, 1, 1)
+    y = np.arange(len(overall))[::-1]
+    met = overall["proportion_met"].to_numpy(float)
+    either = overall["proportion_met_or_partly"].to_numpy(float)
+    ax.barh(y, np.nan_to_num(either) * 100, color="#c6dbef", label="met or partly met")
+    ax.barh(y, np.nan_to_num(met) * 100, color="#2171b5", label="met")
+    lo = overall["ci_low"].to_numpy(float)
+    hi = overall["ci_high"].to_numpy(float)
+    ok = ~np.isnan(met)
+    ax.errorbar(
+        met[ok] * 100,
+        y[ok],
+        xerr=[np.clip(met - lo, 0, None)[ok] * 100, np.clip(hi - met, 0, None)[ok] * 100],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        lw=1,
+        label="95% CI (met)",
+    )
+    labels = [c if k else f"{c} (suppressed)" for c, k in zip(overall.index, ok)]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of applicable plans")
+    ax.set_title("Compliance per criterion, all teams")
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class AuditReport(Result):
+    """What :func:`write_audit_report` wrote.
+
+    Attributes
+    ----------
+    files : dict[str, str]
+        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart`` and,
+        with a secret, ``csv_scorecard``).
+    person_level : bool
+        True if person-level outputs were written (a secret was given).
+    log_path : str or None
+    n_redactions : int
+    n_suppressed_cells : int
+    notes : tuple of str
+    provenance : dict
+    """
+
+    files: dict
+    person_level: bool
+    log_path: str | None
+    n_redactions: int
+    n_suppressed_cells: int
+    notes: tuple
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"output": list(self.files), "path": list(self.files.values())})
+
+    def summary(self) -> str:
+        return "\n".join([f"Wrote {len(self.files)} file(s)."] + list(self.notes))
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def _fmt_pct(v) -> str:
+    return "" if pd.isna(v) else f"{100 * v:.1f}%"
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    shown = df.copy()
+    for col in shown.columns:
+        if col.startswith(("proportion", "ci_")):
+            shown[col] = shown[col].map(_fmt_pct)
+        elif str(shown[col].dtype) == "Int64":
+            shown[col] = shown[col].map(lambda v: "*" if pd.isna(v) else str(int(v)))
+    return shown.to_html(index=False, border=0, classes="rs", escape=True, na_rep="")
+
+
+_CSS = """body{font-family:system-ui,Segoe UI,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table.rs{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1.5em}
+table.rs th,table.rs td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}
+table.rs th{background:#eef3f9}.note{background:#fff8e1;padding:0.6em 1em;border-left:4px solid #f0b400}
+h2{border-bottom:2px solid #2171b5;padding-bottom:3px}"""
+
+
+def _identifier_hits(text: str, names) -> list[str]:
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    # our own pseudonyms are hex and can look like a phone number (P-07123456789a): not identifiers
+    text = _PSEUDONYM.sub("P-pseudonym", text)
+    spans = _resolve(_find_spans(text, list(names) if names else None, name_rules=False))
+    return sorted({cat for _, _, cat, _ in spans})
+
+
+def _verify(files: dict, names) -> list[tuple[str, list[str]]]:
+    problems = []
+    for path in files.values():
+        p = Path(path)
+        if p.suffix == ".png":
+            continue
+        if p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                text = "\n".join(
+                    z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")
+                )
+            text = re.sub(r"<[^>]+>", " ", text)
+        else:
+            text = p.read_text(encoding="utf-8")
+            if p.suffix == ".html":
+                text = re.sub(r"<style.*?</style>", " ", text, flags=re.DOTALL)
+                text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+        hits = _identifier_hits(text, names)
+        if hits:
+            problems.append((p.name, hits))
+    return problems
+
+
+def write_audit_report(
+    audit,
+    out_dir,
+    *,
+    secret=None,
+    log_path=None,
+    names=None,
+    threshold: int = 5,
+    quotes: bool = True,
+    confidence: float = 0.95,
+) -> AuditReport:
+    """Write the audit's shareable outputs: ``report.html``, ``audit.xlsx``, CSV files and ``chart.png``.
+
+    Parameters
+    ----------
+    audit : CarePlanAudit
+    out_dir : path
+        The shareable output folder (created if needed).
+    secret : str, optional
+        Secret for keyed pseudonyms (HMAC-SHA256) of plan ids.  Without it only aggregate outputs are
+        written: no scorecard, no evidence quotes, no list of plan ids.  Never written anywhere.
+    log_path : path, optional
+        Where to write the anonymisation log (CSV: plan, criterion, offsets, category, rule,
+        replacement; never the original text).  Must be outside *out_dir*.
+    names : iterable of str, optional
+        Names to redact in evidence quotes, besides the built-in identifier rules.
+    threshold : int, default=5
+        Small-number suppression: team-table counts from 1 to threshold-1 are hidden, with
+        secondary suppression.
+    quotes : bool, default=True
+        Include redacted evidence sentences in person-level outputs.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    PrivacyError
+        If *log_path* lies inside *out_dir*, or an identifier is found in an output after
+        writing (the outputs are then deleted).
+    """
+    out = Path(out_dir).expanduser().resolve()
+    lp = Path(log_path).expanduser().resolve() if log_path is not None else None
+    if lp is not None and _inside(lp, out):
+        raise PrivacyError(
+            f"The anonymisation log {str(log_path)!r} would be inside the output folder {str(out_dir)!r}; "
+            "the log is identifiable, so write it somewhere that is not shared.",
+            file=str(log_path),
+        )
+    if lp is not None and lp.is_dir():
+        raise PrivacyError(
+            f"The log path {str(log_path)!r} is a folder; give a file name.", file=str(log_path)
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    person_level = secret is not None
+    fingerprint = key_fingerprint(secret) if person_level else None
+    rubric = audit.rubric
+    published, rule, n_supp = published_compliance(audit, threshold, confidence=confidence)
+    overall = published[published["team"] == ALL_TEAMS].drop(columns=["team"]).reset_index(drop=True)
+    teams = published[published["team"] != ALL_TEAMS].reset_index(drop=True)
+    criteria_df = rubric.to_frame()[["criterion", "group", "question", "citation"]]
+    redaction_log: list = []
+    scorecard = None
+    if person_level:
+        precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None)
+        sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
+        sc.insert(0, "plan", pseudonymise(sc["plan_id"], secret).to_numpy())
+        keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "final"]
+        if quotes:
+            keep += ["evidence", "evidence_offsets"]
+        scorecard = sc[keep]
+    skipped_counts = audit.skipped["reason"].value_counts().rename_axis("reason").reset_index(name="n_files")
+    skipped_list = None
+    if person_level and len(audit.skipped):
+        skipped_list = pd.DataFrame(
+            {
+                "plan": pseudonymise(audit.skipped["plan_id"], secret).to_numpy(),
+                "reason": audit.skipped["reason"].to_numpy(),
+            }
+        )
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    notes = [
+        (
+            f"{len(audit.plans)} plan(s) audited against {rubric.id} v{rubric.version}; "
+            f"{len(audit.skipped)} file(s) skipped."
+        ),
+        f"Small-number suppression: {rule}",
+        "Identifiers in quoted evidence (NHS numbers, dates of birth, phone numbers, e-mail addresses, full "
+        "postcodes, names after titles, family words or name labels"
+        + (", and the supplied names list" if names else "")
+        + ") are replaced by markers such as [NHS number].",
+    ]
+    if person_level:
+        notes.append(
+            f"Plan ids are pseudonymised with keyed HMAC-SHA256 (key fingerprint {fingerprint}); the "
+            "secret is not stored in any output."
+        )
+    else:
+        notes.append(
+            "No secret was given, so person-level outputs (per-plan scorecard, evidence quotes, list "
+            "of plan ids) were NOT written; only aggregate tables are included."
+        )
+    notes.append(
+        f"Anonymisation log written to a separate, non-shared location ({len(redaction_log)} entries)."
+        if lp is not None
+        else "No anonymisation log was requested."
+    )
+    n_conf = len(audit.confirmations.drop_duplicates(["plan_id", "criterion"]))
+    notes.append(
+        f"{n_conf} of {len(audit.prerated)} ratings were confirmed by a reviewer; the rest are "
+        "machine pre-ratings. Both are reported."
+    )
+
+    files: dict[str, str] = {}
+    try:
+        png = _chart_png(published, rubric)
+        (out / "chart.png").write_bytes(png)
+        files["chart"] = str(out / "chart.png")
+        overall.to_csv(out / "compliance_overall.csv", index=False)
+        files["csv_overall"] = str(out / "compliance_overall.csv")
+        teams.to_csv(out / "compliance_by_team.csv", index=False)
+        files["csv_teams"] = str(out / "compliance_by_team.csv")
+        if scorecard is not None:
+            scorecard.to_csv(out / "scorecard.csv", index=False)
+            files["csv_scorecard"] = str(out / "scorecard.csv")
+        _write_xlsx(
+            out / "audit.xlsx",
+            overall,
+            teams,
+            criteria_df,
+            scorecard,
+            skipped_counts,
+            skipped_list,
+            notes,
+            rubric,
+            now,
+        )
+        files["xlsx"] = str(out / "audit.xlsx")
+        _write_html(
+            out / "report.html",
+            overall,
+            teams,
+            criteria_df,
+            scorecard,
+            skipped_counts,
+            skipped_list,
+            notes,
+            rubric,
+            now,
+            png,
+        )
+        files["html"] = str(out / "report.html")
+        problems = _verify(files, names)
+        if problems:
+            raise PrivacyError(
+                "Identifiers were found in the outputs ("
+                + "; ".join(f"{f}: {', '.join(c)}" for f, c in problems)
+                + "); the outputs have been removed. Check the team names and metadata for personal details.",
+                files=[f for f, _ in problems],
+            )
+    except BaseException:
+        for path in files.values():
+            Path(path).unlink(missing_ok=True)
+        raise
+    if lp is not None:
+        lp.parent.mkdir(parents=True, exist_ok=True)
+        log = pd.DataFrame(
+            redaction_log, columns=["plan_id", "criterion", "start", "end", "category", "rule", "replacement"]
+        )
+        if person_level:
+            log.insert(1, "pseudonym", pseudonymise(log["plan_id"], secret).to_numpy() if len(log) else [])
+        log["output"] = "evidence quote"
+        log["written_at"] = now
+        log.to_csv(lp, index=False)
+    prov = base_provenance(
+        "care_plan_audit_report",
+        threshold=threshold,
+        suppression_rule=rule,
+        pseudonymisation="HMAC-SHA256" if person_level else None,
+        key_fingerprint=fingerprint,
+        confidence=confidence,
+        **{k: audit.provenance.get(k) for k in ("rubric", "rubric_version")},
+    )
+    return AuditReport(
+        files=files,
+        person_level=person_level,
+        log_path=str(lp) if lp else None,
+        n_redactions=len(redaction_log),
+        n_suppressed_cells=n_supp,
+        notes=tuple(notes),
+        provenance=prov,
+    )
+
+
+def _write_xlsx(
+    path, overall, teams, criteria_df, scorecard, skipped_counts, skipped_list, notes, rubric, now
+):
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("About")
+    ws.column_dimensions["A"].width = 120
+    title = WriteOnlyCell(ws, value="Care-plan audit")
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
+    ws.append([f"Rubric: {rubric.title} ({rubric.id} v{rubric.version})"])
+    ws.append([f"Written (UTC): {now}"])
+    for note in notes:
+        ws.append([note])
+    ws.append(["Suppressed counts are shown as *; percentages resting on them are left blank."])
+
+    def cell_value(col, v):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return "*" if col.startswith("n_") else None
+        if isinstance(v, (np.bool_, bool)):
+            return bool(v)
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, np.floating):
+            return float(v)
+        return v
+
+    def sheet(name, df):
+        s = wb.create_sheet(name)
+        for k, col in enumerate(df.columns, start=1):
+            s.column_dimensions[get_column_letter(k)].width = min(60, max(10, len(col) + 2))
+        header = []
+        for col in df.columns:
+            c = WriteOnlyCell(s, value=col)
+            c.font = Font(bold=True)
+            header.append(c)
+        s.append(header)
+        cols = list(df.columns)
+        for row in df.itertuples(index=False, name=None):
+            s.append([cell_value(col, v) for col, v in zip(cols, row)])
+
+    sheet("Overall", overall)
+    sheet("By team", teams)
+    sheet("Criteria", criteria_df)
+    if scorecard is not None:
+        if len(scorecard) <= XLSX_MAX_SCORECARD_ROWS:
+            sheet("Scorecard", scorecard)
+        else:
+            big = wb.create_sheet("Scorecard")
+            big.append([f"{len(scorecard):,} rows: too many for a workbook sheet; see scorecard.csv."])
+    sheet("Skipped files", skipped_list if skipped_list is not None else skipped_counts)
+    wb.save(path)
+
+
+def _write_html(
+    path, overall, teams, criteria_df, scorecard, skipped_counts, skipped_list, notes, rubric, now, png
+):
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Care-plan audit - {e(rubric.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Care-plan audit</h1><p>{e(rubric.title)} ({e(rubric.id)} v{e(rubric.version)}). Written {e(now)} UTC.</p>",
+        "<div class='note'>" + "".join(f"<p>{e(n)}</p>" for n in notes) + "</div>",
+        "<h2>Compliance, all teams</h2>",
+        f"<img alt='Compliance per criterion' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>",
+        _table_html(overall),
+        "<h2>Compliance by team</h2><p>Counts marked * are suppressed (see the rule above).</p>",
+        _table_html(teams),
+        "<h2>Criteria and sources</h2>",
+        f"<p>{e(rubric.source)}</p>",
+        _table_html(criteria_df),
+        "<h2>Skipped files</h2>",
+        _table_html(skipped_list if skipped_list is not None else skipped_counts),
+    ]
+    if scorecard is not None:
+        parts += [
+            (
+                "<h2>Per-plan scorecard</h2><p>Plan ids are keyed pseudonyms. 'prerated' is the machine's "
+                "suggestion, 'confirmed' the reviewer's rating, 'final' the confirmed rating where there is one."
+                "</p>"
+            ),
+            _table_html(scorecard.head(HTML_MAX_SCORECARD_ROWS)),
+            (
+                f"<p>First {HTML_MAX_SCORECARD_ROWS:,} of {len(scorecard):,} rows; the full scorecard is in "
+                "scorecard.csv.</p>"
+                if len(scorecard) > HTML_MAX_SCORECARD_ROWS
+                else ""
+            ),
+        ]
+    parts.append("</body></html>")
+    Path(path).write_text("".join(parts), encoding="utf-8")

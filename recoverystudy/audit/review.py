@@ -1,0 +1,466 @@
+"""The audit object: pre-ratings with evidence, reviewer confirmations, scorecards, agreement."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recoverystudy.audit.compliance import ComplianceTable, compliance_table
+from recoverystudy.audit.inputs import collect_plans
+from recoverystudy.audit.prerate import prerate_many
+from recoverystudy.audit.rubric import RATINGS, Rubric, load_rubric
+from recoverystudy.errors import AuditError, UndefinedStatisticWarning
+from recoverystudy.results import Result, base_provenance, frame_to_html
+
+__all__ = ["CarePlanAudit", "ReviewerAgreement", "audit_care_plans", "cohen_kappa_from_labels"]
+
+
+def cohen_kappa_from_labels(a, b, labels=RATINGS) -> float:
+    """Unweighted Cohen's kappa for two raters over nominal *labels* (NaN if undefined).
+
+    Examples
+    --------
+    >>> round(cohen_kappa_from_labels(["met", "met", "not evidenced"], ["met", "partly met", "not evidenced"]), 12)
+    0.5
+    """
+    index = {lab: i for i, lab in enumerate(labels)}
+    ia = np.array([index[x] for x in a])
+    ib = np.array([index[x] for x in b])
+    k = len(labels)
+    if len(ia) == 0:
+        return float("nan")
+    cm = np.zeros((k, k))
+    np.add.at(cm, (ia, ib), 1)
+    n = cm.sum()
+    po = np.trace(cm) / n
+    pe = (cm.sum(axis=1) @ cm.sum(axis=0)) / n**2
+    if pe == 1:
+        return float("nan")
+    return float((po - pe) / (1 - pe))
+
+
+@dataclass(frozen=True)
+class ReviewerAgreement(Result):
+    """Agreement between two reviewers who rated the same plans.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per criterion plus an ``all criteria`` row: ``criterion, n_items,
+        percent_agreement, kappa`` (unweighted Cohen's kappa over the four ratings; NaN when
+        undefined, e.g. both reviewers gave one rating throughout).
+    reviewer_a, reviewer_b : str
+    provenance : dict
+    """
+
+    table: pd.DataFrame
+    reviewer_a: str
+    reviewer_b: str
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        row = self.table[self.table["criterion"] == "all criteria"].iloc[0]
+        kappa = "undefined" if np.isnan(row["kappa"]) else f"{row['kappa']:.2f}"
+        return (
+            f"{self.reviewer_a} and {self.reviewer_b} both rated {int(row['n_items'])} plan-criterion pairs; "
+            f"they agreed on {row['percent_agreement']:.0f}% (Cohen's kappa {kappa})."
+        )
+
+
+class CarePlanAudit(Result):
+    """Pre-ratings of care plans against a rubric, with evidence and reviewer confirmations.
+
+    Create it with :func:`audit_care_plans`.  Pre-ratings never change; a reviewer's
+    :meth:`confirm` is stored beside them, and both are reported.
+
+    Attributes
+    ----------
+    rubric : Rubric
+    plans : pandas.DataFrame
+        plan_id, team, source_format, sha256, n_chars.
+    prerated : pandas.DataFrame
+        Long: plan_id, team, criterion, group, rating, rule (the rule that fired).
+    evidence : pandas.DataFrame
+        plan_id, criterion, evidence (rule name), start, end, sentence_start, sentence_end
+        (code-point offsets into the plan text).
+    skipped : pandas.DataFrame
+        plan_id, path, reason - files that could not be read.
+    confirmations : pandas.DataFrame
+        Every confirmation in order: plan_id, criterion, rating, reviewer, note, confirmed_at (UTC).
+    """
+
+    def __init__(
+        self,
+        rubric: Rubric,
+        plans: pd.DataFrame,
+        texts: dict,
+        prerated: pd.DataFrame,
+        evidence: pd.DataFrame,
+        skipped: pd.DataFrame,
+        provenance: dict,
+    ):
+        self.rubric = rubric
+        self.plans = plans
+        self._texts = texts
+        self.prerated = prerated
+        self.evidence = evidence
+        self.skipped = skipped
+        self.provenance = provenance
+        self._confirmations: list[dict] = []
+
+    # --- review ---------------------------------------------------------------------------------
+    def confirm(
+        self, plan: str, criterion: str, rating: str, *, reviewer: str, note: str | None = None
+    ) -> None:
+        """Record a reviewer's rating for one plan and criterion (confirming or changing the pre-rating).
+
+        Parameters
+        ----------
+        plan : str
+            Plan id (as in ``audit.plans.plan_id``).
+        criterion : str
+            Criterion id from the rubric.
+        rating : {"met", "partly met", "not evidenced", "not applicable"}
+        reviewer : str
+            Who is rating (kept in the notebook; not written to shared outputs).
+        note : str, optional
+
+        Raises
+        ------
+        AuditError
+            Unknown plan, criterion or rating, or an empty reviewer name.
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> audit = rs.audit_care_plans(pd.DataFrame({"plan_id": ["p1"], "text": ["Review date: 1 May 2026"]}))
+        >>> audit.confirm("p1", "qs14_review_date", "partly met", reviewer="AB", note="no plan date")
+        >>> audit.confirmations[["plan_id", "criterion", "rating", "reviewer"]].iloc[0].tolist()
+        ['p1', 'qs14_review_date', 'partly met', 'AB']
+        """
+        if plan not in self._texts:
+            raise AuditError(f"No plan {plan!r} in this audit (plans are listed in audit.plans).", plan=plan)
+        crit_ids = self.rubric.criterion_ids
+        if criterion not in crit_ids:
+            raise AuditError(
+                f"Plan {plan!r}: unknown criterion {criterion!r}; criteria are {', '.join(crit_ids)}.",
+                plan=plan,
+                criterion=criterion,
+            )
+        if rating not in RATINGS:
+            raise AuditError(
+                f"Plan {plan!r}, criterion {criterion!r}: rating must be one of "
+                f"{', '.join(map(repr, RATINGS))}; got {rating!r}.",
+                plan=plan,
+                criterion=criterion,
+                value=rating,
+            )
+        if not isinstance(reviewer, str) or not reviewer.strip():
+            raise AuditError("reviewer must be a non-empty name or initials.", plan=plan, criterion=criterion)
+        self._confirmations.append(
+            {
+                "plan_id": plan,
+                "criterion": criterion,
+                "rating": rating,
+                "reviewer": reviewer.strip(),
+                "note": note,
+                "confirmed_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    @property
+    def confirmations(self) -> pd.DataFrame:
+        cols = ["plan_id", "criterion", "rating", "reviewer", "note", "confirmed_at"]
+        return pd.DataFrame(self._confirmations, columns=cols)
+
+    def _latest(self, reviewer: str | None = None) -> pd.DataFrame:
+        conf = self.confirmations
+        if reviewer is not None:
+            conf = conf[conf["reviewer"] == reviewer]
+        return conf.drop_duplicates(["plan_id", "criterion", "reviewer"], keep="last")
+
+    def ratings(self, source: str = "final") -> pd.DataFrame:
+        """Long ratings: plan_id, team, criterion, group, rating, with *source*.
+
+        ``"prerated"``: the machine's ratings.  ``"confirmed"``: the latest confirmation (any
+        reviewer) where one exists, other pairs dropped.  ``"final"``: confirmed where confirmed,
+        otherwise pre-rated.
+        """
+        if source not in ("final", "prerated", "confirmed"):
+            raise ValueError(f"source must be one of 'final', 'prerated', 'confirmed'; got {source!r}.")
+        base = self.prerated[["plan_id", "team", "criterion", "group", "rating"]]
+        if source == "prerated":
+            return base.copy()
+        latest = self.confirmations.drop_duplicates(["plan_id", "criterion"], keep="last")
+        merged = base.merge(
+            latest[["plan_id", "criterion", "rating"]],
+            on=["plan_id", "criterion"],
+            how="left",
+            suffixes=("_pre", ""),
+        )
+        if source == "confirmed":
+            out = merged[merged["rating"].notna()].drop(columns="rating_pre")
+        else:
+            merged["rating"] = merged["rating"].where(merged["rating"].notna(), merged["rating_pre"])
+            out = merged.drop(columns="rating_pre")
+        return out.reset_index(drop=True)
+
+    # --- outputs ----------------------------------------------------------------------------------
+    def scorecard(self, *, redact: bool = True, names=None, _quotes=None) -> pd.DataFrame:
+        """Per-plan scorecard: one row per plan and criterion.
+
+        Columns: plan_id, team, criterion, group, question, prerated, rule, confirmed,
+        n_reviewers, final, evidence (the quoted sentences, redacted unless ``redact=False``),
+        evidence_offsets ("start-end; ...").
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> audit = rs.audit_care_plans(pd.DataFrame({"plan_id": ["p1"],
+        ...     "text": ["Date of plan: 1/1/2025\\nReview date: 1/6/2025, ring 07700 900123 to change it"]}))
+        >>> row = audit.scorecard().set_index("criterion").loc["qs14_review_date"]
+        >>> row["prerated"], row["evidence"]
+        ('met', 'Review date: 1/6/2025, ring [phone number] to change it | Date of plan: 1/1/2025')
+        """
+        from recoverystudy.audit.report import quote_evidence
+
+        sc = self.prerated.rename(columns={"rating": "prerated"}).copy()
+        questions = {c.id: c.question for c in self.rubric.criteria}
+        sc.insert(4, "question", sc["criterion"].map(questions))
+        latest = self.confirmations.drop_duplicates(["plan_id", "criterion", "reviewer"], keep="last")
+        last_any = latest.drop_duplicates(["plan_id", "criterion"], keep="last")
+        n_rev = latest.groupby(["plan_id", "criterion"]).size().rename("n_reviewers").reset_index()
+        sc = sc.merge(
+            last_any[["plan_id", "criterion", "rating"]].rename(columns={"rating": "confirmed"}),
+            on=["plan_id", "criterion"],
+            how="left",
+        )
+        sc = sc.merge(n_rev, on=["plan_id", "criterion"], how="left")
+        sc["n_reviewers"] = sc["n_reviewers"].fillna(0).astype("int64")
+        sc["final"] = sc["confirmed"].where(sc["confirmed"].notna(), sc["prerated"])
+        quotes, offsets = _quotes if _quotes is not None else quote_evidence(self, redact=redact, names=names)
+        key = pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]])
+        sc["evidence"] = quotes.reindex(key).fillna("").to_numpy()
+        sc["evidence_offsets"] = offsets.reindex(key).fillna("").to_numpy()
+        return sc
+
+    def compliance(
+        self, by: str | None = "team", *, source: str = "final", confidence: float = 0.95
+    ) -> ComplianceTable:
+        """Compliance per criterion, overall and (``by="team"``) per team, with Wilson CIs.
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> df = pd.DataFrame({"plan_id": ["a", "b"], "team": ["T1", "T1"],
+        ...                    "text": ["I have a copy of my plan.", "No copy."]})
+        >>> t = rs.audit_care_plans(df).compliance().to_frame().set_index(["team", "criterion"])
+        >>> row = t.loc[("All teams", "qs14_copy_given")]
+        >>> int(row["n_met"]), int(row["n_applicable"]), float(row["proportion_met"])
+        (1, 2, 0.5)
+        """
+        if by not in ("team", None):
+            raise ValueError(f"by must be 'team' or None; got {by!r}.")
+        return compliance_table(
+            self.ratings(source),
+            self.rubric.criterion_ids,
+            {c.id: c.group for c in self.rubric.criteria},
+            by_team=by == "team",
+            confidence=confidence,
+            source=source,
+        )
+
+    def reviewer_agreement(self, a: str, b: str, *, criteria=None) -> ReviewerAgreement:
+        """Cohen's kappa between reviewers *a* and *b* over the plan-criterion pairs both rated.
+
+        Matches ``sklearn.metrics.cohen_kappa_score`` (unweighted) per criterion and overall.
+
+        Raises
+        ------
+        AuditError
+            If the reviewers rated no pairs in common.
+        """
+        la, lb = self._latest(a), self._latest(b)
+        both = la.merge(lb, on=["plan_id", "criterion"], suffixes=("_a", "_b"))
+        if criteria is not None:
+            both = both[both["criterion"].isin(list(criteria))]
+        if both.empty:
+            raise AuditError(f"Reviewers {a!r} and {b!r} have no plan-criterion ratings in common.")
+        rows = []
+        import warnings
+
+        def one(name, d):
+            kappa = cohen_kappa_from_labels(d["rating_a"], d["rating_b"])
+            if np.isnan(kappa):
+                warnings.warn(
+                    f"Cohen's kappa is undefined for {name} (one rating category only); reported as NaN.",
+                    UndefinedStatisticWarning,
+                    stacklevel=3,
+                )
+            rows.append(
+                {
+                    "criterion": name,
+                    "n_items": len(d),
+                    "percent_agreement": 100.0 * float((d["rating_a"] == d["rating_b"]).mean()),
+                    "kappa": kappa,
+                }
+            )
+
+        for crit in self.rubric.criterion_ids:
+            d = both[both["criterion"] == crit]
+            if len(d):
+                one(crit, d)
+        one("all criteria", both)
+        prov = base_provenance("cohen_kappa", weights="unweighted", categories=list(RATINGS))
+        return ReviewerAgreement(pd.DataFrame(rows), a, b, prov)
+
+    def write_report(
+        self, out_dir, *, secret=None, log_path=None, names=None, threshold: int = 5, quotes: bool = True
+    ):
+        """Write the shareable outputs (HTML, Excel, CSV, chart) to *out_dir*; see :func:`write_audit_report`."""
+        from recoverystudy.audit.report import write_audit_report
+
+        return write_audit_report(
+            self, out_dir, secret=secret, log_path=log_path, names=names, threshold=threshold, quotes=quotes
+        )
+
+    def plan_text(self, plan: str) -> str:
+        """The full (unredacted) text of one plan, for the reviewer."""
+        if plan not in self._texts:
+            raise AuditError(f"No plan {plan!r} in this audit.", plan=plan)
+        return self._texts[plan]
+
+    # --- Result views -------------------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        return self.ratings("final")
+
+    def summary(self) -> str:
+        n = len(self.plans)
+        conf = self.confirmations
+        lines = [
+            (
+                f"{n} care plan(s) pre-rated against {self.rubric.id} v{self.rubric.version} "
+                f"({len(self.rubric.criteria)} criteria)."
+            ),
+            f"{len(self.skipped)} file(s) skipped." if len(self.skipped) else "No files skipped.",
+            (
+                f"{len(conf.drop_duplicates(['plan_id', 'criterion']))} of {n * len(self.rubric.criteria)} "
+                "ratings confirmed by a reviewer."
+            ),
+        ]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        overall = self.compliance(by=None).to_frame()[
+            ["criterion", "n_applicable", "proportion_met", "ci_low", "ci_high"]
+        ]
+        text = "".join(f"<p>{html.escape(line)}</p>" for line in self.summary().splitlines())
+        return f"<div class='rs-result'><h4>CarePlanAudit</h4>{text}{frame_to_html(overall)}</div>"
+
+    def __repr__(self) -> str:
+        return f"<CarePlanAudit: {len(self.plans)} plans, {len(self.rubric.criteria)} criteria>"
+
+
+def audit_care_plans(
+    plans,
+    rubric="care-plan-audit",
+    *,
+    team=None,
+    n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> CarePlanAudit:
+    """Pre-rate care plans against an audit rubric, keeping the evidence for every rating.
+
+    Parameters
+    ----------
+    plans : folder, list of paths, DataFrame or Project
+        A folder of plans (.txt, .md, .docx, .odt, .rtf, .pdf), a list of files, a DataFrame
+        with ``plan_id`` and ``text`` (and optionally ``team``), or a :class:`recoverystudy.Project`
+        (its documents of kind "care_plan").
+    rubric : str, path or Rubric, default="care-plan-audit"
+    team : mapping, Series or str, optional
+        plan_id -> team (e.g. from :func:`read_team_metadata`), or the name of a team column /
+        case attribute.
+    n_jobs : int, default=1
+        Worker processes (2 is a good choice for many thousands of plans).
+    progress : callable(done, total), optional
+        Called as plans are rated.
+
+    Returns
+    -------
+    CarePlanAudit
+
+    Raises
+    ------
+    AuditError
+        Missing folder, no files, duplicate plan ids.
+    RubricError
+        Invalid rubric.
+
+    Notes
+    -----
+    Unreadable files (empty, binary, password-protected, corrupt, unsupported) are listed in
+    ``audit.skipped`` with the reason; the run continues.
+
+    Examples
+    --------
+    >>> import pandas as pd, recoverystudy as rs
+    >>> df = pd.DataFrame({"plan_id": ["p1"], "text": ["My goals\\nI want to go back to work."]})
+    >>> audit = rs.audit_care_plans(df)
+    >>> audit.prerated.set_index("criterion").loc["qs14_own_goals", "rating"]
+    'met'
+    """
+    rub = load_rubric(rubric)
+    frame, skipped = collect_plans(plans, team=team)
+    texts = frame["text"].tolist()
+    results = prerate_many(texts, rub, n_jobs=n_jobs, progress=progress) if texts else []
+    crit_ids = rub.criterion_ids
+    groups = [c.group for c in rub.criteria]
+    n, c = len(frame), len(crit_ids)
+    plan_ids = frame["plan_id"].to_numpy(dtype=object)
+    teams = frame["team"].to_numpy(dtype=object)
+    ratings = [r for _, rs_, _, _ in results for r in rs_]
+    rules = [r for _, _, ru, _ in results for r in ru]
+    prerated = pd.DataFrame(
+        {
+            "plan_id": np.repeat(plan_ids, c),
+            "team": np.repeat(teams, c),
+            "criterion": np.tile(np.array(crit_ids, dtype=object), n),
+            "group": np.tile(np.array(groups, dtype=object), n),
+            "rating": ratings,
+            "rule": rules,
+        }
+    )
+    ev_rows = [
+        (plan_ids[i], crit_ids[j], *row)
+        for i, _, _, evidence in results
+        for j, rows in enumerate(evidence)
+        for row in rows
+    ]
+    evidence = pd.DataFrame(
+        ev_rows,
+        columns=["plan_id", "criterion", "evidence", "start", "end", "sentence_start", "sentence_end"],
+    )
+    plans_info = frame[["plan_id", "team", "source_format", "sha256"]].copy()
+    plans_info["n_chars"] = frame["text"].str.len().astype("int64")
+    prov = base_provenance(
+        "care_plan_audit",
+        rubric=rub.id,
+        rubric_version=rub.version,
+        rubric_sha256=rub.sha256,
+        rubric_verified=rub.verified,
+        n_plans=n,
+        n_skipped=len(skipped),
+        rule_order="not applicable, met, partly met; otherwise not evidenced",
+    )
+    return CarePlanAudit(
+        rub, plans_info, dict(zip(frame["plan_id"], texts)), prerated, evidence, skipped, prov
+    )

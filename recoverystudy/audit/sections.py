@@ -1,0 +1,297 @@
+"""Split a care plan into sections by its headings, and into sentences.
+
+Headings recognised (one per line):
+
+* Markdown headings (``# My goals``) and short lines without final punctuation (``My goals``,
+  ``CRISIS PLAN``) open a *block* (level 1) that runs to the next block;
+* a label followed by a colon and nothing else (``My early warning signs:``) opens a *sub-block*
+  (level 2) that runs to the next heading of any kind;
+* ``Label: value`` on one line is a *field* (level 3) whose content is the value.
+  ``Section 4: Crisis plan`` is read as a block titled "Crisis plan".
+
+Each section gets the *kinds* (goals, crisis, risk ...) whose rubric pattern matches its heading.
+A position in the text belongs to every section whose span contains it, so a field inside the
+crisis block counts as part of the crisis plan.
+
+Sentences are bounded by line breaks and by ``.``, ``!`` or ``?`` followed by white space; care
+plans are written in short lines and bullet points, so this is both faster and more faithful
+than a prose sentence tokenizer.  Offsets are code-point offsets into the normalised text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+__all__ = ["PlanLayout", "Section", "split_sections"]
+
+_HEAD = re.compile(
+    r"^[ \t]*(?:"
+    r"(?P<md>\#{1,6})[ \t]+(?P<mdtext>[^\n]+?)[ \t#]*"
+    r"|(?P<label>[*_]{0,2}[A-Z][^:\n]{0,60}?)[*_]{0,2}[ \t]*:[*_]{0,2}[ \t]*(?P<inline>[^\n]*?)"
+    r"|(?P<short>[A-Z][^\n.!?:;,\"]{1,60}?)"
+    r")[ \t]*$",
+    re.MULTILINE,
+)
+_SECTION_N = re.compile(r"^(?:section|part|step)\s*\d+[a-z]?$", re.IGNORECASE)
+_BOUND = re.compile(r"\n|[.!?][\"\u201d\u2019)]*(?=\s|$)")
+_PLACEHOLDER = re.compile(
+    r"^\W*(?:n/?a|none|nil|tbc|not applicable|see [^\n]*|_+|-+|\.+)?\W*$", re.IGNORECASE
+)
+_MAX_WORDS = 8
+_BLANK = re.compile(r"\S[^\n]*(?=\n[ \t]*\n)")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the text it governs (offsets into the plan text)."""
+
+    heading: str
+    level: int  # 1 block, 2 sub-block, 3 field
+    heading_start: int
+    content_start: int
+    end: int
+    kinds: frozenset
+
+
+class PlanLayout:
+    """Sections, labels and sentence boundaries of one plan (built once, queried by the pre-rater)."""
+
+    __slots__ = ("_bounds", "_field_lines", "_label_starts", "_labels", "_span_cache", "sections", "text")
+
+    def __init__(self, text: str, section_patterns: dict[str, re.Pattern]):
+        self.text = text
+        self._bounds = [m.end() for m in _BOUND.finditer(text)]
+        self.sections, labels, field_lines = _split(text, section_patterns)
+        self._labels = labels
+        self._label_starts = [s for s, _ in labels]
+        self._span_cache: dict = {}
+        self._field_lines = field_lines
+
+    # --- sentences ------------------------------------------------------------------------------
+    def sentence(self, pos: int) -> tuple[int, int]:
+        """Start and end of the sentence containing *pos* (white space trimmed)."""
+        b = self._bounds
+        k = bisect_right(b, pos)
+        start = b[k - 1] if k > 0 else 0
+        end = b[k] if k < len(b) else len(self.text)
+        text = self.text
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return start, end
+
+    def line(self, pos: int) -> tuple[int, int]:
+        """Start and end of the line containing *pos*."""
+        start = self.text.rfind("\n", 0, pos) + 1
+        end = self.text.find("\n", pos)
+        return start, (len(self.text) if end < 0 else end)
+
+    # --- labels ---------------------------------------------------------------------------------
+    def in_label(self, pos: int) -> bool:
+        """True if *pos* lies in a heading line or in the label part of a field."""
+        k = bisect_right(self._label_starts, pos) - 1
+        return k >= 0 and pos < self._labels[k][1]
+
+    def field_kinds(self, line_start: int) -> frozenset | None:
+        """Kinds of the field starting on the line at *line_start* (None if the line is not a field)."""
+        return self._field_lines.get(line_start)
+
+    # --- sections -------------------------------------------------------------------------------
+    def spans(self, kinds: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list[tuple[int, int]]:
+        """Merged content spans of sections having any of *kinds*, minus those of *exclude*."""
+        key = (kinds, exclude)
+        cached = self._span_cache.get(key)
+        if cached is not None:
+            return cached
+        if kinds:
+            spans = _merge([(s.content_start, s.end) for s in self.sections if s.kinds.intersection(kinds)])
+        else:
+            spans = [(0, len(self.text))]
+        if exclude:
+            cut = _merge([(s.heading_start, s.end) for s in self.sections if s.kinds.intersection(exclude)])
+            spans = _subtract(spans, cut)
+        self._span_cache[key] = spans
+        return spans
+
+    def kind_sections(self, kinds: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list[Section]:
+        cut = self.spans(exclude) if exclude else []
+        out = []
+        for s in self.sections:
+            if s.kinds.intersection(kinds) and not any(a <= s.heading_start < b for a, b in cut):
+                out.append(s)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per section: heading, level, kinds, start, end."""
+        return pd.DataFrame(
+            [
+                {
+                    "heading": s.heading,
+                    "level": s.level,
+                    "kinds": ", ".join(sorted(s.kinds)),
+                    "heading_start": s.heading_start,
+                    "content_start": s.content_start,
+                    "end": s.end,
+                }
+                for s in self.sections
+            ],
+            columns=["heading", "level", "kinds", "heading_start", "content_start", "end"],
+        )
+
+
+def substantive(text: str, min_chars: int = 15) -> bool:
+    """True if *text* has real content (not empty, 'N/A', 'see risk assessment', a blank line ...)."""
+    stripped = text.strip()
+    if len(stripped.replace(" ", "")) < min_chars:
+        return False
+    return not _PLACEHOLDER.match(stripped)
+
+
+@lru_cache(maxsize=4096)
+def _classify(heading: str, patterns_key: int) -> frozenset:
+    patterns = _PATTERN_REGISTRY[patterns_key]
+    return frozenset(k for k, rx in patterns.items() if rx.search(heading))
+
+
+_PATTERN_REGISTRY: dict[int, dict[str, re.Pattern]] = {}
+
+
+def _register(patterns: dict[str, re.Pattern]) -> int:
+    key = id(patterns)
+    if key not in _PATTERN_REGISTRY:
+        _PATTERN_REGISTRY[key] = patterns
+    return key
+
+
+def _split(text: str, patterns: dict[str, re.Pattern]):
+    pkey = _register(patterns)
+    heads = []  # (heading_text, level, line_start, content_start, line_end)
+    labels: list[tuple[int, int]] = []
+    field_lines: dict[int, frozenset] = {}
+    for m in _HEAD.finditer(text):
+        if m.group("md"):
+            heads.append((m.group("mdtext").strip("*_ "), 1, m.start(), m.end() + 1, m.end()))
+            labels.append((m.start(), m.end()))
+            continue
+        label = m.group("label")
+        if label is not None:
+            label_clean = label.strip("*_ ")
+            if len(label_clean.split()) > _MAX_WORDS:
+                continue
+            inline = m.group("inline")
+            if _SECTION_N.match(label_clean) and inline and len(inline.split()) <= _MAX_WORDS:
+                heads.append((inline.strip("*_ "), 1, m.start(), m.end() + 1, m.end()))
+                labels.append((m.start(), m.end()))
+            elif inline.strip(" *_"):
+                heads.append((label_clean, 3, m.start(), m.start("inline"), m.end()))
+                labels.append((m.start(), m.start("inline")))
+            else:
+                heads.append((label_clean, 2, m.start(), m.end() + 1, m.end()))
+                labels.append((m.start(), m.end()))
+            continue
+        short = m.group("short")
+        if short is not None and len(short.split()) <= _MAX_WORDS:
+            heads.append((short.strip(), 1, m.start(), m.end() + 1, m.end()))
+            labels.append((m.start(), m.end()))
+    n = len(text)
+    sections: list[Section] = []
+    for i, (heading, level, start, content_start, line_end) in enumerate(heads):
+        if level == 3:
+            end = line_end
+        else:
+            end = -1
+            for later in heads[i + 1 :]:
+                if later[1] == 1 or (level == 2):
+                    end = later[2]
+                    break
+            if end < 0:
+                end = n
+                if level == 1:
+                    # The last block ends at its first blank line after some content: what follows
+                    # is usually a sign-off (agreement, signatures, review date), not part of it.
+                    gap = _BLANK.search(text, min(content_start, n))
+                    if gap is not None:
+                        end = gap.end()
+        kinds = _classify(heading, pkey)
+        sec = Section(heading, level, start, min(content_start, n), end, kinds)
+        sections.append(sec)
+        if level == 3:
+            field_lines[start] = kinds
+    return sections, labels, field_lines
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if not spans:
+        return []
+    spans = sorted(spans)
+    out = [list(spans[0])]
+    for s, e in spans[1:]:
+        if s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _subtract(spans: list[tuple[int, int]], cut: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if not cut:
+        return spans
+    out = []
+    for s, e in spans:
+        pieces = [(s, e)]
+        for cs, ce in cut:
+            nxt = []
+            for ps, pe in pieces:
+                if ce <= ps or cs >= pe:
+                    nxt.append((ps, pe))
+                    continue
+                if cs > ps:
+                    nxt.append((ps, cs))
+                if ce < pe:
+                    nxt.append((ce, pe))
+            pieces = nxt
+        out.extend(pieces)
+    return out
+
+
+def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
+    """True if *pos* lies inside one of the sorted, merged *spans*."""
+    k = bisect_left([s for s, _ in spans], pos + 1) - 1
+    return k >= 0 and pos < spans[k][1]
+
+
+def split_sections(text: str, rubric="care-plan-audit") -> pd.DataFrame:
+    """Split a plan into sections by headings; one row per section with its kinds.
+
+    Parameters
+    ----------
+    text : str
+        The plan text (newlines normalised to ``\\n``).
+    rubric : str, path or Rubric, default="care-plan-audit"
+        Supplies the section kinds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns heading, level (1 block, 2 sub-block, 3 field), kinds, heading_start,
+        content_start, end.
+
+    Examples
+    --------
+    >>> t = "About me\\nI like walking.\\n\\nCrisis plan\\nWarning signs: not sleeping, not eating.\\n"
+    >>> split_sections(t)[["heading", "level", "kinds"]]
+             heading  level                  kinds
+    0       About me      1                  about
+    1    Crisis plan      1                 crisis
+    2  Warning signs      3  crisis, warning_signs
+    """
+    from recoverystudy.audit.rubric import load_rubric
+
+    rub = load_rubric(rubric)
+    return PlanLayout(text, rub.sections).to_frame()

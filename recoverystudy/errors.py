@@ -1,0 +1,210 @@
+"""The exceptions and warnings raised by recoverystudy.
+
+Every error derives from :class:`RecoveryStudyError` and, where it makes sense, from the matching
+builtin (``ValueError``, ``KeyError``, ``OSError`` ...) so that generic ``except ValueError`` keeps
+working.  Errors carry structured attributes (``respondent``, ``item``, ``value``, ``file``,
+``line`` ...) as well as a plain-English message that says what is wrong, where, what was found and
+what is allowed.
+
+Warnings derive from :class:`RecoveryStudyWarning` (a ``UserWarning``) so that they can be filtered
+as a family.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "RecoveryStudyError",
+    "InstrumentError",
+    "InstrumentNotFoundError",
+    "UnverifiedKeyError",
+    "ScoringError",
+    "InvalidResponseError",
+    "DuplicateRespondentError",
+    "MissingItemsError",
+    "EmptyDataError",
+    "SurveyReadError",
+    "StatisticsError",
+    "InsufficientDataError",
+    "CodebookError",
+    "ProjectStoreError",
+    "SchemaVersionError",
+    "DocumentReadError",
+    "DuplicateDocumentError",
+    "QuoteNotFoundError",
+    "AmbiguousQuoteError",
+    "ImportFormatError",
+    "UnsafeArchiveError",
+    "RubricError",
+    "AuditError",
+    "PrivacyError",
+    "RecoveryStudyWarning",
+    "UnverifiedKeyWarning",
+    "DerivedKeyWarning",
+    "InvalidResponseWarning",
+    "ProratingWarning",
+    "FewClustersWarning",
+    "SingularFitWarning",
+    "ExclusionWarning",
+    "UndefinedStatisticWarning",
+    "ExchangeWarning",
+]
+
+
+class RecoveryStudyError(Exception):
+    """Base class of every error raised on purpose by recoverystudy.
+
+    Keyword arguments become attributes, so that code can react to *where* the problem is
+    (``err.respondent``, ``err.item``, ``err.file``, ``err.line`` ...).
+    """
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+        for key, val in context.items():
+            setattr(self, key, val)
+
+    def __str__(self) -> str:  # keep the plain message; context is on attributes
+        return self.message
+
+
+# --- instruments and scoring -------------------------------------------------------------------
+class InstrumentError(RecoveryStudyError, ValueError):
+    """An instrument or key definition is invalid (names the file, the field and the problem)."""
+
+
+class InstrumentNotFoundError(InstrumentError, LookupError):
+    """No bundled instrument and no file of that name."""
+
+
+class UnverifiedKeyError(RecoveryStudyError, ValueError):
+    """A scale was requested whose scoring key is not established and no user key was supplied."""
+
+
+class ScoringError(RecoveryStudyError, ValueError):
+    """Base class of problems with the data handed to the scorer."""
+
+
+class InvalidResponseError(ScoringError):
+    """Out-of-range or non-numeric responses; ``.problems`` lists (respondent, item, value)."""
+
+
+class DuplicateRespondentError(ScoringError):
+    """The respondent id column contains duplicates."""
+
+
+class MissingItemsError(ScoringError, KeyError):
+    """Item columns named by the instrument were not found in the data."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.message
+
+
+class EmptyDataError(ScoringError):
+    """The data frame has no rows (or no usable values)."""
+
+
+class SurveyReadError(RecoveryStudyError, OSError):
+    """A survey file could not be read (names the file and, where known, the line)."""
+
+
+# --- statistics ----------------------------------------------------------------------------------
+class StatisticsError(RecoveryStudyError, ValueError):
+    """Base class of problems with the input to a statistical procedure."""
+
+
+class InsufficientDataError(StatisticsError):
+    """Too few groups, observations or clusters for the requested statistic."""
+
+
+# --- qualitative workspace -------------------------------------------------------------------------
+class CodebookError(RecoveryStudyError, ValueError):
+    """A codebook definition is invalid (names the file, the code path and the problem)."""
+
+
+class ProjectStoreError(RecoveryStudyError, RuntimeError):
+    """The project file cannot be used as asked (missing, locked, corrupt, wrong object ...)."""
+
+
+class SchemaVersionError(ProjectStoreError):
+    """The project file was written by a newer (or unknown) schema version."""
+
+
+class DocumentReadError(RecoveryStudyError, OSError):
+    """A document could not be read: empty, binary, password-protected, corrupt or unsupported."""
+
+
+class DuplicateDocumentError(ProjectStoreError, ValueError):
+    """The same text (same SHA-256) is already in the project."""
+
+
+class QuoteNotFoundError(RecoveryStudyError, LookupError):
+    """A quote to be coded does not occur in the document."""
+
+
+class AmbiguousQuoteError(RecoveryStudyError, LookupError):
+    """A quote to be coded occurs more than once in the document."""
+
+
+class ImportFormatError(RecoveryStudyError, ValueError):
+    """An exchange file (REFI-QDA .qdpx/.qdc ...) is malformed; names the file and element."""
+
+
+class UnsafeArchiveError(ImportFormatError):
+    """An archive or XML file tries something unsafe (entity expansion, path escape, zip bomb)."""
+
+
+# --- care-plan audit -------------------------------------------------------------------------------
+class RubricError(RecoveryStudyError, ValueError):
+    """An audit rubric is invalid (names the file, the criterion and the problem)."""
+
+
+class AuditError(RecoveryStudyError, ValueError):
+    """An audit operation was asked for something impossible (unknown plan, criterion, rating ...)."""
+
+
+class PrivacyError(RecoveryStudyError, PermissionError):
+    """An operation would put identifiable information where it must not go."""
+
+
+# --- warnings --------------------------------------------------------------------------------------
+class RecoveryStudyWarning(UserWarning):
+    """Base class of every warning issued by recoverystudy."""
+
+
+class UnverifiedKeyWarning(RecoveryStudyWarning):
+    """Some scales were not scored because their key is not established."""
+
+
+class DerivedKeyWarning(RecoveryStudyWarning):
+    """A score rests on a key derived from item wording rather than a published key."""
+
+
+class InvalidResponseWarning(RecoveryStudyWarning):
+    """Invalid responses were turned into missing values (``on_invalid="missing"``)."""
+
+
+class ProratingWarning(RecoveryStudyWarning):
+    """Some scores were prorated from partially answered scales."""
+
+
+class FewClustersWarning(RecoveryStudyWarning):
+    """Inference rests on fewer clusters than the methods are reliable for."""
+
+
+class SingularFitWarning(RecoveryStudyWarning):
+    """A mixed model fit is singular (a variance component estimated at zero)."""
+
+
+class ExclusionWarning(RecoveryStudyWarning):
+    """Observations or groups were excluded from an analysis (they are listed in the result)."""
+
+
+class UndefinedStatisticWarning(RecoveryStudyWarning):
+    """A statistic is undefined for these data and is reported as NaN."""
+
+
+class ExchangeWarning(RecoveryStudyWarning):
+    """Something in an imported file was ignored or repaired (the message says what)."""

@@ -1,0 +1,292 @@
+"""Assisted coding: keyword-in-context concordances and rule-based *suggestions*.
+
+Nothing here codes anything by itself.  :meth:`AssistMixin.suggest` stores sentence-level suggestions;
+a person turns them into coded segments with :meth:`AssistMixin.accept` (or dismisses them with
+:meth:`AssistMixin.reject`), and both decisions go to the coding log with the person's name.
+
+Words are found with nltk's data-free ``RegexpTokenizer`` and compared by Snowball English stems;
+sentences come from :func:`recoverystudy.qual.text.sentence_spans`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from recoverystudy.qual.store import utc_now
+from recoverystudy.qual.text import sentence_spans, stem, word_spans
+
+__all__ = ["AssistMixin", "keyword_pattern"]
+
+_SUG_COLUMNS = ["suggestion_id", "document", "case", "code", "start", "end", "text", "rule", "status"]
+
+
+def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
+    """One case-insensitive whole-word regex for literal *keywords* (any whitespace between words,
+    straight or curly apostrophes).
+
+    Examples
+    --------
+    >>> bool(keyword_pattern(["care plan"]).search("My Care\\nplan, yes"))
+    True
+    >>> keyword_pattern(["care plan"]).search("healthcare planning") is None
+    True
+    """
+    parts = []
+    for kw in sorted({k for k in keywords if k.strip()}, key=len, reverse=True):
+        words = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in kw.split()]
+        parts.append(r"\s+".join(words))
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+class AssistMixin:
+    """Concordance and suggestion methods of :class:`~recoverystudy.qual.project.Project`."""
+
+    def _doc_rows(self, documents: Iterable | None):
+        sql = "SELECT d.document_id, d.name, k.name, d.text FROM documents d LEFT JOIN cases k ON k.case_id = d.case_id"
+        if documents is None:
+            return self._q(sql + " ORDER BY d.document_id")
+        ids = [self._doc_id(d) for d in documents]
+        return [r for r in self._q(sql + " ORDER BY d.document_id") if r[0] in set(ids)]
+
+    def kwic(self, term: str, window: int = 60, *, documents: Iterable | None = None) -> pd.DataFrame:
+        """Keyword in context: every occurrence of *term* (matched by Snowball stems) with its context.
+
+        Parameters
+        ----------
+        term : str
+            One or more words; ``"care plans"`` also finds "care planning" and "Care plan".
+        window : int, default=60
+            Characters of context on each side.
+        documents : iterable of str or int, optional
+            Restrict to these documents.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``document, case, start, end, left, match, right``.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
+        >>> _ = proj.add_document("SU01: The care planning meeting. My care plan is old.", name="d")
+        >>> proj.kwic("care plans", window=10)[["left", "match", "right"]].values.tolist()
+        [['SU01: The ', 'care planning', ' meeting. '], ['eting. My ', 'care plan', ' is old.']]
+        >>> proj.close()
+        """
+        target = [stem(w) for w in re.findall(r"\w+(?:['’]\w+)*", term)]
+        if not target:
+            raise ValueError(f"kwic needs a term with at least one word; got {term!r}.")
+        if int(window) < 0:
+            raise ValueError(f"window must be >= 0; got {window}.")
+        k = len(target)
+        rows = []
+        for _doc_id, name, case, text in self._doc_rows(documents):
+            spans = word_spans(text)
+            if len(spans) < k:
+                continue
+            stems_arr = np.array([stem(text[a:b]) for a, b in spans], dtype=object)
+            hit = stems_arr[: len(spans) - k + 1] == target[0]
+            for j in range(1, k):
+                hit &= stems_arr[j: len(spans) - k + 1 + j] == target[j]
+            for i in np.flatnonzero(hit):
+                a, b = spans[i][0], spans[i + k - 1][1]
+                rows.append((name, case, a, b, text[max(0, a - window):a], text[a:b], text[b:b + window]))
+        frame = pd.DataFrame(rows, columns=["document", "case", "start", "end", "left", "match", "right"])
+        frame[["start", "end"]] = frame[["start", "end"]].astype("int64")
+        return frame
+
+    def _rules(self, rules: Mapping | None) -> dict[int, tuple[str, dict]]:
+        if rules is None:
+            out = {}
+            for code_id, path, rules_json in self._q("SELECT code_id, path, rules_json FROM codes ORDER BY sort_order"):
+                r = json.loads(rules_json)
+                if r.get("keywords") or r.get("lemmas"):
+                    out[int(code_id)] = (path, r)
+            return out
+        out = {}
+        for path, r in rules.items():
+            if not isinstance(r, Mapping) or set(r) - {"keywords", "lemmas"}:
+                raise ValueError(f"Rules for {path!r} must be a mapping with 'keywords' and/or 'lemmas'; got {r!r}.")
+            for key in ("keywords", "lemmas"):
+                val = r.get(key, [])
+                if isinstance(val, str) or not all(isinstance(v, str) for v in val):
+                    raise ValueError(f"Rules for {path!r}: {key} must be a list of strings; got {val!r}.")
+            out[self._code_id(path)] = (path, {k: list(r.get(k, [])) for k in ("keywords", "lemmas")})
+        return out
+
+    def suggest(self, rules: Mapping | None = None, *, documents: Iterable | None = None) -> pd.DataFrame:
+        """Propose sentences for codes by keyword and lemma rules; store them as *suggestions* only.
+
+        Parameters
+        ----------
+        rules : mapping, optional
+            ``{code_path: {"keywords": [...], "lemmas": [...]}}``; by default the rules in the
+            project's codebook.
+        documents : iterable, optional
+            Restrict to these documents.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The suggestions created by this call: ``suggestion_id, document, case, code, start, end,
+            text, rule, status``.  Sentences already suggested for the same code (pending,
+            accepted or rejected) are not suggested again.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
+        >>> _ = proj.add_code("crisis"); _ = proj.add_code("crisis/plan")
+        >>> _ = proj.add_document("SU01: I have a crisis plan. It is fine.", name="d")
+        >>> proj.suggest({"crisis/plan": {"keywords": ["crisis plan"]}})[["text", "rule"]].values.tolist()
+        [['SU01: I have a crisis plan.', "keyword 'crisis plan'"]]
+        >>> len(proj.segments())  # nothing is coded until a person accepts
+        0
+        >>> proj.close()
+        """
+        compiled = []
+        for code_id, (path, r) in self._rules(rules).items():
+            patterns = [(kw, keyword_pattern([kw])) for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
+            compiled.append((code_id, path, patterns,
+                             {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
+        new_rows = []
+        for doc_id, _name, _case, text in self._doc_rows(documents):
+            sents = sentence_spans(text)
+            if not sents:
+                continue
+            starts = np.array([a for a, _ in sents], dtype=np.int64)
+            spans = stems_arr = None
+            for code_id, path, pattern_list, lemma_map in compiled:
+                hits: dict[int, list[str]] = {}
+                for kw, pattern in pattern_list:
+                    for m in pattern.finditer(text):
+                        s = int(np.searchsorted(starts, m.start(), side="right")) - 1
+                        if s >= 0 and m.start() < sents[s][1]:
+                            hits.setdefault(s, []).append(f"keyword {' '.join(kw.lower().split())!r}")
+                if lemma_map:
+                    if spans is None:
+                        spans = word_spans(text)
+                        stems_arr = np.array([stem(text[a:b]) for a, b in spans], dtype=object)
+                    idx = np.flatnonzero(np.isin(stems_arr, list(lemma_map)))
+                    for i in idx:
+                        a = spans[i][0]
+                        s = int(np.searchsorted(starts, a, side="right")) - 1
+                        if s >= 0 and a < sents[s][1]:
+                            hits.setdefault(s, []).append(f"lemma {lemma_map[stems_arr[i]]!r}")
+                for s, labels in hits.items():
+                    new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
+        if not new_rows:
+            return self.suggestions(status=None).iloc[0:0]
+        with self._tx() as conn:
+            first = conn.execute("SELECT COALESCE(MAX(suggestion_id), 0) + 1 FROM suggestions").fetchone()[0]
+            now = utc_now()
+            conn.executemany(
+                "INSERT INTO suggestions(document_id, code_id, start, end, rule, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(document_id, code_id, start, end) DO NOTHING",
+                [r + (now,) for r in new_rows])
+        out = self.suggestions(status=None)
+        return out[out["suggestion_id"] >= first].reset_index(drop=True)
+
+    def suggestions(self, status: str | None = "pending") -> pd.DataFrame:
+        """Stored suggestions (``status`` = "pending", "accepted", "rejected" or ``None`` for all).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
+        >>> list(proj.suggestions().columns)
+        ['suggestion_id', 'document', 'case', 'code', 'start', 'end', 'text', 'rule', 'status']
+        >>> proj.close()
+        """
+        sql = ("SELECT g.suggestion_id, d.name, k.name, c.path, g.start, g.end,"
+               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status FROM suggestions g"
+               " JOIN documents d ON d.document_id = g.document_id JOIN codes c ON c.code_id = g.code_id"
+               " LEFT JOIN cases k ON k.case_id = d.case_id")
+        params: tuple = ()
+        if status is not None:
+            if status not in ("pending", "accepted", "rejected"):
+                raise ValueError(f"status must be 'pending', 'accepted', 'rejected' or None; got {status!r}.")
+            sql += " WHERE g.status = ?"
+            params = (status,)
+        frame = pd.DataFrame(self._q(sql + " ORDER BY g.suggestion_id", params), columns=_SUG_COLUMNS)
+        frame[["suggestion_id", "start", "end"]] = frame[["suggestion_id", "start", "end"]].astype("int64")
+        return frame
+
+    def _pending(self, ids) -> list[tuple]:
+        if isinstance(ids, (int, np.integer)):
+            ids = [ids]
+        ids = [int(i) for i in ids]
+        rows = {r[0]: r for r in self._q(
+            f"SELECT suggestion_id, document_id, code_id, start, end, status FROM suggestions"
+            f" WHERE suggestion_id IN ({','.join('?' * len(ids))})", tuple(ids))} if ids else {}
+        for i in ids:
+            if i not in rows:
+                raise KeyError(f"No suggestion {i} in project {self.path.name}.")
+            if rows[i][5] != "pending":
+                raise ValueError(f"Suggestion {i} was already {rows[i][5]}; only pending suggestions can be decided.")
+        return [rows[i] for i in dict.fromkeys(ids)]
+
+    def accept(self, ids, *, coder: str) -> list[int]:
+        """Accept suggestions: each becomes a coded segment by *coder*.  Returns the segment ids.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: I never had a copy of my care plan.", name="d")
+        >>> sug = proj.suggest({"care_plan_document/copy_and_ownership": {"keywords": ["a copy"]}})
+        >>> proj.accept(sug["suggestion_id"], coder="AB")
+        [1]
+        >>> proj.segments()[["code", "coder"]].values.tolist()
+        [['care_plan_document/copy_and_ownership', 'AB']]
+        >>> proj.close()
+        """
+        rows = self._pending(ids)
+        out = []
+        with self._tx() as conn:
+            uid = self._uid(coder)
+            now = utc_now()
+            for sug_id, doc_id, code_id, start, end, _ in rows:
+                existing = conn.execute(
+                    "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
+                    " AND start = ? AND end = ?", (doc_id, code_id, uid, start, end)).fetchone()
+                seg = int(existing[0]) if existing else self._insert_segment(conn, doc_id, code_id, uid, start, end,
+                                                                             coder, "accept")
+                conn.execute("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
+                             " segment_id = ? WHERE suggestion_id = ?", (uid, now, seg, sug_id))
+                out.append(seg)
+        return out
+
+    def reject(self, ids, *, coder: str) -> None:
+        """Reject suggestions (kept, marked rejected, logged; they are not suggested again).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: crisis? no.", name="d")
+        >>> sug = proj.suggest({"crisis/crisis_services": {"keywords": ["crisis"]}})
+        >>> proj.reject(sug["suggestion_id"], coder="AB")
+        >>> proj.suggestions(status="rejected")["suggestion_id"].tolist()
+        [1]
+        >>> proj.close()
+        """
+        rows = self._pending(ids)
+        with self._tx() as conn:
+            uid = self._uid(coder)
+            now = utc_now()
+            for sug_id, doc_id, code_id, start, end, _ in rows:
+                conn.execute("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?"
+                             " WHERE suggestion_id = ?", (uid, now, sug_id))
+                conn.execute(
+                    "INSERT INTO coding_log(action, document_id, code_path, start, end, coder, at, detail)"
+                    " VALUES ('reject', ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?, ?)",
+                    (doc_id, code_id, start, end, coder, now, f"suggestion {sug_id}"))

@@ -1,0 +1,495 @@
+"""Coding: segments, quotes, memos and the append-only coding log (mixed into ``Project``).
+
+A *segment* is ``(document, start, end, code, coder)`` with code-point offsets into the document's
+normalised text.  Each segment records the framework version that was current when it was coded
+(``None`` before the first :meth:`~recoverystudy.qual.project.Project.freeze_framework`).  Every
+change is appended to ``coding_log`` with the coder and the UTC time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recoverystudy.errors import AmbiguousQuoteError, QuoteNotFoundError
+from recoverystudy.qual.store import new_guid, utc_now
+
+__all__ = ["CodingMixin", "MEMO_TARGETS"]
+
+MEMO_TARGETS = ("project", "case", "code", "segment", "cell", "document")
+_SEG_COLUMNS = ["segment_id", "document", "case", "code", "coder", "start", "end", "text", "context_before",
+                "context_after", "framework_version"]
+
+
+class CodingMixin:
+    """Coding, memo and log methods of :class:`~recoverystudy.qual.project.Project`."""
+
+    # -- single segments ---------------------------------------------------------------------------
+    def code(self, document: int | str, start: int, end: int, code: str, *, coder: str,
+             memo: str | None = None) -> int:
+        """Code ``text[start:end]`` of *document* with *code* for *coder*; returns the segment id.
+
+        Coding the same span with the same code by the same coder again returns the existing id.
+
+        Parameters
+        ----------
+        document : str or int
+            Document name or id.
+        start, end : int
+            Code-point offsets into the normalised text, ``0 <= start < end <= n_chars``.
+        code : str
+            Code path such as ``"risk/risk_assessment"``.
+        coder : str
+            Who is coding (recorded on the segment and in the coding log).
+        memo : str, optional
+            An analytic memo attached to the segment.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: My mum came to the review.", name="SU01", case="SU01")
+        >>> proj.code("SU01", 6, 12, "carers/carer_involvement", coder="AB")
+        1
+        >>> proj.segments()["text"].tolist()
+        ['My mum']
+        >>> proj.close()
+        """
+        doc_id = self._doc_id(document)
+        code_id = self._code_id(code)
+        n_chars = self._q("SELECT n_chars FROM documents WHERE document_id = ?", (doc_id,))[0][0]
+        self._check_span(document, start, end, n_chars)
+        with self._tx() as conn:
+            coder_id = self._uid(coder)
+            row = conn.execute(
+                "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
+                " AND start = ? AND end = ?", (doc_id, code_id, coder_id, int(start), int(end))).fetchone()
+            if row:
+                seg_id = int(row[0])
+            else:
+                seg_id = self._insert_segment(conn, doc_id, code_id, coder_id, int(start), int(end), coder, "code")
+            if memo is not None:
+                self._insert_memo(conn, memo, "segment", author_id=coder_id, segment_id=seg_id)
+        return seg_id
+
+    @staticmethod
+    def _check_span(document: Any, start: Any, end: Any, n_chars: int) -> None:
+        for label, val in (("start", start), ("end", end)):
+            if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
+                raise TypeError(f"Document {document!r}: {label} must be an integer offset; got {val!r}.")
+        if not 0 <= start < end <= n_chars:
+            raise ValueError(
+                f"Document {document!r}: span {start}:{end} is outside the text or empty; "
+                f"need 0 <= start < end <= {n_chars}."
+            )
+
+    def _insert_segment(self, conn, doc_id: int, code_id: int, coder_id: int, start: int, end: int, coder: str,
+                        action: str) -> int:
+        now = utc_now()
+        cur = conn.execute(
+            "INSERT INTO segments(guid, document_id, code_id, coder_id, start, end, framework_version, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, (SELECT MAX(version) FROM framework_versions), ?)",
+            (new_guid(), doc_id, code_id, coder_id, start, end, now))
+        seg_id = int(cur.lastrowid)
+        conn.execute(
+            "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at)"
+            " VALUES (?, ?, ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?)",
+            (action, seg_id, doc_id, code_id, start, end, coder, now))
+        return seg_id
+
+    def find_quote(self, document: int | str, quote: str) -> list[tuple[int, int]]:
+        """All ``(start, end)`` spans where *quote* occurs (exactly, else with any whitespace between words).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
+        >>> _ = proj.add_document("SU01: a care\\nplan, a care plan", name="d")
+        >>> proj.find_quote("d", "care plan")
+        [(8, 17), (21, 30)]
+        >>> proj.close()
+        """
+        if not isinstance(quote, str) or not quote.strip():
+            raise ValueError("The quote must be non-empty text.")
+        text = self.document_text(document)
+        quote = quote.strip()
+        spans = []
+        pos = text.find(quote)
+        while pos >= 0:
+            spans.append((pos, pos + len(quote)))
+            pos = text.find(quote, pos + 1)
+        if len(spans) <= 1:
+            pattern = r"\s+".join(re.escape(w) for w in quote.split())
+            loose = [m.span() for m in re.finditer(pattern, text)]
+            if len(loose) > len(spans):
+                spans = loose
+        return spans
+
+    def code_quote(self, document: int | str, quote: str, code: str, *, coder: str, occurrence: int | None = None,
+                   memo: str | None = None) -> int:
+        """Code the place where *quote* occurs in *document*; returns the segment id.
+
+        Whitespace differences (line breaks inside a quote) are tolerated.
+
+        Parameters
+        ----------
+        occurrence : int, optional
+            1-based occurrence to code when the quote occurs more than once.
+
+        Raises
+        ------
+        QuoteNotFoundError
+            The quote does not occur (``err.document``, ``err.quote``).
+        AmbiguousQuoteError
+            The quote occurs several times and *occurrence* was not given (``err.count``,
+            ``err.positions``).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: The risk form. The risk form again.", name="d")
+        >>> proj.code_quote("d", "risk form", "risk/risk_assessment", coder="AB")
+        Traceback (most recent call last):
+        ...
+        recoverystudy.errors.AmbiguousQuoteError: The quote 'risk form' occurs 2 times in document 'd' (at offsets 10, 25); pass occurrence=1..2 or quote more text.
+        >>> proj.code_quote("d", "risk form", "risk/risk_assessment", coder="AB", occurrence=2)
+        1
+        >>> proj.close()
+        """
+        spans = self.find_quote(document, quote)
+        short = quote if len(quote) <= 60 else quote[:57] + "..."
+        if not spans:
+            raise QuoteNotFoundError(
+                f"The quote {short!r} does not occur in document {document!r} (check spelling and punctuation).",
+                document=document, quote=quote)
+        if occurrence is None:
+            if len(spans) > 1:
+                raise AmbiguousQuoteError(
+                    f"The quote {short!r} occurs {len(spans)} times in document {document!r} (at offsets "
+                    f"{', '.join(str(s) for s, _ in spans[:10])}{' ...' if len(spans) > 10 else ''}); pass "
+                    f"occurrence=1..{len(spans)} or quote more text.",
+                    document=document, quote=quote, count=len(spans), positions=[s for s, _ in spans])
+            occurrence = 1
+        if not 1 <= occurrence <= len(spans):
+            raise ValueError(f"occurrence must be between 1 and {len(spans)}; got {occurrence}.")
+        start, end = spans[occurrence - 1]
+        return self.code(document, start, end, code, coder=coder, memo=memo)
+
+    def uncode(self, segment: int | str, start: int | None = None, end: int | None = None, code: str | None = None,
+               *, coder: str) -> int:
+        """Remove a coding: ``uncode(segment_id, coder=...)`` or ``uncode(document, start, end, code, coder=...)``.
+
+        With a document span, the segment of *coder* with exactly that span and code is removed.  The
+        removal is logged (the log keeps the span, code and coder).  Returns the removed segment id.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: risk again", name="d")
+        >>> seg = proj.code("d", 6, 10, "risk/risk_assessment", coder="AB")
+        >>> proj.uncode("d", 6, 10, "risk/risk_assessment", coder="AB")
+        1
+        >>> len(proj.segments()), proj.coding_log()["action"].tolist()
+        (0, ['code', 'uncode'])
+        >>> proj.close()
+        """
+        if start is None and end is None and code is None:
+            if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)):
+                raise TypeError("uncode(segment_id, coder=...) needs an integer segment id, or give "
+                                "document, start, end and code.")
+            row = self._q("SELECT segment_id FROM segments WHERE segment_id = ?", (int(segment),))
+            if not row:
+                raise KeyError(f"No segment {segment} in project {self.path.name}.")
+            seg_id = int(row[0][0])
+        else:
+            if start is None or end is None or code is None:
+                raise TypeError("uncode(document, start, end, code, coder=...) needs all of start, end and code.")
+            row = self._q(
+                "SELECT s.segment_id FROM segments s JOIN users u ON u.user_id = s.coder_id WHERE s.document_id = ?"
+                " AND s.code_id = ? AND s.start = ? AND s.end = ? AND u.name = ?",
+                (self._doc_id(segment), self._code_id(code), int(start), int(end), coder))
+            if not row:
+                raise KeyError(f"Coder {coder!r} has no {code!r} segment at {start}:{end} in document {segment!r}.")
+            seg_id = int(row[0][0])
+        with self._tx() as conn:
+            self._uid(coder)
+            conn.execute(
+                "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at, detail)"
+                " SELECT 'uncode', s.segment_id, s.document_id, c.path, s.start, s.end, ?, ?, 'coded by ' || u.name"
+                " FROM segments s JOIN codes c ON c.code_id = s.code_id JOIN users u ON u.user_id = s.coder_id"
+                " WHERE s.segment_id = ?", (coder, utc_now(), seg_id))
+            conn.execute("UPDATE suggestions SET segment_id = NULL WHERE segment_id = ?", (seg_id,))
+            conn.execute("DELETE FROM segments WHERE segment_id = ?", (seg_id,))
+        return seg_id
+
+    # -- bulk ----------------------------------------------------------------------------------------
+    def code_many(self, frame: pd.DataFrame, *, coder: str | None = None) -> list[int]:
+        """Code many segments in one transaction (vectorised checks, ``executemany``).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Columns ``document`` (name or id), ``start``, ``end``, ``code`` and ``coder`` (or pass
+            *coder* for all rows).  Nothing is written if any row is invalid.
+
+        Returns
+        -------
+        list of int
+            Segment ids aligned with the rows (existing ids for spans already coded).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: my mum and my care plan", name="d")
+        >>> rows = pd.DataFrame({"document": ["d", "d"], "start": [6, 17], "end": [12, 29],
+        ...                      "code": ["carers/carer_involvement", "care_planning_experience/awareness_of_plan"]})
+        >>> proj.code_many(rows, coder="AB")
+        [1, 2]
+        >>> proj.close()
+        """
+        need = ["document", "start", "end", "code"] + ([] if coder is not None else ["coder"])
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise KeyError(f"code_many needs columns {need}; missing {missing}.")
+        n = len(frame)
+        if n == 0:
+            return []
+        docs = self._q("SELECT document_id, name, n_chars FROM documents")
+        by_name = {name: (i, nc) for i, name, nc in docs}
+        by_id = {i: (i, nc) for i, _, nc in docs}
+        codes = dict(self._q("SELECT path, code_id FROM codes"))
+        doc_col = frame["document"].tolist()
+        resolved = [by_name.get(d) if isinstance(d, str) else by_id.get(int(d)) for d in doc_col]
+        bad = [i for i, r in enumerate(resolved) if r is None]
+        if bad:
+            raise KeyError(f"Row {frame.index[bad[0]]!r}: no document {doc_col[bad[0]]!r} ({len(bad)} rows affected).")
+        doc_ids = np.fromiter((r[0] for r in resolved), dtype=np.int64, count=n)
+        n_chars = np.fromiter((r[1] for r in resolved), dtype=np.int64, count=n)
+        code_ids = frame["code"].map(codes)
+        if code_ids.isna().any():
+            i = int(np.flatnonzero(code_ids.isna().to_numpy())[0])
+            raise KeyError(f"Row {frame.index[i]!r}: no code {frame['code'].iloc[i]!r}; see proj.codes().")
+        starts = pd.to_numeric(frame["start"]).to_numpy()
+        ends = pd.to_numeric(frame["end"]).to_numpy()
+        if starts.dtype.kind not in "iu" or ends.dtype.kind not in "iu":
+            raise TypeError("code_many: start and end must be integer offsets.")
+        invalid = ~((starts >= 0) & (starts < ends) & (ends <= n_chars))
+        if invalid.any():
+            i = int(np.flatnonzero(invalid)[0])
+            raise ValueError(
+                f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} is outside document {doc_col[i]!r} or empty "
+                f"(need 0 <= start < end <= {n_chars[i]}); {int(invalid.sum())} rows affected.")
+        coders = [coder] * n if coder is not None else frame["coder"].astype("str").tolist()
+        with self._tx() as conn:
+            uid = {c: self._uid(c) for c in dict.fromkeys(coders)}
+            coder_ids = np.fromiter((uid[c] for c in coders), dtype=np.int64, count=n)
+            code_arr = code_ids.to_numpy(dtype=np.int64)
+            first = conn.execute("SELECT COALESCE(MAX(segment_id), 0) + 1 FROM segments").fetchone()[0]
+            seg_ids = np.arange(first, first + n, dtype=np.int64)
+            version = conn.execute("SELECT MAX(version) FROM framework_versions").fetchone()[0]
+            now = utc_now()
+            guids = [new_guid() for _ in range(n)]
+            conn.executemany(
+                "INSERT INTO segments(segment_id, guid, document_id, code_id, coder_id, start, end, framework_version,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(document_id, code_id, coder_id, start, end) DO NOTHING",
+                zip(seg_ids.tolist(), guids, doc_ids.tolist(), code_arr.tolist(), coder_ids.tolist(), starts.tolist(),
+                    ends.tolist(), [version] * n, [now] * n))
+            inserted = {r[0] for r in conn.execute(
+                "SELECT segment_id FROM segments WHERE segment_id BETWEEN ? AND ?", (first, first + n - 1))}
+            ok = np.fromiter((s in inserted for s in seg_ids.tolist()), dtype=bool, count=n)
+            out = seg_ids.copy()
+            for i in np.flatnonzero(~ok):
+                out[i] = conn.execute(
+                    "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
+                    " AND start = ? AND end = ?", (int(doc_ids[i]), int(code_arr[i]), int(coder_ids[i]),
+                                                   int(starts[i]), int(ends[i]))).fetchone()[0]
+            paths = frame["code"].astype("str").to_numpy()
+            conn.executemany(
+                "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at)"
+                " VALUES ('code', ?, ?, ?, ?, ?, ?, ?)",
+                zip(seg_ids[ok].tolist(), doc_ids[ok].tolist(), paths[ok].tolist(), starts[ok].tolist(),
+                    ends[ok].tolist(), [c for c, k in zip(coders, ok) if k], [now] * int(ok.sum())))
+        return out.tolist()
+
+    # -- reading -------------------------------------------------------------------------------------
+    def segments(self, code: str | None = None, case: str | None = None, coder: str | None = None,
+                 site: str | None = None, *, context: int = 80) -> pd.DataFrame:
+        """Coded segments with their text and surrounding context.
+
+        Parameters
+        ----------
+        code : str, optional
+            A code path; a theme (``"risk"``) also selects the codes under it.
+        case, coder, site : str, optional
+            Filter by case, coder, or the case attribute ``site``.
+        context : int, default=80
+            Characters of context on each side.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``segment_id, document, case, code, coder, start, end, text, context_before,
+            context_after, framework_version`` ordered by document and position.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: I trust her a lot.", name="d", case="SU01")
+        >>> _ = proj.code_quote("d", "trust her", "relationship/trust_and_rapport", coder="AB")
+        >>> proj.segments(code="relationship")[["text", "context_before", "context_after"]].values.tolist()
+        [['trust her', 'SU01: I ', ' a lot.']]
+        >>> proj.close()
+        """
+        where, params = [], []
+        if code is not None:
+            self._code_id(code)
+            where.append("(c.path = ? OR c.path LIKE ? ESCAPE '\\')")
+            params += [code, code.replace("_", "\\_") + "/%"]
+        if case is not None:
+            self._case_id(case)
+            where.append("k.name = ?")
+            params.append(case)
+        if coder is not None:
+            where.append("u.name = ?")
+            params.append(coder)
+        if site is not None:
+            where.append("s.document_id IN (SELECT d2.document_id FROM documents d2 JOIN case_attributes ca ON"
+                         " ca.case_id = d2.case_id JOIN attributes a ON a.attribute_id = ca.attribute_id"
+                         " WHERE a.name = 'site' AND ca.value = ?)")
+            params.append(str(site))
+        ctx = int(context)
+        sql = (
+            "SELECT s.segment_id, d.name, k.name, c.path, u.name, s.start, s.end,"
+            " substr(d.text, s.start + 1, s.end - s.start),"
+            f" substr(d.text, max(s.start - {ctx}, 0) + 1, s.start - max(s.start - {ctx}, 0)),"
+            f" substr(d.text, s.end + 1, {ctx}), s.framework_version"
+            " FROM segments s JOIN documents d ON d.document_id = s.document_id"
+            " JOIN codes c ON c.code_id = s.code_id JOIN users u ON u.user_id = s.coder_id"
+            " LEFT JOIN cases k ON k.case_id = d.case_id"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY s.document_id, s.start, s.end, s.segment_id", params).fetchall()
+        frame = pd.DataFrame(rows, columns=_SEG_COLUMNS)
+        for col in ("segment_id", "start", "end"):
+            frame[col] = frame[col].astype("int64")
+        frame["framework_version"] = frame["framework_version"].astype("Int64")
+        return frame
+
+    def coding_log(self) -> pd.DataFrame:
+        """The append-only log of coding changes: ``log_id, action, segment_id, document, code, start, end,
+        coder, at, detail`` (``at`` is UTC).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> len(proj.coding_log())
+        0
+        >>> proj.close()
+        """
+        rows = self._q("SELECT l.log_id, l.action, l.segment_id, d.name, l.code_path, l.start, l.end, l.coder, l.at,"
+                       " l.detail FROM coding_log l LEFT JOIN documents d ON d.document_id = l.document_id"
+                       " ORDER BY l.log_id")
+        return pd.DataFrame(rows, columns=["log_id", "action", "segment_id", "document", "code", "start", "end",
+                                           "coder", "at", "detail"])
+
+    # -- memos ---------------------------------------------------------------------------------------
+    def _insert_memo(self, conn, text: str, on: str, *, author_id: int, case_id=None, code_id=None,
+                     segment_id=None, document_id=None) -> int:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("A memo needs non-empty text.")
+        now = utc_now()
+        cur = conn.execute(
+            "INSERT INTO memos(guid, text, target_type, case_id, code_id, segment_id, document_id, author_id,"
+            " created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (new_guid(), text, on, case_id, code_id, segment_id, document_id, author_id, now, now))
+        return int(cur.lastrowid)
+
+    def add_memo(self, text: str, *, on: str = "project", target: Any = None, author: str) -> int:
+        """Write a memo on the project, a case, a code, a segment, a document or a matrix cell.
+
+        Parameters
+        ----------
+        on : {"project", "case", "code", "segment", "cell", "document"}
+        target
+            ``None`` (project), case name, code path, segment id, document name/id, or
+            ``(case, code)`` for a cell.
+        author : str
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_case("SU01", site="A")
+        >>> proj.add_memo("Risk dominates this account.", on="cell", target=("SU01", "risk"), author="AB")
+        1
+        >>> proj.memos()[["on", "target", "author"]].values.tolist()
+        [['cell', 'SU01 | risk', 'AB']]
+        >>> proj.close()
+        """
+        if on not in MEMO_TARGETS:
+            raise ValueError(f"on must be one of {', '.join(MEMO_TARGETS)}; got {on!r}.")
+        ids: dict[str, Any] = {}
+        if on == "project":
+            if target is not None:
+                raise ValueError("A project memo takes no target.")
+        elif on == "case":
+            ids["case_id"] = self._case_id(target)
+        elif on == "code":
+            ids["code_id"] = self._code_id(target)
+        elif on == "document":
+            ids["document_id"] = self._doc_id(target)
+        elif on == "segment":
+            if not self._q("SELECT 1 FROM segments WHERE segment_id = ?", (int(target),)):
+                raise KeyError(f"No segment {target!r} in project {self.path.name}.")
+            ids["segment_id"] = int(target)
+        else:
+            if not (isinstance(target, tuple) and len(target) == 2):
+                raise ValueError("A cell memo needs target=(case, code).")
+            ids["case_id"], ids["code_id"] = self._case_id(target[0]), self._code_id(target[1])
+        with self._tx() as conn:
+            memo_id = self._insert_memo(conn, text, on, author_id=self._uid(author), **ids)
+            conn.execute("INSERT INTO coding_log(action, coder, at, detail) VALUES ('memo', ?, ?, ?)",
+                         (author, utc_now(), f"memo {memo_id} on {on}"))
+        return memo_id
+
+    def memos(self, on: str | None = None) -> pd.DataFrame:
+        """Memos: ``memo_id, on, target, case, code, segment_id, document, text, author, created_at``.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
+        >>> _ = proj.add_memo("First impressions: carers absent.", author="AB")
+        >>> proj.memos()["text"].tolist()
+        ['First impressions: carers absent.']
+        >>> proj.close()
+        """
+        sql = ("SELECT m.memo_id, m.target_type, k.name, c.path, m.segment_id, d.name, m.text, u.name, m.created_at"
+               " FROM memos m JOIN users u ON u.user_id = m.author_id LEFT JOIN cases k ON k.case_id = m.case_id"
+               " LEFT JOIN codes c ON c.code_id = m.code_id LEFT JOIN documents d ON d.document_id = m.document_id")
+        params: tuple = ()
+        if on is not None:
+            if on not in MEMO_TARGETS:
+                raise ValueError(f"on must be one of {', '.join(MEMO_TARGETS)}; got {on!r}.")
+            sql += " WHERE m.target_type = ?"
+            params = (on,)
+        rows = self._q(sql + " ORDER BY m.memo_id", params)
+        out = []
+        for memo_id, on_, case, code, seg, doc, text, author, at in rows:
+            target = {"project": None, "case": case, "code": code, "document": doc,
+                      "segment": None if seg is None else str(seg), "cell": f"{case} | {code}"}[on_]
+            out.append((memo_id, on_, target, case, code, seg, doc, text, author, at))
+        frame = pd.DataFrame(out, columns=["memo_id", "on", "target", "case", "code", "segment_id", "document", "text",
+                                           "author", "created_at"])
+        frame["segment_id"] = frame["segment_id"].astype("Int64")
+        return frame

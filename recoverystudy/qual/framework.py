@@ -1,0 +1,355 @@
+"""Charting and the framework matrix (Framework Method stages 6-7).
+
+``proj.chart(case, code, summary, segments=[...])`` writes a cell summary linked to its evidence;
+``proj.framework_matrix()`` returns a :class:`FrameworkMatrix`: rows are cases (grouped by a case
+attribute such as ``site``), columns are codes, and each cell holds the researcher's summary and its
+references.  A cell without a summary shows how many segments are coded there - never generated text.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recoverystudy.qual.store import new_guid, utc_now
+from recoverystudy.results import Result, base_provenance, frame_to_html
+
+__all__ = ["FrameworkMixin", "FrameworkMatrix"]
+
+_NOT_SET = "(not set)"
+
+
+def _count_text(n: int) -> str:
+    return "no coded segments" if n == 0 else f"{n} coded segment{'s' if n != 1 else ''} (no summary yet)"
+
+
+@dataclass(frozen=True, repr=False)
+class FrameworkMatrix(Result):
+    """A cases x codes framework matrix.
+
+    Attributes
+    ----------
+    cells : pandas.DataFrame
+        Long form, one row per case x code: ``group, case, theme, code, code_name, summary
+        (NaN if not charted), segment_ids (tuple linked to the summary), n_segments, author, modified_at``.
+    group_by : str or None
+        The case attribute that groups the rows.
+    codes : tuple of str
+        Column order (code paths).
+    provenance : dict
+    """
+
+    cells: pd.DataFrame
+    group_by: str | None
+    codes: tuple[str, ...]
+    code_names: dict[str, str]
+    theme_names: dict[str, str]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    _project: Any = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        return f"<FrameworkMatrix {self.cells['case'].nunique()} cases x {len(self.codes)} codes>"
+
+    def cell_text(self) -> pd.Series:
+        """Display text of every cell: the summary with its segment references, or the coded-segment count."""
+        out = []
+        for summary, refs, n in zip(self.cells["summary"], self.cells["segment_ids"], self.cells["n_segments"]):
+            if isinstance(summary, str):
+                out.append(summary + (f" [segments {', '.join(map(str, refs))}]" if refs else ""))
+            else:
+                out.append(_count_text(int(n)))
+        return pd.Series(out, index=self.cells.index, dtype="str")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Wide matrix: index ``(group, case)`` (or ``case``), one column per code path, cell text.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_case("SU01", site="A")
+        >>> _ = proj.add_document("SU01: My mum helps.", name="d", case="SU01")
+        >>> seg = proj.code_quote("d", "My mum helps", "carers/carer_involvement", coder="AB")
+        >>> m = proj.framework_matrix(codes=["carers/carer_involvement", "risk/risk_assessment"])
+        >>> m.to_frame().values.tolist()
+        [['1 coded segment (no summary yet)', 'no coded segments']]
+        >>> _ = proj.chart("SU01", "carers/carer_involvement", "Mother central to support.", segments=[seg])
+        >>> proj.framework_matrix(codes=["carers/carer_involvement"]).to_frame().iloc[0, 0]
+        'Mother central to support. [segments 1]'
+        >>> proj.close()
+        """
+        cells = self.cells.assign(text=self.cell_text())
+        index = ["group", "case"] if self.group_by else ["case"]
+        wide = cells.pivot(index=index, columns="code", values="text")
+        order = cells.drop_duplicates(index)[index]
+        wide = wide.loc[pd.MultiIndex.from_frame(order) if len(index) == 2 else order["case"].tolist()]
+        wide = wide[list(self.codes)]
+        wide.columns.name = None
+        if self.group_by:
+            wide.index = wide.index.set_names([self.group_by, "case"])
+        return wide
+
+    def counts(self) -> pd.DataFrame:
+        """Wide matrix of coded-segment counts (integers), same layout as :meth:`to_frame`."""
+        index = ["group", "case"] if self.group_by else ["case"]
+        wide = self.cells.pivot(index=index, columns="code", values="n_segments")
+        order = self.cells.drop_duplicates(index)[index]
+        wide = wide.loc[pd.MultiIndex.from_frame(order) if len(index) == 2 else order["case"].tolist()]
+        wide = wide[list(self.codes)].astype("int64")
+        wide.columns.name = None
+        return wide
+
+    def evidence(self, case: str, code: str) -> pd.DataFrame:
+        """The coded segments behind one cell (from the project), with ``linked`` = cited by the summary.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: My mum helps.", name="d", case="SU01")
+        >>> _ = proj.code_quote("d", "My mum", "carers/carer_involvement", coder="AB")
+        >>> proj.framework_matrix().evidence("SU01", "carers/carer_involvement")[["text", "linked"]].values.tolist()
+        [['My mum', False]]
+        >>> proj.close()
+        """
+        row = self.cells[(self.cells["case"] == case) & (self.cells["code"] == code)]
+        if row.empty:
+            raise KeyError(f"The matrix has no cell for case {case!r} and code {code!r}.")
+        if self._project is None:
+            raise RuntimeError("This matrix is not attached to an open project.")
+        segs = self._project.segments(code=code, case=case)
+        linked = set(row["segment_ids"].iloc[0])
+        extra = set(linked) - set(segs["segment_id"])
+        if extra:  # summaries may cite segments of the case coded elsewhere in the theme
+            more = self._project.segments(case=case)
+            segs = pd.concat([segs, more[more["segment_id"].isin(extra)]], ignore_index=True)
+        return segs.assign(linked=segs["segment_id"].isin(linked)).reset_index(drop=True)
+
+    def summary(self) -> str:
+        n_cases = self.cells["case"].nunique()
+        charted = int(self.cells["summary"].notna().sum())
+        uncharted = int((self.cells["summary"].isna() & (self.cells["n_segments"] > 0)).sum())
+        grouped = f", grouped by {self.group_by}" if self.group_by else ""
+        return (f"Framework matrix: {n_cases} cases x {len(self.codes)} codes{grouped}. {charted} cells have a "
+                f"summary; {uncharted} cells have coded segments but no summary yet (shown as counts).")
+
+    def to_html(self) -> str:
+        """An HTML table with a header row of themes above the codes."""
+        wide = self.to_frame()
+        wide.columns = pd.MultiIndex.from_tuples(
+            [(self.theme_names.get(c.split("/")[0], c.split("/")[0]), self.code_names.get(c, c)) for c in wide.columns])
+        return frame_to_html(wide, max_rows=500)
+
+    def _repr_html_(self) -> str:
+        return f"<div class='rs-result'><h4>FrameworkMatrix</h4><p>{html.escape(self.summary())}</p>{self.to_html()}</div>"
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write one worksheet per theme (rows cases, columns the theme's codes), like a paper chart.
+
+        The file is written to a temporary name and renamed, so a failure never leaves half a file.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib, openpyxl
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> proj = rs.Project.create(folder / "p.rsqda")
+        >>> _ = proj.add_case("SU01", site="A")
+        >>> out = proj.framework_matrix().to_excel(folder / "matrix.xlsx")
+        >>> openpyxl.load_workbook(out).sheetnames[:2]
+        ['Understandings of recovery', 'Personalisation']
+        >>> proj.close()
+        """
+        path = Path(path)
+        wide = self.to_frame()
+        themes: dict[str, list[str]] = {}
+        for c in self.codes:
+            themes.setdefault(c.split("/")[0], []).append(c)
+        fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+        os.close(fd)
+        try:
+            used: set[str] = set()
+            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+                for theme, cols in themes.items():
+                    name = re.sub(r"[\[\]:*?/\\]", "-", self.theme_names.get(theme, theme))[:31]
+                    base, k = name, 2
+                    while name in used:
+                        name = f"{base[:28]}({k})"
+                        k += 1
+                    used.add(name)
+                    sheet = wide[cols].rename(columns=self.code_names)
+                    sheet.to_excel(writer, sheet_name=name)
+                    ws = writer.sheets[name]
+                    for col in ws.columns:
+                        ws.column_dimensions[col[0].column_letter].width = 40
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+class FrameworkMixin:
+    """Charting methods of :class:`~recoverystudy.qual.project.Project`."""
+
+    def chart(self, case: str, code: str, summary: str, *, segments: Iterable[int] = (),
+              author: str | None = None) -> int:
+        """Write (or replace) the summary of one matrix cell, linked to its evidence segments.
+
+        Parameters
+        ----------
+        case, code : str
+            The cell.
+        summary : str
+            Your summary of what this case says about this code.
+        segments : iterable of int
+            Segment ids the summary rests on; they must come from this case's documents and be coded
+            with this code (or, for a theme, a code under it).
+        author : str, optional
+            Defaults to the project user.
+
+        Returns
+        -------
+        int
+            The chart (cell) id.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: Nobody said I was high risk.", name="d", case="SU01")
+        >>> seg = proj.code_quote("d", "Nobody said I was high risk", "risk/risk_discussion", coder="AB")
+        >>> proj.chart("SU01", "risk/risk_discussion", "Risk rating never discussed.", segments=[seg], author="AB")
+        1
+        >>> proj.close()
+        """
+        if not isinstance(summary, str) or not summary.strip():
+            raise ValueError("A chart summary must be non-empty text; leave the cell uncharted instead.")
+        case_id = self._case_id(case)
+        code_id = self._code_id(code)
+        seg_ids = [int(s) for s in dict.fromkeys(segments)]
+        if seg_ids:
+            rows = {r[0]: r[1:] for r in self._q(
+                f"SELECT s.segment_id, k.name, c.path FROM segments s JOIN documents d ON d.document_id = s.document_id"
+                f" LEFT JOIN cases k ON k.case_id = d.case_id JOIN codes c ON c.code_id = s.code_id"
+                f" WHERE s.segment_id IN ({','.join('?' * len(seg_ids))})", tuple(seg_ids))}
+            for s in seg_ids:
+                if s not in rows:
+                    raise KeyError(f"No segment {s} in project {self.path.name}.")
+                seg_case, seg_code = rows[s]
+                if seg_case != case:
+                    raise ValueError(f"Segment {s} belongs to case {seg_case!r}, not {case!r}.")
+                if not (seg_code == code or seg_code.startswith(code + "/")):
+                    raise ValueError(f"Segment {s} is coded {seg_code!r}, not {code!r}.")
+        who = author or self.user
+        with self._tx() as conn:
+            uid = self._uid(who)
+            now = utc_now()
+            row = conn.execute("SELECT chart_id FROM charts WHERE case_id = ? AND code_id = ?", (case_id, code_id)).fetchone()
+            if row:
+                chart_id = int(row[0])
+                conn.execute("UPDATE charts SET summary = ?, author_id = ?, modified_at = ? WHERE chart_id = ?",
+                             (summary, uid, now, chart_id))
+                conn.execute("DELETE FROM chart_segments WHERE chart_id = ?", (chart_id,))
+            else:
+                chart_id = int(conn.execute(
+                    "INSERT INTO charts(guid, case_id, code_id, summary, author_id, created_at, modified_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (new_guid(), case_id, code_id, summary, uid, now, now)).lastrowid)
+            conn.executemany("INSERT INTO chart_segments(chart_id, segment_id) VALUES (?, ?)",
+                             [(chart_id, s) for s in seg_ids])
+            conn.execute("INSERT INTO coding_log(action, code_path, coder, at, detail) VALUES ('chart', ?, ?, ?, ?)",
+                         (code, who, now, f"case {case}; segments {seg_ids}"))
+        return chart_id
+
+    def framework_matrix(self, codes: Iterable[str] | None = None, cases: Iterable[str] | None = None,
+                         group_by: str | None = "site") -> FrameworkMatrix:
+        """Build the framework matrix: rows cases (grouped by a case attribute), columns codes.
+
+        Parameters
+        ----------
+        codes : iterable of str, optional
+            Code paths (a theme selects its codes).  Default: every code under a theme, plus themes
+            that have no codes.
+        cases : iterable of str, optional
+            Default: every case.
+        group_by : str or None, default="site"
+            Case attribute for grouping rows; cases without it fall in "(not set)".  If the project
+            has no such attribute and ``group_by`` is the default, rows are not grouped.
+
+        Returns
+        -------
+        FrameworkMatrix
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.import_cases(pd.DataFrame({"case": ["SU01", "SU02"], "site": ["B", "A"]}))
+        >>> proj.framework_matrix(codes=["risk"]).to_frame().index.tolist()
+        [('A', 'SU02'), ('B', 'SU01')]
+        >>> proj.close()
+        """
+        all_codes = self._q("SELECT c.code_id, c.path, c.name, c.parent_id FROM codes c ORDER BY c.sort_order, c.code_id")
+        parents = {r[3] for r in all_codes if r[3] is not None}
+        names = {r[1]: r[2] for r in all_codes}
+        theme_names = {r[1]: r[2] for r in all_codes if r[3] is None}
+        if codes is None:
+            chosen = [r[1] for r in all_codes if r[3] is not None or r[0] not in parents]
+        else:
+            chosen = []
+            for c in ([codes] if isinstance(codes, str) else codes):
+                self._code_id(c)
+                kids = [r[1] for r in all_codes if r[1].startswith(c + "/")]
+                chosen += kids or [c]
+            chosen = list(dict.fromkeys(chosen))
+        case_rows = self._q("SELECT case_id, name FROM cases ORDER BY name")
+        if cases is not None:
+            wanted = [cases] if isinstance(cases, str) else list(cases)
+            for c in wanted:
+                self._case_id(c)
+            case_rows = [r for r in case_rows if r[1] in set(wanted)]
+        groups = {r[1]: None for r in case_rows}
+        if group_by is not None:
+            has = self._q("SELECT attribute_id FROM attributes WHERE name = ?", (group_by,))
+            if not has:
+                if group_by != "site":
+                    attrs = [r[0] for r in self._q("SELECT name FROM attributes ORDER BY name")]
+                    raise KeyError(f"No case attribute {group_by!r}; the cases have: {attrs}.")
+                group_by = None
+            else:
+                vals = dict(self._q("SELECT k.name, ca.value FROM case_attributes ca JOIN cases k ON"
+                                    " k.case_id = ca.case_id WHERE ca.attribute_id = ?", (has[0][0],)))
+                groups = {r[1]: vals.get(r[1]) or _NOT_SET for r in case_rows}
+        counts = pd.DataFrame(self._q(
+            "SELECT k.name, c.path, COUNT(*) FROM segments s JOIN documents d ON d.document_id = s.document_id"
+            " JOIN cases k ON k.case_id = d.case_id JOIN codes c ON c.code_id = s.code_id GROUP BY k.name, c.path"),
+            columns=["case", "code", "n_segments"])
+        charts = pd.DataFrame(self._q(
+            "SELECT h.chart_id, k.name, c.path, h.summary, u.name, h.modified_at FROM charts h JOIN cases k"
+            " ON k.case_id = h.case_id JOIN codes c ON c.code_id = h.code_id JOIN users u ON u.user_id = h.author_id"),
+            columns=["chart_id", "case", "code", "summary", "author", "modified_at"])
+        links: dict[int, tuple[int, ...]] = {}
+        for chart_id, seg in self._q("SELECT chart_id, segment_id FROM chart_segments ORDER BY chart_id, segment_id"):
+            links[chart_id] = links.get(chart_id, ()) + (seg,)
+        order = sorted(case_rows, key=lambda r: (str(groups[r[1]]) if group_by else "", r[1]))
+        grid = pd.MultiIndex.from_product([[r[1] for r in order], chosen], names=["case", "code"]).to_frame(index=False)
+        cells = grid.merge(counts, on=["case", "code"], how="left").merge(charts, on=["case", "code"], how="left")
+        cells.insert(0, "group", cells["case"].map(groups))
+        cells.insert(2, "theme", cells["code"].str.split("/").str[0])
+        cells.insert(4, "code_name", cells["code"].map(names))
+        cells["n_segments"] = cells["n_segments"].fillna(0)
+        cells["segment_ids"] = [links.get(int(c), ()) if pd.notna(c) else () for c in cells["chart_id"]]
+        cells = cells[["group", "case", "theme", "code", "code_name", "summary", "segment_ids", "n_segments",
+                       "author", "modified_at"]]
+        cells["n_segments"] = cells["n_segments"].astype("int64")
+        prov = base_provenance("framework_matrix", group_by=group_by, n_cases=len(case_rows), n_codes=len(chosen),
+                               framework_version=self._current_version(), cell_rule="summary, else coded-segment count")
+        return FrameworkMatrix(cells=cells, group_by=group_by, codes=tuple(chosen), code_names=names,
+                               theme_names=theme_names, provenance=prov, _project=self)

@@ -1,0 +1,157 @@
+"""Data-free text utilities: sentence spans, word spans and Snowball stems.
+
+nltk's downloadable corpora are not available, so only its data-free parts are used:
+:class:`nltk.tokenize.punkt.PunktSentenceTokenizer` (untrained, with an abbreviation list so that
+"Dr. Patel" and "NHS no. 943" do not end a sentence), a regular-expression word tokeniser, and
+``SnowballStemmer("english")``.  All spans are Python code-point offsets ``(start, end)``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "ABBREVIATIONS"]
+
+#: Abbreviations (lower case, no final dot) after which a full stop does not end a sentence.
+ABBREVIATIONS = frozenset(
+    {
+        "dr", "mr", "mrs", "ms", "prof", "e.g", "i.e", "etc", "no", "tel", "st", "vs", "approx", "dept",
+        "ref", "cpn", "mins", "hrs", "wk", "wks", "jan", "feb", "mar", "apr", "jun", "jul",
+        "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+    }
+)
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _sentence_tokenizer():
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    params = PunktParameters()
+    params.abbrev_types = set(ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split *text* into sentences and return their ``(start, end)`` code-point spans.
+
+    Blank lines and speaker turns on new lines also end a sentence, so a transcript line such as
+    ``"Interviewer: Hello"`` is never glued to the answer below it.
+
+    Parameters
+    ----------
+    text : str
+        Normalised text (newlines ``\\n``).
+
+    Returns
+    -------
+    list of (int, int)
+        Spans in order; ``text[start:end]`` is the sentence without surrounding whitespace.
+
+    Notes
+    -----
+    Uses nltk's ``PunktSentenceTokenizer`` with default (untrained) parameters plus the abbreviation
+    list :data:`ABBREVIATIONS`; no downloaded data.
+
+    Examples
+    --------
+    >>> t = "Dr. Patel saw me. NHS no. 943 is on it.\\nSU01: Yes! It helps."
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['Dr. Patel saw me.', 'NHS no. 943 is on it.', 'SU01: Yes!', 'It helps.']
+    """
+    tokenizer = _sentence_tokenizer()
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            for a, b in tokenizer.span_tokenize(line):
+                spans.append((pos + a, pos + b))
+        pos += len(line) + 1
+    return spans
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` spans of the words in *text* (letters, digits, inner apostrophes).
+
+    Uses nltk's data-free ``RegexpTokenizer``.
+
+    Examples
+    --------
+    >>> t = "My mum's care-plan."
+    >>> [t[a:b] for a, b in word_spans(t)]
+    ['My', "mum's", 'care', 'plan']
+    """
+    return list(_word_tokenizer().span_tokenize(text))
+
+
+@lru_cache(maxsize=1)
+def _word_tokenizer():
+    from nltk.tokenize import RegexpTokenizer
+
+    return RegexpTokenizer(_WORD.pattern, flags=re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) English stem of one word, lower-cased.
+
+    Examples
+    --------
+    >>> stem("Planning"), stem("plans"), stem("coordinators")
+    ('plan', 'plan', 'coordin')
+    """
+    return _stemmer().stem(word.lower().replace("’", "'"))
+
+
+def stems(text: str) -> list[str]:
+    """Stems of the words of *text*, in order.
+
+    Examples
+    --------
+    >>> stems("Care plans")
+    ['care', 'plan']
+    """
+    return [stem(text[a:b]) for a, b in word_spans(text)]
+
+
+_TURN = re.compile(
+    r"^[ \t]*(?:\[(?P<bracket>[A-Za-z][\w.' -]{0,30}?)\]|(?P<label>[A-Z][\w.'-]{0,30}(?: [\w.'-]{1,20}){0,2}?)[ \t]*:)[ \t]*",
+    re.MULTILINE,
+)
+
+
+def speaker_turns(text: str) -> list[tuple[str, int, int, int]]:
+    """Find speaker turns such as ``Interviewer:``, ``SU01:``, ``CC:``, ``Carer 2:`` or ``[CC]``.
+
+    A turn starts where a speaker label begins a line and runs to the end of the text before the next
+    label (trailing whitespace excluded).  Text before the first label belongs to no turn.
+
+    Returns
+    -------
+    list of (speaker, start, text_start, end)
+        ``start`` is where the label begins, ``text_start`` where the spoken text begins.
+
+    Examples
+    --------
+    >>> t = "Interviewer: How was it?\\nSU01: Fine.\\nIt was fine.\\n[CC] Good.\\nCarer 2: Yes"
+    >>> speaker_turns(t)
+    [('Interviewer', 0, 13, 24), ('SU01', 25, 31, 49), ('CC', 50, 55, 60), ('Carer 2', 61, 70, 73)]
+    """
+    matches = list(_TURN.finditer(text))
+    turns = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        while end > m.end() and text[end - 1].isspace():
+            end -= 1
+        speaker = (m.group("bracket") or m.group("label")).strip()
+        turns.append((speaker, m.start(), m.end(), end))
+    return turns

@@ -1,0 +1,47 @@
+"""The command line: instruments, score; user errors give one line and exit code 2."""
+
+from __future__ import annotations
+
+import pandas as pd
+from click.testing import CliRunner
+
+from recoverystudy.cli import main
+
+EXAMPLE = "recoverystudy/datasets/example_survey.csv"
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_instruments_lists_provenance():
+    res = run("instruments")
+    assert res.exit_code == 0
+    assert "wai-sr" in res.output and "refused" in res.output and "derived-from-wording" in res.output
+
+
+def test_score_writes_csv(tmp_path):
+    out = tmp_path / "scores.csv"
+    res = run("score", EXAMPLE, "--instrument", "wai-sr", "--id-col", "respondent_id", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert len(df) == 40 and "wai_sr_total" in df.columns
+    assert "derived from item wording" in res.output
+
+
+def test_user_error_is_one_line_exit_2():
+    res = run("score", EXAMPLE, "--instrument", "es")
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1 and "key" in lines[0]
+    assert "Traceback" not in res.output
+
+
+def test_unknown_instrument_exit_2():
+    res = run("score", EXAMPLE, "--instrument", "nope")
+    assert res.exit_code == 2 and "No instrument called 'nope'" in res.output
+
+
+def test_help_is_plain():
+    res = run("score", "--help")
+    assert res.exit_code == 0 and "licensed manual" in res.output

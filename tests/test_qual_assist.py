@@ -1,0 +1,93 @@
+"""Tests for kwic, suggest, accept and reject (recoverystudy/qual/assist.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import recoverystudy as rs
+
+TRANSCRIPT = (
+    "Interviewer: Can you tell me about your care plan?\n"
+    "SU03: Honestly I've never had a copy of my care plan. My mum keeps asking for one.\n"
+    "Interviewer: And what about a crisis?\n"
+    "SU03: Last time I was in crisis I rang the crisis team. Nobody answered.\n"
+    "SU03: My goals are to get back to college. Dr. Patel says I'm recovering.\n"
+)
+
+
+@pytest.fixture
+def proj(tmp_path):
+    with rs.Project.create(tmp_path / "p.rsqda") as p:
+        p.add_document(TRANSCRIPT, name="SU03", case="SU03")
+        p.add_document("CC05: The paperwork takes over. Risk forms, RiO, all of it.", name="CC05", case="CC05")
+        yield p
+
+
+def test_kwic_stems_and_context(proj):
+    hits = proj.kwic("Crisis", window=12)
+    assert hits["match"].tolist() == ["crisis", "crisis", "crisis"]
+    first = TRANSCRIPT.index("crisis")
+    assert hits.loc[0, ["start", "end"]].tolist() == [first, first + 6]
+    assert hits.loc[0, "left"] == TRANSCRIPT[first - 12:first]
+    assert hits.loc[0, "right"] == TRANSCRIPT[first + 6:first + 18]
+    assert proj.kwic("recovered")["match"].tolist() == ["recovering"]
+    assert proj.kwic("care plans")["match"].tolist() == ["care plan", "care plan"]
+    assert len(proj.kwic("crisis", documents=["CC05"])) == 0
+    with pytest.raises(ValueError):
+        proj.kwic("  ?? ")
+
+
+def test_suggest_with_codebook_rules_stores_but_never_codes(proj):
+    sug = proj.suggest()
+    assert len(proj.segments()) == 0
+    by_code = sug.groupby("code")["text"].apply(list).to_dict()
+    assert by_code["care_plan_document/copy_and_ownership"] == [
+        "SU03: Honestly I've never had a copy of my care plan."
+    ]
+    assert "My mum keeps asking for one." in by_code["carers/carer_involvement"]
+    assert by_code["crisis/crisis_services"] == [
+        "Interviewer: And what about a crisis?",
+        "SU03: Last time I was in crisis I rang the crisis team.",
+    ]
+    assert by_code["care_coordinator_role/administrative_burden"] == [
+        "CC05: The paperwork takes over.", "Risk forms, RiO, all of it."
+    ]
+    assert "SU03: My goals are to get back to college." in by_code["recovery/hope_and_goals"]
+    # "Dr." does not end the sentence
+    assert "Dr. Patel says I'm recovering." in by_code["recovery/personal_recovery"]
+    rule = sug.set_index("code").loc["care_plan_document/copy_and_ownership", "rule"]
+    assert "keyword 'copy of my care plan'" in rule
+    # the offsets point at the sentence text
+    for _, row in sug.iterrows():
+        assert proj.document_text(row["document"])[row["start"]:row["end"]] == row["text"]
+    # running again suggests nothing new
+    assert len(proj.suggest()) == 0
+    assert len(proj.suggestions()) == len(sug)
+
+
+def test_accept_and_reject(proj):
+    sug = proj.suggest({"crisis/crisis_services": {"keywords": ["crisis team"], "lemmas": ["answering"]}})
+    assert sug["rule"].tolist() == ["keyword 'crisis team'", "lemma 'answering'"]
+    first, second = sug["suggestion_id"].tolist()
+    seg_ids = proj.accept([first], coder="AB")
+    proj.reject(second, coder="CD")
+    segs = proj.segments()
+    assert segs["segment_id"].tolist() == seg_ids
+    assert segs.loc[0, ["code", "coder", "text"]].tolist() == [
+        "crisis/crisis_services", "AB", "SU03: Last time I was in crisis I rang the crisis team."]
+    assert proj.suggestions(status=None)["status"].tolist() == ["accepted", "rejected"]
+    assert proj.coding_log()[["action", "coder"]].values.tolist() == [["accept", "AB"], ["reject", "CD"]]
+    with pytest.raises(ValueError, match="already accepted"):
+        proj.accept([first], coder="AB")
+    with pytest.raises(KeyError, match="No suggestion 99"):
+        proj.reject([99], coder="AB")
+    assert len(proj.suggest({"crisis/crisis_services": {"keywords": ["crisis team"]}})) == 0
+
+
+def test_suggest_rejects_bad_rules(proj):
+    with pytest.raises(ValueError, match="list of strings"):
+        proj.suggest({"crisis/crisis_plan": {"keywords": "crisis plan"}})
+    with pytest.raises(KeyError):
+        proj.suggest({"crisis/nothing": {"keywords": ["x"]}})
+    assert isinstance(proj.suggest({"crisis/crisis_plan": {"keywords": ["zzz"]}}), pd.DataFrame)
