@@ -65,6 +65,7 @@ from recoverystudy.audit import AuditReport as AuditReport
 from recoverystudy.audit import CarePlanAudit as CarePlanAudit
 from recoverystudy.audit import audit_care_plans as audit_care_plans
 from recoverystudy.audit import load_rubric as load_rubric
+from recoverystudy.audit import read_plan_metadata as read_plan_metadata
 from recoverystudy.audit import read_team_metadata as read_team_metadata
 from recoverystudy.audit import split_sections as split_sections
 from recoverystudy.audit import wilson_interval as wilson_interval
@@ -80,6 +81,12 @@ from recoverystudy import synthetic as synthetic
 
 # --- mixed-methods integration (issue: joint displays) --------------------------------------------
 # (section owned by the integration work)
+from recoverystudy.integrate import CaseMatrix as CaseMatrix
+from recoverystudy.integrate import JointDisplay as JointDisplay
+from recoverystudy.integrate import Triads as Triads
+from recoverystudy.integrate import case_matrix as case_matrix
+from recoverystudy.integrate import joint_display as joint_display
+from recoverystudy.integrate import triads as triads
 
 __all__ = [
     "__version__",
@@ -112,6 +119,7 @@ __all__ = [
     "load_rubric",
     "load_secret",
     "pseudonymise",
+    "read_plan_metadata",
     "read_team_metadata",
     "redact",
     "split_sections",
@@ -135,4 +143,11 @@ __all__ = [
     "dunn",
     "games_howell",
     "tukey_hsd",
+    # mixed-methods integration
+    "CaseMatrix",
+    "JointDisplay",
+    "Triads",
+    "case_matrix",
+    "joint_display",
+    "triads",
 ]

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from recoverystudy.errors import RecoveryStudyError, RecoveryStudyWarning
 
@@ -89,22 +90,39 @@ def instruments_cmd() -> None:
               help="Write the scores to this CSV or XLSX file (default: print a preview).")
 @click.option("--invalid", type=click.Choice(["raise", "missing"]), default="raise", show_default=True,
               help="What to do with answers outside the allowed range: stop, or treat them as not answered.")
+@click.option("--keep", default="", metavar="COLUMNS",
+              help="Comma-separated columns of FILE to copy next to the scores, e.g. site,country "
+                   "(so the file can go straight into 'recoverystudy compare').")
 def score_cmd(file: Path, instrument: str, key: Path | None, id_col: str | None, out: Path | None,
-              invalid: str) -> None:
+              invalid: str, keep: str) -> None:
     """Score the questionnaire answers in FILE (CSV, XLSX or SPSS .sav).
 
     Columns must be named by item ids (for example wai_01 ... wai_12).
+
+    Example:
+      recoverystudy score answers.csv --instrument rsa-person --id-col respondent_id --keep site --out scores.csv
     """
     from recoverystudy.scoring import score
     from recoverystudy.surveys import read_survey
 
     data = read_survey(file)
+    kept = [c.strip() for c in keep.split(",") if c.strip()]
+    unknown = [c for c in kept if c not in data.columns]
+    if unknown:
+        raise click.UsageError(f"--keep: {file.name} has no column {unknown[0]!r}; its columns include "
+                               f"{', '.join(map(str, list(data.columns)[:8]))}.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = score(data, instrument, id_col=id_col, key=key, on_invalid=invalid)
     _show_warnings(caught)
     click.echo(result.summary())
     frame = result.to_frame()
+    if kept:
+        clash = [c for c in kept if c in frame.columns]
+        if clash:
+            raise click.UsageError(f"--keep: {clash[0]!r} is already a column of the scores.")
+        lead = [c for c in frame.columns[:1] if c == id_col]   # the id column stays first
+        frame = pd.concat([frame[lead], data[kept], frame.drop(columns=lead)], axis=1)
     if out is None:
         click.echo(frame.head(10).to_string())
         if len(frame) > 10:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from recoverystudy._validate import check_columns, check_frame, check_numeric
 from recoverystudy.errors import ExclusionWarning, FewClustersWarning, InsufficientDataError, StatisticsError
-from recoverystudy.results import Result, base_provenance
+from recoverystudy.results import Result, base_provenance, resolve_seed
 
 __all__ = ["country_effect", "CountryEffect", "WEBB_WEIGHTS"]
 
@@ -253,6 +253,7 @@ def country_effect(
     X = np.column_stack([np.ones(len(frame)), (frame[country] == grp).to_numpy(dtype=float)])
     yv = frame["_y"].to_numpy(dtype=float)
     ols_est = float(np.linalg.lstsq(X, yv, rcond=None)[0][1])
+    seed = resolve_seed(seed)
     p_wild, t_obs, n_w = _wild_bootstrap(X, yv, g_codes, G, n_boot, np.random.default_rng(seed))
 
     # mixed model with country as a fixed effect

@@ -615,7 +615,7 @@ def _pooled(agreement: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list]:
     plans = study.care_plans
-    audit = notes.run(rs.audit_care_plans, plans[["plan_id", "text", "team"]])
+    audit = notes.run(rs.audit_care_plans, plans[["plan_id", "text", "team", "country"]])
     comp = audit.compliance(by="team").to_frame()
     overall = comp[comp["team"] == "All teams"].drop(columns=["team"])
     by_team_counts = (audit.prerated.groupby(["team", "rating"]).size().unstack(fill_value=0))

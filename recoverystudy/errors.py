@@ -34,6 +34,7 @@ __all__ = [
     "DuplicateDocumentError",
     "QuoteNotFoundError",
     "AmbiguousQuoteError",
+    "ExchangeError",
     "ImportFormatError",
     "UnsafeArchiveError",
     "RubricError",
@@ -148,7 +149,11 @@ class AmbiguousQuoteError(RecoveryStudyError, LookupError):
     """A quote to be coded occurs more than once in the document."""
 
 
-class ImportFormatError(RecoveryStudyError, ValueError):
+class ExchangeError(RecoveryStudyError, ValueError):
+    """A REFI-QDA exchange file could not be written or read (names the file, the element and the problem)."""
+
+
+class ImportFormatError(ExchangeError):
     """An exchange file (REFI-QDA .qdpx/.qdc ...) is malformed; names the file and element."""
 
 

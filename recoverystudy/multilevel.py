@@ -35,7 +35,7 @@ from scipy import optimize, stats
 
 from recoverystudy._validate import check_columns, check_frame, check_numeric, check_probability
 from recoverystudy.errors import ExclusionWarning, InsufficientDataError, SingularFitWarning, StatisticsError
-from recoverystudy.results import Result, base_provenance, frame_to_html
+from recoverystudy.results import Result, base_provenance, frame_to_html, resolve_seed
 
 __all__ = ["site_model", "SiteModel"]
 
@@ -284,6 +284,7 @@ def site_model(
                       "between-site variation. This is reported in the result.", SingularFitWarning, stacklevel=2)
     icc = tau2 / (tau2 + sigma2)
     m = len(frame) / len(labels)
+    seed = resolve_seed(seed) if n_boot else seed
     icc_ci = _bootstrap_icc(prof, X @ beta, tau2, sigma2, codes, n_boot, seed, conf)
     fixed_table = _fixed_table(names, beta, prof, rho, sigma2, conf)
     reml_const = (prof.N - prof.p) * (1 + np.log(2 * np.pi))  # lme4's REMLcrit includes these constants

@@ -247,7 +247,7 @@ def tukey_hsd(data: pd.DataFrame, value: str, group: str, *, confidence: float =
     -------
     PairwiseComparisons
         ``.table`` columns: group1, group2, n1, n2, estimate (mean of group2 − mean of group1),
-        se (√(MSE(1/n1 + 1/n2))), ci_low, ci_high, statistic (|t| = |estimate|/se; the
+        se (√(MSE(1/n1 + 1/n2))), ci_low, ci_high, statistic (``|t| = |estimate|/se``; the
         studentized range is q = t√2), df (error df N − k), p (unadjusted two-sided t-test on the
         pooled MSE), p_adj (Tukey: ``ptukey(q, k, df, lower.tail = FALSE)``), hedges_g,
         g_ci_low, g_ci_high (Hedges' g of the pair with the pooled SD of its two sites and a
@@ -292,7 +292,7 @@ def games_howell(
     -------
     PairwiseComparisons
         ``.table`` columns as :func:`tukey_hsd`, with se = √(v1 + v2), v = s²/n, the
-        Welch-Satterthwaite df per pair, statistic = |t| = |estimate|/se (rstatix's ``se`` column
+        Welch-Satterthwaite df per pair, statistic = ``|t| = |estimate|/se`` (rstatix's ``se`` column
         is this se times √0.5),
         p = two-sided Welch t-test p (unadjusted) and p_adj = ``ptukey(t√2, k, df, lower.tail = FALSE)``.
         CI = estimate ± q(conf; k, df)·√(0.5(v1 + v2)).  hedges_g uses the un-pooled SD
@@ -332,7 +332,7 @@ def dunn(data: pd.DataFrame, value: str, group: str, *, adjust: str = "holm") ->
     PairwiseComparisons
         ``.table`` columns as :func:`tukey_hsd`; estimate = mean rank of group2 − mean rank of
         group1 (ranks of the pooled data), se = √((N(N+1)/12 − C)(1/n1 + 1/n2)) with tie term
-        C = Σ(t³ − t)/(12(N − 1)), statistic = z (signed, as rstatix), p = 2·P(Z > |z|), p_adj
+        C = Σ(t³ − t)/(12(N − 1)), statistic = z (signed, as rstatix), p = ``2·P(Z > |z|)``, p_adj
         adjusted.  No CI (NaN) and no df (NaN).
 
     Notes

@@ -150,7 +150,7 @@ def load_secret(path: str | os.PathLike | None = None, *, env: str = SECRET_ENV)
     True
     """
     if path is not None:
-        p = Path(path)
+        p = Path(path).expanduser()
         if not p.is_file():
             raise PrivacyError(f"Secret file {str(p)!r} does not exist or is not a file.", file=str(p))
         secret = p.read_text(encoding="utf-8").strip()

@@ -6,14 +6,26 @@ What is recognised (see ``shared/reference/care-plan-audit.md`` section 6):
   modulus-11 check digit.  A 10-digit run that *fails* the check is still redacted when an "NHS" label
   stands before it (a mistyped NHS number); the log counts it separately (rule
   ``nhs_number_labelled_invalid``).
-* **Dates of birth** - a date after a DOB label ("DOB", "D.O.B.", "date of birth", "born").  Other dates
-  (review dates, appointments) are audit evidence and are *kept*.
+* **Dates of birth** - a date after a DOB label ("DOB", "D.O.B.", "date of birth", "born"), and any date
+  standing next to a name (a listed name or one found by the name rules below, e.g. "Mrs Edith Norris
+  (03/02/1946)") whose year makes the person 16 to 110 years old on the plan date (the plan's own
+  "Date of plan:" / "Date:" line, or ``reference_date``).  Review dates, appointment dates and dates of
+  events are audit evidence and are *kept*: a date after a review, appointment or event word ("review",
+  "seen by", "admitted", "on" ...) is never taken for a date of birth, and recent dates fail the age test.
 * **UK phone numbers** - ``+44`` or ``0`` followed by 9-10 more digits in the usual groupings.  Service
   numbers are redacted too (safest default).
 * **Email addresses** and **full UK postcodes** (the outward code alone is kept as geography).
 * **Names** - every name in the optional ``names`` list, plus capitalised words after titles (Mr, Mrs,
-  Ms, Miss, Mx, Dr), after family and role words ("my sister Jean", "carer: Jean Smith") and after
-  name labels ("Name:", "Signed:").
+  Ms, Miss, Mx, Dr), after family and role words ("my sister Jean", "her husband Graham", "My care
+  co-ordinator, Ruth", "Mum (Carol)", "Alex (my partner)"), after name labels ("Name:", "Signed:"), and
+  later whole-word repeats of a name so found in the same text ("Gethin will help").
+
+Names found by rules rather than from the list share their capitalisation with places and services
+("my care co-ordinator North CMHT"), so the reference guidance is *propose, don't silently replace*.
+The established behaviour is kept: shared outputs are redacted (over-redaction is the safe error), and
+every rule-found name - and every date taken for a date of birth because it stands next to a name - is
+flagged ``proposed=True`` in the log with the rule that found it, so a reviewer can check and restore
+it.  Listed names and the fixed-format identifiers are ``proposed=False``.
 
 Each replacement is a marker such as ``[NHS number]``.  The log records *where* and *what kind* of
 identifier was replaced, never the original text; it is still identifiable (it points into the
@@ -22,7 +34,9 @@ original file), so keep it with the key, outside any shared output.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +46,7 @@ from recoverystudy.results import Result, base_provenance
 
 __all__ = [
     "LOG_COLUMNS",
+    "PROPOSAL_RULES",
     "REDACTION_MARKERS",
     "Redaction",
     "nhs_number_is_valid",
@@ -47,7 +62,14 @@ REDACTION_MARKERS = {
     "name": "[name]",
 }
 
-LOG_COLUMNS = ["start", "end", "category", "rule", "replacement", "new_start", "new_end"]
+LOG_COLUMNS = ["start", "end", "category", "rule", "replacement", "new_start", "new_end", "proposed"]
+
+#: Rules whose finds are proposals for a reviewer to check (they may hit a place or service, or an
+#: event date): names from titles, role words, brackets, labels and their repeats, and dates of birth
+#: recognised only because they stand next to a name.  Shared outputs still redact them.
+PROPOSAL_RULES = frozenset(
+    {"title", "family_word", "role_bracket", "role_word", "name_label", "name_repeat", "dob_next_to_name"}
+)
 
 # Order decides which category wins when two candidate spans overlap.
 _PRIORITY = {"email": 0, "nhs_number": 1, "date_of_birth": 2, "phone": 3, "postcode": 4, "name": 5}
@@ -78,16 +100,38 @@ _POSTCODE = re.compile(
 )
 _CAP = r"[A-Z][a-z]+(?:[\-'][A-Z]?[a-z]+)?"
 _TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)")
-_FAMILY = re.compile(
-    r"\b(?:my|his|her|their|[Mm]y\s+(?:older|younger|elder|big|little))\s+"
-    r"(?:mum|mom|mother|dad|father|sister|brother|son|daughter|partner|wife|husband|friend|"
-    r"nan|nanna|gran|grandma|grandmother|grandad|grandfather|aunt|auntie|uncle|cousin|niece|nephew|"
-    r"neighbour|carer|girlfriend|boyfriend|fiancee?|stepmum|stepdad)"
-    rf",?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)"
+# Family and role words after which a capitalised word is taken for a name (case-insensitive words).
+_ROLE = (
+    r"(?:(?:step-?)?(?:mum|mom|mother|dad|father|sister|brother|son|daughter)(?:-in-law)?|"
+    r"partner|wife|husband|friend|nan|nana|nanna|gran|granny|grandma|grandmother|grandad|grandpa|"
+    r"grandfather|grandson|granddaughter|aunt|auntie|aunty|uncle|cousin|niece|nephew|neighbour|carer|"
+    r"girlfriend|boyfriend|fianc[e\u00e9]e?|ex(?:-?(?:partner|wife|husband))?|"
+    r"care co-?ordinator|key ?worker|support worker|social worker|CPN|nurse|doctor|psychiatrist|"
+    r"psychologist|therapist|counsellor|advocate|GP|consultant|housing officer|landlord|landlady)"
 )
+_FAMILY = re.compile(
+    r"\b(?i:my|his|her|their|our|your)\s+"
+    r"(?:(?i:older|younger|elder|eldest|oldest|youngest|big|little|best|late|twin|new)\s+)?"
+    rf"(?i:{_ROLE}),?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)"
+)
+# "Alex (my partner)", "Gethin (partner)" and "Mum (Carol)", "carer (Jean Smith)"
+_ROLE_BRACKET = re.compile(
+    rf"(?P<name>{_CAP})\s*\((?i:(?:my|his|her|their)\s+)?(?i:{_ROLE})\)"
+    rf"|\b(?i:{_ROLE})\s*\((?P<name2>{_CAP}(?:\s+{_CAP})?)\)"
+)
+# A staff role word opening a line or sentence, then a name: "Care coordinator Priti Nair 020 ..."
+_ROLE_LEAD = re.compile(
+    r"(?:^[ \t\-*\u2022]*|(?<=[.;] ))(?i:care co-?ordinator|key ?worker|named nurse|CPN|social worker|"
+    r"support worker|psychiatrist|psychologist|consultant)\s+(?:is\s+)?"
+    rf"(?P<name>{_CAP}(?:\s+{_CAP})?)",
+    re.MULTILINE,
+)
+_WORD = re.compile(rf"\b{_CAP}\b")
 _LABELLED = re.compile(
-    r"(?im)(?:^[ \t\-*\u2022]*|(?<=[;,.] ))(?:name|service user|patient|client|carer(?:'s name)?|next of kin|"
+    r"(?im)(?:^[ \t\-*\u2022]*|(?<=[;,.] ))(?:(?:relevant|full|preferred)\s+)?"
+    r"(?:name|service user|patient|client|carer|next of kin|"
     r"care co-?ordinator|key worker|named nurse|signed(?: by)?|signature|nearest relative)"
+    r"(?:'s)?(?:\s+(?:full\s+)?name)?"
     rf"\s*(?:\([^)\n]*\))?\s*[:\-]\s*(?P<name>(?:[A-Z]\.?[ \t]+)?{_CAP.replace('[a-z]', '[A-Za-z]')}(?:[ \t]+{_CAP})*)"
 )
 # Words that follow titles or labels but are not names.
@@ -119,8 +163,119 @@ _NOT_NAMES = frozenset(
         "Refused",
         "Unable",
         "Awaiting",
+        # capitalised words that follow role words but are not names
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Miss",
+        "Mx",
+        "Dr",
+        "Prof",
+        "On",
+        "In",
+        "At",
+        "And",
+        "But",
+        "Or",
+        "If",
+        "When",
+        "Then",
+        "This",
+        "That",
+        "He",
+        "She",
+        "They",
+        "It",
+        "Is",
+        "Was",
+        "Will",
+        "Has",
+        "Had",
+        "Who",
+        "North",
+        "South",
+        "East",
+        "West",
+        "Surgery",
+        "Practice",
+        "Unit",
+        "Ward",
+        "Centre",
+        "Clinic",
+        "Hospital",
+        "Office",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "Mondays",
+        "Tuesdays",
+        "Wednesdays",
+        "Thursdays",
+        "Fridays",
+        "Saturdays",
+        "Sundays",
+        "January",
+        "February",
+        "March",
+        "July",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Christmas",
+        "Easter",
     ]
 )
+
+# --- dates of birth next to a name -------------------------------------------------------------------
+_MONTH_NUM = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            "jan january",
+            "feb february",
+            "mar march",
+            "apr april",
+            "may",
+            "jun june",
+            "jul july",
+            "aug august",
+            "sep sept september",
+            "oct october",
+            "nov november",
+            "dec december",
+        ]
+    )
+    for m in names.split()
+}
+_DATE_PARTS = re.compile(
+    r"(?<![\d/.\-])(?:"
+    r"(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})"
+    r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}}|\d{{2}})"
+    rf"|(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})"
+    r")(?![\d/])",
+    re.IGNORECASE,
+)
+_PLAN_DATE = re.compile(
+    r"(?:date\s+of\s+(?:the\s+)?plan|plan\s+date|date\s+(?:written|agreed)|plan\s+(?:completed|written|agreed)"
+    r"|^[ \t*]*date(?!\s+of\s+birth))[^\n\d]{0,12}?(?=\d|[A-Z][a-z]{2})",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Between a name and an adjacent date only spaces, commas, brackets, colons or dashes may stand.
+_GAP = re.compile(r"[ \t,;:()\[\]\-\u2013]{0,6}")
+# A review, appointment or event word straight before the name (or date): the date is audit evidence.
+_EVENT_BEFORE = re.compile(
+    r"\b(?:review\w*|appointments?|appt|seen|saw|visit\w*|met|meeting|admitted|admission|discharged|"
+    r"clinic|OPA|referred|assessed|signed|dated|date|on|from|since|until|by|due|next|last|with)\b"
+    r"[ \t:\-]*(?:(?:by|with|to|from)[ \t]+)?(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+)?$",
+    re.IGNORECASE,
+)
+DOB_AGE_RANGE = (16, 110)
 
 
 def nhs_number_is_valid(number: str) -> bool:
@@ -160,7 +315,9 @@ class Redaction(Result):
         One row per replacement: ``start``, ``end`` (code-point offsets into the original text),
         ``category`` (nhs_number, date_of_birth, phone, email, postcode, name), ``rule`` (which
         recogniser fired), ``replacement`` (the marker), ``new_start``, ``new_end`` (offsets of the
-        marker in the redacted text).  The original text is never stored.
+        marker in the redacted text), ``proposed`` (True when a rule, not the names list or a fixed
+        format, found it: a proposal for a reviewer to check; see :data:`PROPOSAL_RULES`).  The
+        original text is never stored.
     provenance : dict
     """
 
@@ -181,10 +338,104 @@ class Redaction(Result):
             return "No identifiers were found; the text is unchanged."
         counts = self.log["category"].value_counts()
         parts = ", ".join(f"{n} {cat.replace('_', ' ')}" for cat, n in counts.items())
-        return f"{self.n_redacted} identifier(s) replaced: {parts}."
+        out = f"{self.n_redacted} identifier(s) replaced: {parts}."
+        n_prop = int(self.log["proposed"].sum()) if "proposed" in self.log else 0
+        if n_prop:
+            out += (
+                f" {n_prop} of them were found by rules (names after titles, role words or labels, their "
+                "repeats, dates next to names): proposals for a reviewer to check (rows with proposed=True)."
+            )
+        return out
 
 
-def _find_spans(text: str, names: Sequence[str] | None, name_rules: bool) -> list[tuple[int, int, str, str]]:
+def _parse_date(m: re.Match, reference: _dt.date | None = None) -> _dt.date | None:
+    """The date of a :data:`_DATE_PARTS` match; a two-digit year is put in the century that keeps it
+    on or before *reference* (a birth date is in the past)."""
+    g = m.group
+    try:
+        if g("d1"):
+            d, mo, y = int(g("d1")), int(g("m1")), g("y1")
+        elif g("y2"):
+            d, mo, y = int(g("d2")), int(g("m2")), g("y2")
+        elif g("d3"):
+            d, mo, y = int(g("d3")), _MONTH_NUM[g("m3").lower()], g("y3")
+        else:
+            d, mo, y = int(g("d4")), _MONTH_NUM[g("m4").lower()], g("y4")
+        if len(y) == 2:
+            ref = reference or _dt.date.today()
+            year = 2000 + int(y)
+            if _dt.date(year, mo, d) > ref:
+                year -= 100
+        else:
+            year = int(y)
+        return _dt.date(year, mo, d)
+    except (ValueError, KeyError):
+        return None
+
+
+def _plan_date(text: str) -> _dt.date | None:
+    """The plan's own date ("Date of plan: 14/03/2025", "Date: 2 June 2025"), if it states one."""
+    for m in _PLAN_DATE.finditer(text):
+        d = _DATE_PARTS.match(text, m.end())
+        if d is not None:
+            value = _parse_date(d)
+            if value is not None:
+                return value
+    return None
+
+
+def _age(born: _dt.date, on: _dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _dates_next_to_names(
+    text: str, names: list[tuple[int, int]], reference: _dt.date | None
+) -> list[tuple[int, int, str, str]]:
+    """Dates standing next to a name span that make the person 16-110 years old on the plan date."""
+    if not names:
+        return []
+    ref = reference or _plan_date(text) or _dt.date.today()
+    lo, hi = DOB_AGE_RANGE
+    names = sorted(names)
+    starts = [s for s, _ in names]
+    out = []
+    for m in _DATE_PARTS.finditer(text):
+        ds, de = m.start(), m.end()
+        # a name ending just before the date ...
+        k = bisect_left(starts, ds) - 1
+        near = None
+        while k >= 0 and names[k][1] > ds:
+            k -= 1
+        if k >= 0:
+            ns, ne = names[k]
+            gap = _GAP.fullmatch(text, ne, ds)
+            if gap is not None:
+                near = (ns, ne)
+        # ... or starting just after it
+        if near is None:
+            k = bisect_left(starts, de)
+            if k < len(names) and _GAP.fullmatch(text, de, names[k][0]) is not None:
+                near = names[k]
+                if _EVENT_BEFORE.search(text, max(0, text.rfind("\n", 0, ds) + 1), ds):
+                    continue
+        if near is None:
+            continue
+        line_start = text.rfind("\n", 0, near[0]) + 1
+        if _EVENT_BEFORE.search(text, max(line_start, near[0] - 40), near[0]):
+            continue  # "seen by Dr Patel 12/03/1999", "review with Jean 1 May 2025": evidence, kept
+        born = _parse_date(m, ref)
+        if born is None or not lo <= _age(born, ref) <= hi:
+            continue
+        out.append((ds, de, "date_of_birth", "dob_next_to_name"))
+    return out
+
+
+def _find_spans(
+    text: str,
+    names: Sequence[str] | None,
+    name_rules: bool,
+    reference_date: _dt.date | None = None,
+) -> list[tuple[int, int, str, str]]:
     spans: list[tuple[int, int, str, str]] = []
     for m in _EMAIL.finditer(text):
         spans.append((m.start(), m.end(), "email", "email"))
@@ -211,16 +462,41 @@ def _find_spans(text: str, names: Sequence[str] | None, name_rules: bool) -> lis
             for m in pat.finditer(text):
                 spans.append((m.start(), m.end(), "name", "names_list"))
     if name_rules:
-        for rx, rule in ((_TITLED, "title"), (_FAMILY, "family_word"), (_LABELLED, "name_label")):
+        found_words: set[str] = set()
+        rule_spans = []
+        for rx, rule in (
+            (_TITLED, "title"),
+            (_FAMILY, "family_word"),
+            (_ROLE_BRACKET, "role_bracket"),
+            (_ROLE_LEAD, "role_word"),
+            (_LABELLED, "name_label"),
+        ):
             for m in rx.finditer(text):
-                words = m.group("name").split()
+                group = "name" if m.group("name") is not None else "name2"
+                words = m.group(group).split()
                 while words and words[-1] in _NOT_NAMES:
                     words.pop()
                 if not words or words[0] in _NOT_NAMES:
                     continue
-                s = m.start("name")
+                s = m.start(group)
                 e = s + len(" ".join(words)) if len(words) == 1 else s + _span_of_words(text[s:], words)
-                spans.append((s, e, "name", rule))
+                rule_spans.append((s, e, "name", rule))
+                found_words.update(w for w in words if len(w) > 2 and w[0].isupper())
+        spans.extend(rule_spans)
+        if found_words:
+            taken = {(s, e) for s, e, _, _ in rule_spans}
+            covered = sorted(taken)
+            for m in _WORD.finditer(text):
+                if m.group(0) in found_words and (m.start(), m.end()) not in taken:
+                    k = bisect_left(covered, (m.start(), m.end()))
+                    inside = any(
+                        cs <= m.start() and m.end() <= ce for cs, ce in covered[max(0, k - 1) : k + 1]
+                    )
+                    if not inside:
+                        spans.append((m.start(), m.end(), "name", "name_repeat"))
+    name_spans = [(s, e) for s, e, cat, _ in spans if cat == "name"]
+    if name_spans:
+        spans.extend(_dates_next_to_names(text, name_spans, reference_date))
     return spans
 
 
@@ -241,9 +517,14 @@ def _resolve(spans: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str
     return sorted(kept)
 
 
-def _redact_spans(text: str, names: Sequence[str] | None = None, name_rules: bool = True):
+def _redact_spans(
+    text: str,
+    names: Sequence[str] | None = None,
+    name_rules: bool = True,
+    reference_date: _dt.date | None = None,
+):
     """Return (redacted_text, kept_spans) - the fast path used by the audit."""
-    kept = _resolve(_find_spans(text, names, name_rules))
+    kept = _resolve(_find_spans(text, names, name_rules, reference_date))
     if not kept:
         return text, kept
     out: list[str] = []
@@ -287,6 +568,7 @@ def redact(
     names: Iterable[str] | None = None,
     *,
     name_rules: bool = True,
+    reference_date=None,
 ) -> Redaction:
     """Replace UK identifiers in *text* by markers such as ``[NHS number]``.
 
@@ -298,14 +580,19 @@ def redact(
         Names to redact wherever they occur (whole words, any case), e.g. the trust's list of
         service users, carers and staff.
     name_rules : bool, default=True
-        Also redact capitalised words after titles (Mr, Dr ...), family words ("my sister Jean")
-        and name labels ("Carer: Jean Smith").
+        Also redact capitalised words after titles (Mr, Dr ...), family and role words ("my sister
+        Jean", "my care co-ordinator Ruth", "Mum (Carol)"), name labels ("Carer: Jean Smith") and
+        later repeats of a name so found.  These are flagged ``proposed`` in the log.
+    reference_date : date, str or Timestamp, optional
+        The plan date, for deciding whether a date next to a name is a date of birth (the person
+        would be 16 to 110 years old on it).  Default: the plan's own date line ("Date of plan:",
+        "Date:"), else today.
 
     Returns
     -------
     Redaction
         ``.text`` (redacted) and ``.log`` (start, end, category, rule, replacement, new_start,
-        new_end; no original text).
+        new_end, proposed; no original text).
 
     Raises
     ------
@@ -315,8 +602,9 @@ def redact(
     Notes
     -----
     NHS numbers are checked with the modulus-11 check digit; a failing 10-digit run is redacted
-    only after an "NHS" label.  Dates are redacted only after a date-of-birth label, so review
-    dates survive as audit evidence.  Phone numbers, e-mail addresses and full postcodes are always
+    only after an "NHS" label.  Dates are redacted after a date-of-birth label, or when they stand
+    next to a name and make the person 16-110 years old on the plan date; review, appointment and
+    event dates survive as audit evidence.  Phone numbers, e-mail addresses and full postcodes are always
     redacted.  Overlapping matches are resolved in the order e-mail, NHS number, date of birth,
     phone, postcode, name.
 
@@ -329,26 +617,44 @@ def redact(
     ['nhs_number', 'date_of_birth', 'phone']
     >>> redact("I see my sister Jean on Sundays; post to LU1 3JH.").text
     'I see my sister [name] on Sundays; post to [postcode].'
+    >>> r = redact("Mrs Edith Norris (03/02/1946) lives with her daughter Ann. Review with Ann 12/09/2025.",
+    ...            reference_date="2025-05-05")
+    >>> r.text
+    'Mrs [name] ([date of birth]) lives with her daughter [name]. Review with [name] 12/09/2025.'
+    >>> r.log[["rule", "proposed"]].values.tolist()
+    [['title', True], ['dob_next_to_name', True], ['family_word', True], ['name_repeat', True]]
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a string; got {type(text).__name__}.")
+    ref = None
+    if reference_date is not None:
+        try:
+            ref = pd.Timestamp(reference_date).date()
+        except (ValueError, TypeError):
+            raise ValueError(f"reference_date must be a date; got {reference_date!r}.") from None
     name_list = list(names) if names is not None else None
-    new_text, kept = _redact_spans(text, name_list, name_rules)
+    new_text, kept = _redact_spans(text, name_list, name_rules, ref)
     rows = []
     shift = 0
     for s, e, cat, rule in kept:
         marker = REDACTION_MARKERS[cat]
         ns = s + shift
-        rows.append((s, e, cat, rule, marker, ns, ns + len(marker)))
+        rows.append((s, e, cat, rule, marker, ns, ns + len(marker), rule in PROPOSAL_RULES))
         shift += len(marker) - (e - s)
     log = pd.DataFrame(rows, columns=LOG_COLUMNS)
     for col in ("start", "end", "new_start", "new_end"):
         log[col] = log[col].astype("int64")
+    log["proposed"] = log["proposed"].astype(bool)
     prov = base_provenance(
         "redact",
         categories=sorted(REDACTION_MARKERS),
         names_list=bool(name_list),
         name_rules=name_rules,
         nhs_rule="modulus 11 check digit; failing numbers redacted only after an NHS label",
+        dob_rule=(
+            "after a DOB label or 'born'; or next to a name when the person would be "
+            f"{DOB_AGE_RANGE[0]}-{DOB_AGE_RANGE[1]} on the plan date"
+        ),
+        reference_date=None if ref is None else ref.isoformat(),
     )
     return Redaction(text=new_text, log=log, provenance=prov)

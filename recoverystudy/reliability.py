@@ -34,7 +34,7 @@ from recoverystudy.errors import (
     StatisticsError,
     UndefinedStatisticWarning,
 )
-from recoverystudy.results import Result, base_provenance
+from recoverystudy.results import Result, base_provenance, resolve_seed
 
 __all__ = ["reliability", "Reliability", "pairwise_cov", "omega_total"]
 
@@ -340,6 +340,7 @@ def reliability(
     item_table.index.name = "item"
 
     omega = omega_total(x)
+    seed = resolve_seed(seed) if n_boot else seed
     rng = np.random.default_rng(seed)
     boots = np.empty(n_boot)
     for b in range(n_boot):  # each resample needs its own factor model (loop over resamples)

@@ -83,3 +83,22 @@ class Result:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def resolve_seed(seed: Any) -> Any:
+    """Return *seed*, or a fresh random integer seed when it is None, so that the result can record it.
+
+    A run without a seed is still reproducible: the seed actually used is written into the provenance.
+
+    Examples
+    --------
+    >>> resolve_seed(7)
+    7
+    >>> isinstance(resolve_seed(None), int)
+    True
+    """
+    if seed is None:
+        import numpy as np
+
+        return int(np.random.SeedSequence().entropy % (2**63))
+    return seed

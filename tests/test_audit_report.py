@@ -49,8 +49,22 @@ PLANTED = [
     "07700 900802",
     "0161 496 0919",
     "020 7946 0802",  # held-out plans
+    "029 2018 0321",
+    "07700 900351",
+    "029 2018 0555",
+    "029 2018 0777",
+    "07700 900466",
+    "029 2018 0444",
+    "029 2018 0612",
+    "07700 900637",
+    "029 2018 0639",  # Welsh plans (Cardiff drama range)
+    "04/11/1988",
+    "17/05/1962",  # dates of birth next to a name, without a DOB label
 ]
 NAMES = ["Jordan Reeve", "Alex", "Dana", "Okonkwo", "Winston", "Marcia"]
+# First names found only by the role-word rules (not in NAMES) that appear in quoted evidence: carers
+# ("my sister Catrin", "my partner Gethin", "her husband Dafydd") and their later repeats.
+RULE_NAMES = ["Gethin", "Catrin", "Dafydd", "Glenys", "Lowri"]
 
 
 def _digits(s: str) -> str:
@@ -96,6 +110,9 @@ def test_person_level_outputs_are_redacted_and_pseudonymised(audit, tmp_path):
     rep = audit.write_report(out, secret=SECRET, log_path=log, names=NAMES)
     assert rep.person_level and (out / "scorecard.csv").exists()
     _assert_clean(out, extra=NAMES + [SECRET])
+    for name, text in _all_output_text(out).items():
+        for first in RULE_NAMES:
+            assert not re.search(rf"\b{first}\b", text), (name, first)
     texts = _all_output_text(out)
     assert not any("plan_01" in t for t in texts.values())  # plan ids pseudonymised
     sc = pd.read_csv(out / "scorecard.csv")
@@ -105,6 +122,10 @@ def test_person_level_outputs_are_redacted_and_pseudonymised(audit, tmp_path):
     lg = pd.read_csv(log)
     assert {"plan_id", "pseudonym", "criterion", "start", "end", "category", "replacement"} <= set(lg.columns)
     assert set(lg["category"]) >= {"phone", "name"}
+    # rule-found names are logged as proposals a reviewer can check; listed names are not
+    assert lg.loc[lg["rule"] == "names_list", "proposed"].eq(False).all()
+    assert lg.loc[lg["rule"].isin(["family_word", "name_repeat"]), "proposed"].all()
+    assert {"family_word", "name_repeat"} <= set(lg["rule"])
     assert not any(ident in log.read_text() for ident in PLANTED)
     html = texts["report.html"]
     assert "Counts from 1 to 4 are suppressed" in html and "HMAC-SHA256" in html

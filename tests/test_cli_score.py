@@ -45,3 +45,24 @@ def test_unknown_instrument_exit_2():
 def test_help_is_plain():
     res = run("score", "--help")
     assert res.exit_code == 0 and "licensed manual" in res.output
+
+
+def test_score_keep_copies_columns_for_compare(tmp_path):
+    out = tmp_path / "scores.csv"
+    res = run("score", str(EXAMPLE), "--instrument", "wai-sr", "--id-col", "respondent_id", "--keep", "site",
+              "--out", str(out))
+    assert res.exit_code == 0, res.output
+    written = pd.read_csv(out)
+    source = pd.read_csv(EXAMPLE)
+    assert list(written.columns[:3]) == ["respondent_id", "site", "wai_sr_total"]
+    assert written["site"].tolist() == source["site"].tolist()
+    # the file goes straight into compare
+    res = run("compare", str(out), "--value", "wai_sr_total", "--site", "site")
+    assert res.exit_code == 0, res.output
+    assert "Welch's ANOVA: F(2, 20.2) = 0.79" in res.output
+
+
+def test_score_keep_unknown_column_is_a_user_error():
+    res = run("score", str(EXAMPLE), "--instrument", "wai-sr", "--keep", "ward")
+    assert res.exit_code == 2
+    assert "no column 'ward'" in res.output

@@ -77,3 +77,32 @@ def test_errors():
         rs.country_effect(df.assign(country="England"), "y", "site", "country")
     with pytest.raises(ValueError, match="reference"):
         rs.country_effect(df, "y", "site", "country", reference="Scotland")
+
+
+def test_seed_is_recorded_when_not_given():
+    """A run without a seed records the seed it drew, and that seed reproduces the run."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    rng = np.random.default_rng(3)
+    sites = np.repeat(list("ABCDEF"), 12)
+    df = pd.DataFrame({"y": rng.normal(size=72), "site": sites,
+                       "country": np.where(np.isin(sites, ["E", "F"]), "Wales", "England")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.errors.FewClustersWarning)
+        warnings.simplefilter("ignore", rs.errors.SingularFitWarning)
+        first = rs.country_effect(df, "y", "site", "country")
+        seed = first.provenance["seed"]
+        assert isinstance(seed, int)
+        again = rs.country_effect(df, "y", "site", "country", seed=seed)
+    assert again.wild_bootstrap_p == first.wild_bootstrap_p
+    rel = rs.reliability(pd.DataFrame(rng.integers(1, 6, size=(60, 4))), n_boot=20)
+    assert isinstance(rel.provenance["seed"], int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.errors.SingularFitWarning)
+        model = rs.site_model(df, "y", "site", n_boot=20)
+    assert isinstance(model.provenance["seed"], int)

@@ -158,7 +158,7 @@ def test_correlations_equal_the_library(demo, direct):
 def test_audit_numbers_and_privacy(demo, direct):
     result, html, key, _ = demo
     study = direct[0]
-    audit = rs.audit_care_plans(study.care_plans[["plan_id", "text", "team"]])
+    audit = rs.audit_care_plans(study.care_plans[["plan_id", "text", "team", "country"]])
     overall = audit.compliance().to_frame().query("team == 'All teams'").set_index("criterion")
     for criterion, p in key["audit"]["proportion_met"].items():
         assert p == pytest.approx(overall.loc[criterion, "proportion_met"], abs=1e-12)

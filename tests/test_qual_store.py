@@ -114,3 +114,30 @@ def test_guids_everywhere(tmp_path):
             assert guids and all(len(g) == 36 and g == g.upper() for g in guids), table
         assert seg == 1
         assert Store.open  # the store class is the single source of the schema
+
+
+def test_version_1_file_is_backed_up_and_upgraded(tmp_path):
+    """A file written at schema 1 (before the segment-reference indexes) opens, is backed up, and upgraded."""
+    path = tmp_path / "old.rsqda"
+    with rs.Project.create(path) as proj:
+        proj.add_document("SU01: I never had a copy of my care plan.", name="SU01", case="SU01")
+        proj.code_quote("SU01", "never had a copy", "care_plan_document/copy_and_ownership", coder="AB")
+    conn = sqlite3.connect(path)
+    for name in ("suggestions_segment", "memos_segment", "chart_segments_segment"):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    with rs.Project.open(path) as proj:
+        assert proj.segments()["text"].tolist() == ["never had a copy"]
+    backup = tmp_path / "old.rsqda.v1.bak"
+    assert backup.is_file()
+    old = sqlite3.connect(backup)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    old.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert {"suggestions_segment", "memos_segment", "chart_segments_segment"} <= names

@@ -104,3 +104,124 @@ def test_summary_counts():
     r = rs.redact("07700 900123 and 07700 900124")
     assert r.n_redacted == 2
     assert r.summary() == "2 identifier(s) replaced: 2 phone."
+
+
+# --- dates of birth next to a name (reference section 6) -----------------------------------------
+@pytest.mark.parametrize(
+    "text, reference, expected",
+    [
+        # a title or labelled name, then a date making the person 16-110 on the plan date
+        (
+            "Mrs Edith Norris (03/02/1946) lives alone.",
+            "2025-05-05",
+            "Mrs [name] ([date of birth]) lives alone.",
+        ),
+        (
+            "Service user: Mr Emyr Pugh   17/05/1962",
+            "2025-03-03",
+            "Service user: Mr [name]   [date of birth]",
+        ),
+        (
+            "Next of kin is my son Liam, 14/02/2007.",
+            "2025-05-05",
+            "Next of kin is my son [name], [date of birth].",
+        ),
+        (
+            "Relevant patient: Ffion Llewellyn (4 November 1988)",
+            "2025-05-12",
+            "Relevant patient: [name] ([date of birth])",
+        ),
+        ("Jordan Reeve 14.03.71 attended", "2025-01-01", "[name] [date of birth] attended"),  # listed name
+        ("14/03/1971 Jordan Reeve", "2025-01-01", "[date of birth] [name]"),  # date before the name
+        # ages outside 16-110: not a date of birth of an adult service user or carer
+        ("my son Liam, 14/02/2015", "2025-05-05", "my son [name], 14/02/2015"),  # 10 years old
+        ("Mr Jones 01/01/1900", "2025-05-05", "Mr [name] 01/01/1900"),  # 125
+        # review, appointment and event dates are audit evidence: never redacted
+        ("Review with Dr Patel 12/09/2025", "2025-03-14", "Review with Dr [name] 12/09/2025"),
+        ("Seen by Dr Patel 14/03/1999 in clinic.", "2025-05-05", "Seen by Dr [name] 14/03/1999 in clinic."),
+        ("Jordan Reeve was admitted on 14/03/1999.", "2025-05-05", "[name] was admitted on 14/03/1999."),
+        ("Review 12/09/1990 Jordan Reeve", "2025-05-05", "Review 12/09/1990 [name]"),
+        ("Jordan Reeve, review date 12/09/2025", "2025-05-05", "[name], review date 12/09/2025"),
+        # a date with no name next to it is kept
+        ("Admitted 14/03/1999 for six weeks.", "2025-05-05", "Admitted 14/03/1999 for six weeks."),
+        # DOB labels still work on their own
+        ("DOB: 14/03/1971", "2025-05-05", "DOB: [date of birth]"),
+    ],
+)
+def test_dates_of_birth_next_to_a_name(text, reference, expected):
+    assert rs.redact(text, names=["Jordan Reeve"], reference_date=reference).text == expected
+
+
+def test_plan_date_is_read_from_the_plan():
+    text = "Date of plan: 12/05/2025\nPatient: Ffion Llewellyn (04/11/2008)\nMr Holt 20/01/2010\n"
+    r = rs.redact(text)
+    # 16 on 12 May 2025 (born 4 Nov 2008): redacted; Mr Holt would be 15: kept
+    assert r.text == "Date of plan: 12/05/2025\nPatient: [name] ([date of birth])\nMr [name] 20/01/2010\n"
+    assert r.log.loc[r.log["category"] == "date_of_birth", "rule"].tolist() == ["dob_next_to_name"]
+    # a later plan date makes Mr Holt 16
+    later = rs.redact(text.replace("12/05/2025", "21/01/2026"))
+    assert later.text.endswith("Mr [name] [date of birth]\n")
+    # the plan date and a review date next to a name survive
+    r2 = rs.redact("Date: 03/03/2025\nReview with Jean Smith on 03/09/2025.", names=["Jean Smith"])
+    assert r2.text == "Date: 03/03/2025\nReview with [name] on 03/09/2025."
+    with pytest.raises(ValueError, match="reference_date must be a date"):
+        rs.redact("x", reference_date="not a date")
+
+
+# --- names after role words: proposals, still redacted in shared outputs --------------------------
+@pytest.mark.parametrize(
+    "text, expected, rule",
+    [
+        ("her husband Graham came", "her husband [name] came", "family_word"),
+        ("My sister Jean will help", "My sister [name] will help", "family_word"),  # capital My
+        ("I see My Mum Carol", "I see My Mum [name]", "family_word"),
+        ("my step-son Liam", "my step-son [name]", "family_word"),
+        ("my mother-in-law Val came", "my mother-in-law [name] came", "family_word"),
+        ("my best friend Dana", "my best friend [name]", "family_word"),
+        ("our son Ben", "our son [name]", "family_word"),
+        ("My care coordinator, Ruth, will see me", "My care coordinator, [name], will see me", "family_word"),
+        ("my support worker Sue", "my support worker [name]", "family_word"),
+        ("Mum (Carol) is first", "Mum ([name]) is first", "role_bracket"),
+        ("What Alex (my partner) will do", "What [name] (my partner) will do", "role_bracket"),
+        ("Care coordinator Priti Nair tomorrow", "Care coordinator [name] tomorrow", "role_word"),
+        ("Dr Patel", "Dr [name]", "title"),
+    ],
+)
+def test_names_after_role_words(text, expected, rule):
+    r = rs.redact(text)
+    assert r.text == expected
+    assert r.log["rule"].tolist() == [rule]
+    assert r.log["proposed"].tolist() == [True]  # found by a rule: a proposal for a reviewer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my care co-ordinator North CMHT",  # a team, not a name
+        "my GP Surgery",
+        "I see my sister In town",
+        "my son. He is well",  # the sentence ends
+        "with my mum on Sundays",
+        "my nurse Monday",
+    ],
+)
+def test_capitalised_words_that_are_not_names_are_left(text):
+    assert rs.redact(text).text == text
+
+
+def test_rule_found_names_are_proposed_listed_names_are_not():
+    text = "My partner Gethin: Gethin will help. Dorothy phoned. NHS 943 476 5919."
+    r = rs.redact(text, names=["Dorothy"])
+    assert r.text == "My partner [name]: [name] will help. [name] phoned. NHS [NHS number]."
+    assert r.log[["rule", "proposed"]].values.tolist() == [
+        ["family_word", True],
+        ["name_repeat", True],  # a later repeat of a name a rule found
+        ["names_list", False],
+        ["nhs_number_valid", False],
+    ]
+    assert "2 of them were found by rules" in r.summary()
+    # name_rules=False: only the list, nothing proposed
+    plain = rs.redact(text, names=["Dorothy"], name_rules=False)
+    assert plain.text == "My partner Gethin: Gethin will help. [name] phoned. NHS [NHS number]."
+    assert not plain.log["proposed"].any()
+    assert "found by rules" not in plain.summary()

@@ -7,6 +7,7 @@
 
 from recoverystudy.audit.compliance import ComplianceTable as ComplianceTable
 from recoverystudy.audit.compliance import wilson_interval as wilson_interval
+from recoverystudy.audit.inputs import read_plan_metadata as read_plan_metadata
 from recoverystudy.audit.inputs import read_team_metadata as read_team_metadata
 from recoverystudy.audit.report import AuditReport as AuditReport
 from recoverystudy.audit.report import write_audit_report as write_audit_report
@@ -29,6 +30,7 @@ __all__ = [
     "audit_care_plans",
     "list_rubrics",
     "load_rubric",
+    "read_plan_metadata",
     "read_team_metadata",
     "split_sections",
     "wilson_interval",

@@ -15,8 +15,10 @@ _HELP = """Audit a folder of care plans and write a shareable report.
 
 PLANS_DIR is a folder of care plans (.txt, .md, .docx, .odt, .rtf or .pdf).
 Each plan is checked against the care-plan audit criteria (NICE QS14, Triangle
-of Care, the CPA crisis-plan tool, the CPA position statement, recovery). The
-ratings are suggestions with the evidence found; a reviewer should confirm them.
+of Care, the CPA crisis-plan tool, the CPA position statement, recovery, and -
+for plans from Welsh services - the eight areas of life of the Mental Health
+(Wales) Measure). The ratings are suggestions with the evidence found; a
+reviewer should confirm them. Say which plans are Welsh with --country-from.
 
 Everything written to --out is private by default: identifiers in quoted
 evidence are replaced (e.g. [NHS number]), small team counts are hidden, and
@@ -26,8 +28,9 @@ written, never anything about a single plan.
 
 \b
 Example:
-  recoverystudy audit plans/ --out report/ --team-from teams.csv \\
-      --secret-file ~/secret.txt --log ~/private/anonymisation-log.csv
+  recoverystudy audit plans/ --out report/ --team-from plans.csv \\
+      --country-from plans.csv --secret-file ~/secret.txt \\
+      --log ~/private/anonymisation-log.csv
 """
 
 
@@ -50,6 +53,13 @@ def _fail(message: str) -> None:
     "team_from",
     type=click.Path(path_type=Path),
     help="CSV with columns 'plan' (file name) and 'team'.",
+)
+@click.option(
+    "--country-from",
+    "country_from",
+    type=click.Path(path_type=Path),
+    help="CSV with columns 'plan' (file name) and 'country' (can be the --team-from file). "
+    "Criteria for one country (the Welsh eight areas of life) are rated only for its plans.",
 )
 @click.option(
     "--secret-file",
@@ -86,12 +96,22 @@ def _fail(message: str) -> None:
 @click.option("--no-quotes", is_flag=True, help="Leave evidence sentences out of the scorecard.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes.")
 def audit_command(
-    plans_dir, out_dir, team_from, secret_file, log_path, names_file, threshold, rubric, no_quotes, jobs
+    plans_dir,
+    out_dir,
+    team_from,
+    country_from,
+    secret_file,
+    log_path,
+    names_file,
+    threshold,
+    rubric,
+    no_quotes,
+    jobs,
 ):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from recoverystudy.audit.inputs import read_team_metadata
+    from recoverystudy.audit.inputs import read_plan_metadata, read_team_metadata
     from recoverystudy.audit.review import audit_care_plans
     from recoverystudy.pseudonym import load_secret
 
@@ -107,6 +127,7 @@ def audit_command(
                 _fail("--secret-file must not be inside --out: the secret must never be shared.")
         secret = load_secret(secret_file)
         teams = read_team_metadata(team_from) if team_from is not None else None
+        countries = read_plan_metadata(country_from, "country") if country_from is not None else None
         names = None
         if names_file is not None:
             if not names_file.is_file():
@@ -125,7 +146,9 @@ def audit_command(
             def progress(done, total):
                 bar.update(task, completed=done, total=total)
 
-            audit = audit_care_plans(plans_dir, rubric, team=teams, n_jobs=jobs, progress=progress)
+            audit = audit_care_plans(
+                plans_dir, rubric, team=teams, country=countries, n_jobs=jobs, progress=progress
+            )
         if len(audit.skipped):
             console.print(f"[yellow]Skipped {len(audit.skipped)} file(s):[/yellow]")
             for detail in audit.skipped["detail"]:
@@ -134,6 +157,12 @@ def audit_command(
             missing = audit.plans.loc[audit.plans["team"].isna(), "plan_id"]
             if len(missing):
                 console.print(f"[yellow]{len(missing)} plan(s) have no team in {team_from.name}.[/yellow]")
+        if countries is not None:
+            missing = audit.plans.loc[audit.plans["country"].isna(), "plan_id"]
+            if len(missing):
+                console.print(
+                    f"[yellow]{len(missing)} plan(s) have no country in {country_from.name}.[/yellow]"
+                )
         report = audit.write_report(
             out_dir, secret=secret, log_path=log_path, names=names, threshold=threshold, quotes=not no_quotes
         )
@@ -141,6 +170,11 @@ def audit_command(
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"Audited {len(audit.plans)} plan(s); {len(audit.skipped)} skipped.")
+    for row in audit.scope().itertuples():
+        click.echo(
+            f"{row.criterion} ({row.applies_to} only): applied to {row.n_applied} plan(s), "
+            f"not applicable to {row.n_not_applied}."
+        )
     if not report.person_level:
         click.echo(
             "No secret given (--secret-file or RECOVERYSTUDY_SECRET): person-level outputs were NOT "

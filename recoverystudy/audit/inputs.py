@@ -16,10 +16,10 @@ import pandas as pd
 
 from recoverystudy.errors import AuditError, DocumentReadError
 
-__all__ = ["PLAN_SUFFIXES", "collect_plans", "read_team_metadata"]
+__all__ = ["PLAN_SUFFIXES", "collect_plans", "read_plan_metadata", "read_team_metadata"]
 
 PLAN_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".rtf", ".pdf")
-PLAN_COLUMNS = ["plan_id", "text", "team", "source_format", "sha256", "path"]
+PLAN_COLUMNS = ["plan_id", "text", "team", "country", "source_format", "sha256", "path"]
 SKIPPED_COLUMNS = ["plan_id", "path", "reason", "detail"]
 
 
@@ -90,18 +90,19 @@ def _from_paths(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         if not text.strip():
             skipped.append((path.name, str(path), "empty", f"{path.name}: the file has no text"))
             continue
-        rows.append((path.name, text, None, fmt, digest, str(path)))
+        rows.append((path.name, text, None, None, fmt, digest, str(path)))
     plans = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     return plans, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
 
 
-def collect_plans(plans, *, team=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect_plans(plans, *, team=None, country=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (plans, skipped) frames from any supported input.
 
     *plans* may be a folder (its files, not sub-folders; hidden files ignored), a list of paths,
-    a DataFrame with ``plan_id`` and ``text`` (and optionally ``team``) or a
-    :class:`recoverystudy.Project` (documents with kind "care_plan").  *team* is a mapping
-    plan_id -> team, a Series, a column name (DataFrame input) or a case attribute name (Project).
+    a DataFrame with ``plan_id`` and ``text`` (and optionally ``team`` and ``country``) or a
+    :class:`recoverystudy.Project` (documents with kind "care_plan").  *team* and *country* are
+    each a mapping plan_id -> value, a Series, a column name (DataFrame input) or a case
+    attribute name (Project).
     """
     if isinstance(plans, (str, os.PathLike)):
         folder = Path(plans)
@@ -125,6 +126,9 @@ def collect_plans(plans, *, team=None) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "plan_id": plans["plan_id"].astype(str).to_numpy(),
                 "text": plans["text"].astype(object).to_numpy(),
                 "team": (plans["team"].astype(object).to_numpy() if "team" in plans.columns else None),
+                "country": (
+                    plans["country"].astype(object).to_numpy() if "country" in plans.columns else None
+                ),
                 "source_format": "dataframe",
             }
         )
@@ -146,18 +150,23 @@ def collect_plans(plans, *, team=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         if len(docs) == 0:
             raise AuditError("The project holds no documents of kind 'care_plan'.")
         texts = [plans.document_text(name) for name in docs["name"]]
-        teams = None
-        if isinstance(team, str) and "case" in docs.columns:
-            cases = plans.cases()
-            if team in cases.columns:
-                key = cases.set_index("case")[team] if "case" in cases.columns else cases[team]
-                teams = docs["case"].map(key).to_numpy()
-                team = None
+        from_cases: dict = {"team": None, "country": None}
+        for label, value in (("team", team), ("country", country)):
+            if isinstance(value, str) and "case" in docs.columns:
+                cases = plans.cases()
+                if value in cases.columns:
+                    key = cases.set_index("case")[value] if "case" in cases.columns else cases[value]
+                    from_cases[label] = docs["case"].map(key).to_numpy()
+        if from_cases["team"] is not None:
+            team = None
+        if from_cases["country"] is not None:
+            country = None
         frame = pd.DataFrame(
             {
                 "plan_id": docs["name"].astype(str).to_numpy(),
                 "text": texts,
-                "team": teams,
+                "team": from_cases["team"],
+                "country": from_cases["country"],
                 "source_format": docs["source_format"].to_numpy() if "source_format" in docs else "project",
                 "sha256": docs["sha256"].to_numpy() if "sha256" in docs else None,
                 "path": "",
@@ -174,21 +183,27 @@ def collect_plans(plans, *, team=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     if frame["plan_id"].duplicated().any():
         dup = frame.loc[frame["plan_id"].duplicated(), "plan_id"].iloc[0]
         raise AuditError(f"Plan id {dup!r} occurs more than once; plan ids must be unique.", plan=dup)
-    if team is not None and not (isinstance(team, str) and isinstance(plans, pd.DataFrame)):
-        mapping = team if isinstance(team, (dict, pd.Series)) else None
+    for label, value in (("team", team), ("country", country)):
+        _attach(frame, plans, label, value)
+    return frame.reset_index(drop=True), skipped.reset_index(drop=True)
+
+
+def _attach(frame: pd.DataFrame, plans, label: str, value) -> None:
+    """Fill frame[label] (team or country) from a mapping, a Series or a DataFrame column name."""
+    if value is not None and not (isinstance(value, str) and isinstance(plans, pd.DataFrame)):
+        mapping = value if isinstance(value, (dict, pd.Series)) else None
         if mapping is None:
             raise TypeError(
-                "team must be a mapping or Series plan_id -> team (or a column name for a DataFrame)."
+                f"{label} must be a mapping or Series plan_id -> {label} (or a column name for a DataFrame)."
             )
-        frame["team"] = frame["plan_id"].map(lambda p: mapping.get(p) if hasattr(mapping, "get") else None)
-    elif isinstance(team, str) and isinstance(plans, pd.DataFrame):
-        if team not in plans.columns:
-            raise AuditError(f"The plans DataFrame has no team column {team!r}.")
-        frame["team"] = (
-            plans.loc[plans["plan_id"].astype(str).isin(frame["plan_id"]), team].astype(object).to_numpy()
+        frame[label] = frame["plan_id"].map(lambda p: mapping.get(p) if hasattr(mapping, "get") else None)
+    elif isinstance(value, str) and isinstance(plans, pd.DataFrame):
+        if value not in plans.columns:
+            raise AuditError(f"The plans DataFrame has no {label} column {value!r}.")
+        frame[label] = (
+            plans.loc[plans["plan_id"].astype(str).isin(frame["plan_id"]), value].astype(object).to_numpy()
         )
-    frame["team"] = frame["team"].astype(object)
-    return frame.reset_index(drop=True), skipped.reset_index(drop=True)
+    frame[label] = frame[label].astype(object)
 
 
 def read_team_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -202,21 +217,42 @@ def read_team_metadata(path: str | os.PathLike) -> dict[str, str]:
     >>> read_team_metadata(p)
     {'plan_01.txt': 'North'}
     """
+    return read_plan_metadata(path, "team")
+
+
+def read_plan_metadata(path: str | os.PathLike, column: str = "team") -> dict[str, str]:
+    """Read one column of a plan metadata CSV as a mapping plan -> value.
+
+    The CSV needs a ``plan`` (or ``plan_id``/``file``/``filename``) column and *column*, e.g.
+    ``team`` or ``country`` (one file may hold both).  Empty cells are left out of the mapping.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "plans.csv"
+    >>> _ = p.write_text("plan,team,country\\nplan_01.txt,North,Wales\\nplan_02.txt,South,\\n")
+    >>> read_plan_metadata(p, "country")
+    {'plan_01.txt': 'Wales'}
+    """
     p = Path(path)
+    what = f"{column} metadata file"
     if not p.is_file():
-        raise AuditError(f"The team metadata file {str(p)!r} does not exist.", file=str(p))
+        raise AuditError(f"The {what} {str(p)!r} does not exist.", file=str(p))
     try:
         meta = pd.read_csv(p, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise AuditError(f"Cannot read the team metadata file {str(p)!r}: {exc}", file=str(p)) from None
+        raise AuditError(f"Cannot read the {what} {str(p)!r}: {exc}", file=str(p)) from None
     key = next((c for c in ("plan", "plan_id", "file", "filename") if c in meta.columns), None)
-    if key is None or "team" not in meta.columns:
+    if key is None or column not in meta.columns:
         raise AuditError(
-            f"{p.name}: needs a 'plan' (or 'plan_id'/'file') column and a 'team' column; "
+            f"{p.name}: needs a 'plan' (or 'plan_id'/'file') column and a '{column}' column; "
             f"found {', '.join(meta.columns)}.",
             file=str(p),
         )
     dup = meta[key][meta[key].duplicated()]
     if len(dup):
         raise AuditError(f"{p.name}: plan {dup.iloc[0]!r} is listed more than once.", file=str(p))
-    return dict(zip(meta[key], meta["team"]))
+    values = meta[column].str.strip()
+    if column == "team":  # unchanged behaviour: every listed plan, even with an empty team
+        return dict(zip(meta[key], meta[column]))
+    return {k: v for k, v in zip(meta[key], values) if v}

@@ -3,7 +3,9 @@
 For each plan the evidence rules are evaluated once (compiled regular expressions restricted to
 the relevant sections), giving a count and up to three evidence spans per rule.  Each criterion's
 rules are then tried in the order "not applicable", "met", "partly met"; the first that holds
-gives the rating, otherwise the rating is "not evidenced".  A rating is never higher than its rule
+gives the rating, otherwise the rating is "not evidenced".  A criterion with ``applies_to`` (e.g. the
+Welsh eight areas of life, ``country: Wales``) is "not applicable" to plans outside its scope
+without looking at the text.  A rating is never higher than its rule
 allows: "met" needs every piece of evidence its rule names.  The evidence kept for a rating is the
 evidence of the rule that fired.
 """
@@ -196,6 +198,18 @@ def _wholly_case_sensitive(alternative: str) -> bool:
     return False
 
 
+def _present(needles: tuple[str, ...], low: str) -> bool:
+    """True if any of the literal prefixes occurs in the (lower-cased) plan."""
+    for n in needles:
+        if n in low:
+            return True
+    return False
+
+
+def _match_start(m: re.Match) -> int:
+    return m.start()
+
+
 class _Matcher:
     """Finds a rule's matches fast, with exactly the semantics of the rule's regex.
 
@@ -252,20 +266,31 @@ class _Matcher:
 
     def finditer(self, text: str, low: str, start: int, end: int):
         """Matches in order of position (several parts are merged)."""
-        if len(self.parts) == 1:
-            return self._iter_part(self.parts[0], text, low, start, end)
-        out = [m for part in self.parts for m in self._iter_part(part, text, low, start, end)]
-        out.sort(key=lambda m: m.start())
+        parts = self.parts
+        if len(parts) == 1:
+            loose, verify, needles, on_original = parts[0]
+            if needles is not None and not _present(needles, low):
+                return ()
+            if verify is None:  # the engine's own iterator, no generator in between
+                return loose.finditer(text if on_original else low, start, end)
+            return self._iter_part(parts[0], text, low, start, end)
+        out: list = []
+        for part in parts:
+            loose, verify, needles, on_original = part
+            if needles is not None and not _present(needles, low):
+                continue
+            if verify is None:
+                out.extend(loose.finditer(text if on_original else low, start, end))
+            else:
+                out.extend(self._iter_part(part, text, low, start, end))
+        if len(out) > 1:
+            out.sort(key=_match_start)
         return out
 
     @staticmethod
     def _iter_part(part, text: str, low: str, start: int, end: int):
-        loose, verify, needles, on_original = part
-        if needles is not None and not any(n in low for n in needles):
-            return
-        if verify is None:
-            yield from loose.finditer(text if on_original else low, start, end)
-            return
+        """Candidates of the loosened pattern, each verified with the original alternative."""
+        loose, verify, _needles, _on_original = part
         pos = start
         search, match = loose.search, verify.match
         while pos <= end:
@@ -308,6 +333,17 @@ class _Compiled:
         order = [e for e in rubric.evidence.values() if e.kind != "date_after"]
         order += [e for e in rubric.evidence.values() if e.kind == "date_after"]
         self.order = order
+        # per criterion: (criterion, scoped?, coverage evidence it uses); coverage is always counted in
+        # full for the plans a criterion applies to, so the per-plan coverage table is complete
+        self.criteria = [
+            (
+                crit,
+                bool(crit.applies_to),
+                tuple(n for n in crit.uses if rubric.evidence[n].kind == "coverage"),
+                f"applies_to ({crit.scope})" if crit.applies_to else "",
+            )
+            for crit in rubric.criteria
+        ]
 
     def exact(self) -> _Compiled:
         """A copy whose matchers run every alternative on the original text (no lower-casing)."""
@@ -354,9 +390,10 @@ def _count_items(text: str, start: int, end: int) -> int:
     return sum(1 for part in _ITEM_SPLIT.split(chunk) if sum(ch.isalpha() for ch in part) >= 3)
 
 
-def _evaluate(layout: PlanLayout, comp: _Compiled) -> tuple[dict, dict]:
+def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tuple[dict, dict]:
     text = layout.text
-    low = text.lower()
+    if low is None:
+        low = text.lower()
     if len(low) != len(text):  # a few Unicode letters change length when lower-cased: no fast path
         low = text
         comp = comp.exact()
@@ -468,6 +505,15 @@ def _evaluate(layout: PlanLayout, comp: _Compiled) -> tuple[dict, dict]:
                 if count:
                     ss, se = layout.sentence(rs_)
                     found.append((rs_, re_, ss, se))
+        elif kind == "coverage":
+            # one entry per area with an outcome: (area, evidence name, start, end, ss, se)
+            for area, parts in ev.areas:
+                for part in parts:
+                    if counts[part] > 0:
+                        count += 1
+                        s_, e_, ss_, se_ = evidence[part][0]
+                        found.append((area, part, s_, e_, ss_, se_))
+                        break
         elif kind == "linked":
             names: set[str] = set()
             for rx in ev.names_from:
@@ -526,8 +572,19 @@ class _LazyCounts(dict):
         return self.compute(key)
 
 
-def prerate_text(text: str, rubric: Rubric) -> tuple[list[str], list[str], list[list[tuple]], dict]:
+def prerate_text(
+    text: str, rubric: Rubric, attrs: dict | None = None
+) -> tuple[list[str], list[str], list[list[tuple]], dict, dict]:
     """Pre-rate one plan.
+
+    Parameters
+    ----------
+    text : str
+    rubric : Rubric
+    attrs : dict, optional
+        The plan's attributes (``country``, ``team``) for criteria with ``applies_to``; a
+        criterion whose scope the plan is outside (or whose attribute is missing) is rated
+        "not applicable" with the rule ``applies_to (...)``.
 
     Returns
     -------
@@ -535,13 +592,35 @@ def prerate_text(text: str, rubric: Rubric) -> tuple[list[str], list[str], list[
     rules : list of str, the rule expression that fired ("" for not evidenced)
     evidence : list (per criterion) of (evidence name, start, end, sentence_start, sentence_end)
     counts : dict of the evidence counts that were needed (rules are evaluated lazily)
+    coverage : dict
+        ``{(criterion id, coverage evidence name): tuple of areas with an outcome}`` for the
+        coverage rules of the criteria that apply to this plan.
+
+    Examples
+    --------
+    >>> import recoverystudy as rs
+    >>> rub = rs.load_rubric()
+    >>> text = "Outcomes\\nWork and occupation: I want a part-time job.\\nAccommodation: N/A\\n"
+    >>> ratings, rules, _, _, coverage = prerate_text(text, rub, {"country": "Wales"})
+    >>> ratings[rub.criterion_ids.index("wales_eight_areas")], coverage[("wales_eight_areas", "life_areas")]
+    ('met', ('work and occupation',))
+    >>> ratings, rules, _, _, coverage = prerate_text(text, rub)  # no country: out of scope
+    >>> rules[rub.criterion_ids.index("wales_eight_areas")], coverage
+    ('applies_to (country: Wales)', {})
     """
     comp = _compiled(rubric)
-    layout = PlanLayout(text, rubric.sections)
-    counts, found = _evaluate(layout, comp)
+    low = text.lower()
+    layout = PlanLayout(text, rubric.sections, rubric.headings, low)
+    counts, found = _evaluate(layout, comp, low)
     env = {"__builtins__": {}}
     ratings, rules, evidence = [], [], []
-    for crit in rubric.criteria:
+    coverage: dict = {}
+    for crit, scoped, cov_names, scope_rule in comp.criteria:
+        if scoped and not crit.applies(attrs):
+            ratings.append("not applicable")
+            rules.append(scope_rule)
+            evidence.append([])
+            continue
         rating, fired = "not evidenced", ""
         for r, src, code in crit.rules:
             if eval(code, env, counts):
@@ -551,24 +630,32 @@ def prerate_text(text: str, rubric: Rubric) -> tuple[list[str], list[str], list[
         if fired:
             for name in crit.rule_names(rating):
                 if counts.get(name, 0) > 0:
+                    if name in cov_names:  # one row per area covered, named by the evidence that found it
+                        ev_rows.extend(row[1:] for row in found[name])
+                        continue
                     for s, e, ss, se in found[name][:2]:
                         ev_rows.append((name, s, e, ss, se))
+        for name in cov_names:
+            counts[name]  # make sure the coverage was counted (lazily computed)
+            coverage[(crit.id, name)] = tuple(row[0] for row in found[name])
         ratings.append(rating)
         rules.append(fired)
         evidence.append(ev_rows)
-    return ratings, rules, evidence, counts
+    return ratings, rules, evidence, counts, coverage
 
 
 _SHARED: dict = {}
 
 
 def _work(args: tuple) -> list[tuple]:
-    start, texts = args
+    start, texts, attrs = args
     rubric = _SHARED["rubric"]
     out = []
     for k, text in enumerate(texts):
-        ratings, rules, evidence, _ = prerate_text(text, rubric)
-        out.append((start + k, ratings, rules, evidence))
+        ratings, rules, evidence, _, coverage = prerate_text(
+            text, rubric, attrs[k] if attrs is not None else None
+        )
+        out.append((start + k, ratings, rules, evidence, coverage))
     return out
 
 
@@ -576,13 +663,24 @@ def prerate_many(
     texts: Sequence[str],
     rubric: Rubric,
     *,
+    attrs: Sequence[dict] | None = None,
     n_jobs: int = 1,
     chunk_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple]:
-    """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order."""
+    """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order.
+
+    *attrs* gives each plan's attributes (``{"country": ..., "team": ...}``) for criteria with
+    ``applies_to``.  Each result is ``(index, ratings, rules, evidence, coverage)`` as from
+    :func:`prerate_text`.
+    """
     total = len(texts)
-    chunks = [(i, list(texts[i : i + chunk_size])) for i in range(0, total, chunk_size)]
+    if attrs is not None and len(attrs) != total:
+        raise ValueError(f"attrs must give one entry per plan ({total}); got {len(attrs)}.")
+    chunks = [
+        (i, list(texts[i : i + chunk_size]), list(attrs[i : i + chunk_size]) if attrs is not None else None)
+        for i in range(0, total, chunk_size)
+    ]
     _SHARED["rubric"] = rubric  # inherited by forked workers (compiled rules are not picklable)
     results: list[tuple] = []
     done = 0

@@ -22,13 +22,26 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.compliance import ALL_TEAMS
-from recoverystudy.disclosure import TOTAL, suppress_linked, suppression_rule
+from recoverystudy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
 from recoverystudy.errors import PrivacyError
 from recoverystudy.pseudonym import key_fingerprint, pseudonymise
-from recoverystudy.redact import REDACTION_MARKERS, _find_spans, _redact_spans, _resolve, redact_slice
+from recoverystudy.redact import (
+    PROPOSAL_RULES,
+    REDACTION_MARKERS,
+    _find_spans,
+    _redact_spans,
+    _resolve,
+    redact_slice,
+)
 from recoverystudy.results import Result, base_provenance
 
-__all__ = ["AuditReport", "published_compliance", "quote_evidence", "write_audit_report"]
+__all__ = [
+    "AuditReport",
+    "published_compliance",
+    "published_coverage",
+    "quote_evidence",
+    "write_audit_report",
+]
 
 HTML_MAX_SCORECARD_ROWS = 2_000
 _PSEUDONYM = re.compile(r"\bP-[0-9a-f]{12}\b")
@@ -109,6 +122,91 @@ def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95)
     return out, suppression_rule(threshold), n_cells
 
 
+def published_coverage(audit, threshold: int = 5) -> pd.DataFrame:
+    """Coverage (e.g. the Welsh eight areas of life) over all plans a criterion applied to, suppressed.
+
+    One row per (criterion, row): a row per area (plans with an outcome in it), then "at least one
+    area" and "all areas".  Columns: criterion, coverage, row, n_plans, n_with_outcome,
+    proportion_with_outcome, areas.  Counts from 1 to threshold-1 are hidden (``<NA>``) with
+    secondary suppression (so the plans *without* an outcome cannot be worked out either); a
+    proportion resting on a hidden count is NaN.  Rows "mean areas covered" and "median areas
+    covered" (in ``areas``) are given only when at least *threshold* plans were rated.
+    """
+    cols = ["criterion", "coverage", "row", "n_plans", "n_with_outcome", "proportion_with_outcome", "areas"]
+    cov = audit.coverage
+    frames = []
+    if cov.empty:
+        return pd.DataFrame(columns=cols)
+    for (crit, name), g in cov.groupby(["criterion", "coverage"], sort=False):
+        ev = audit.rubric.evidence[name]
+        n = len(g)
+        counts = {}
+        for area, _ in ev.areas:
+            counts[area] = int(g[area].fillna(False).astype(bool).sum())
+        counts["at least one area"] = int((g["n_covered"] > 0).sum())
+        counts[f"all {len(ev.areas)} areas"] = int((g["n_covered"] == g["n_areas"]).sum())
+        table = pd.DataFrame(
+            {"with": list(counts.values()), "without": [n - v for v in counts.values()]}, index=list(counts)
+        )
+        sup = suppress_small_counts(table, threshold)
+        pub = sup.table.drop(index=TOTAL)
+        hidden = sup.suppressed.drop(index=TOTAL)
+        out = pd.DataFrame(
+            {
+                "criterion": crit,
+                "coverage": name,
+                "row": list(counts),
+                "n_plans": pub[TOTAL].to_numpy(),
+                "n_with_outcome": pub["with"].to_numpy(),
+            }
+        )
+        ok = ~(hidden["with"] | hidden[TOTAL]).to_numpy()
+        out["proportion_with_outcome"] = np.where(ok, table["with"].to_numpy() / max(n, 1), np.nan)
+        out["areas"] = np.nan
+        if n >= threshold:
+            extra = pd.DataFrame(
+                {
+                    "criterion": crit,
+                    "coverage": name,
+                    "row": ["mean areas covered", "median areas covered"],
+                    "n_plans": pd.array([n, n], dtype="Int64"),
+                    "n_with_outcome": pd.array([pd.NA, pd.NA], dtype="Int64"),
+                    "proportion_with_outcome": [np.nan, np.nan],
+                    "areas": [float(g["n_covered"].mean()), float(g["n_covered"].median())],
+                }
+            )
+            out = pd.concat([out, extra], ignore_index=True)
+        frames.append(out)
+    res = pd.concat(frames, ignore_index=True)[cols]
+    for col in ("n_plans", "n_with_outcome"):
+        res[col] = res[col].astype("Int64")
+    return res
+
+
+def _scope_notes(audit, threshold: int) -> list[str]:
+    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to."""
+    notes = []
+    for row in audit.scope().itertuples():
+
+        def count(k: int) -> str:
+            return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
+
+        attr = row.applies_to.split(":")[0]
+        text = (
+            f"Criterion {row.criterion} applies only to plans with {row.applies_to} (applies_to in the "
+            f"rubric): it was applied to {count(row.n_applied)} plan(s) and rated 'not applicable' for the "
+            f"other {count(row.n_not_applied)}"
+        )
+        if row.n_attribute_missing:
+            text += f", of which {count(row.n_attribute_missing)} had no {attr} given"
+        if row.n_applied == 0:
+            text += (
+                f". No plan was given {row.applies_to}; give each plan's {attr} (country=, --country-from)"
+            )
+        notes.append(text + ".")
+    return notes
+
+
 def _chart_png(published: pd.DataFrame, rubric) -> bytes:
     import matplotlib
 
@@ -136,7 +234,11 @@ def _chart_png(published: pd.DataFrame, rubric) -> bytes:
         lw=1,
         label="95% CI (met)",
     )
-    labels = [c if k else f"{c} (suppressed)" for c, k in zip(overall.index, ok)]
+    none_applicable = (overall["n_applicable"].fillna(-1) == 0).to_numpy()
+    labels = [
+        c if k else (f"{c} (not applicable)" if na else f"{c} (suppressed)")
+        for c, k, na in zip(overall.index, ok, none_applicable)
+    ]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of applicable plans")
@@ -260,7 +362,8 @@ def write_audit_report(
         written: no scorecard, no evidence quotes, no list of plan ids.  Never written anywhere.
     log_path : path, optional
         Where to write the anonymisation log (CSV: plan, criterion, offsets, category, rule,
-        replacement; never the original text).  Must be outside *out_dir*.
+        replacement, proposed - True for rule-found names and dates a reviewer should check; never
+        the original text).  Must be outside *out_dir*.
     names : iterable of str, optional
         Names to redact in evidence quotes, besides the built-in identifier rules.
     threshold : int, default=5
@@ -299,7 +402,8 @@ def write_audit_report(
     published, rule, n_supp = published_compliance(audit, threshold, confidence=confidence)
     overall = published[published["team"] == ALL_TEAMS].drop(columns=["team"]).reset_index(drop=True)
     teams = published[published["team"] != ALL_TEAMS].reset_index(drop=True)
-    criteria_df = rubric.to_frame()[["criterion", "group", "question", "citation"]]
+    criteria_df = rubric.to_frame()[["criterion", "group", "question", "citation", "applies_to"]]
+    coverage = published_coverage(audit, threshold)
     redaction_log: list = []
     scorecard = None
     if person_level:
@@ -307,6 +411,8 @@ def write_audit_report(
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         sc.insert(0, "plan", pseudonymise(sc["plan_id"], secret).to_numpy())
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "final"]
+        if len(audit.coverage):
+            keep.append("coverage")
         if quotes:
             keep += ["evidence", "evidence_offsets"]
         scorecard = sc[keep]
@@ -326,10 +432,13 @@ def write_audit_report(
             f"{len(audit.skipped)} file(s) skipped."
         ),
         f"Small-number suppression: {rule}",
-        "Identifiers in quoted evidence (NHS numbers, dates of birth, phone numbers, e-mail addresses, full "
-        "postcodes, names after titles, family words or name labels"
+        "Identifiers in quoted evidence (NHS numbers, dates of birth - after a DOB label or next to a name -, "
+        "phone numbers, e-mail addresses, full postcodes, names after titles, family or role words or name "
+        "labels and their repeats"
         + (", and the supplied names list" if names else "")
-        + ") are replaced by markers such as [NHS number].",
+        + ") are replaced by markers such as [NHS number]. Names and dates found by rules rather than the "
+        "names list are proposals: they are redacted here and flagged proposed=True in the anonymisation log "
+        "for a reviewer to check. Review and appointment dates are kept.",
     ]
     if person_level:
         notes.append(
@@ -341,6 +450,9 @@ def write_audit_report(
             "No secret was given, so person-level outputs (per-plan scorecard, evidence quotes, list "
             "of plan ids) were NOT written; only aggregate tables are included."
         )
+    notes.extend(_scope_notes(audit, threshold))
+    if rubric.notes:
+        notes.append(f"Rubric notes: {rubric.notes}")
     notes.append(
         f"Anonymisation log written to a separate, non-shared location ({len(redaction_log)} entries)."
         if lp is not None
@@ -361,6 +473,9 @@ def write_audit_report(
         files["csv_overall"] = str(out / "compliance_overall.csv")
         teams.to_csv(out / "compliance_by_team.csv", index=False)
         files["csv_teams"] = str(out / "compliance_by_team.csv")
+        if len(coverage):
+            coverage.to_csv(out / "coverage_overall.csv", index=False)
+            files["csv_coverage"] = str(out / "coverage_overall.csv")
         if scorecard is not None:
             scorecard.to_csv(out / "scorecard.csv", index=False)
             files["csv_scorecard"] = str(out / "scorecard.csv")
@@ -375,6 +490,7 @@ def write_audit_report(
             notes,
             rubric,
             now,
+            coverage,
         )
         files["xlsx"] = str(out / "audit.xlsx")
         _write_html(
@@ -389,6 +505,7 @@ def write_audit_report(
             rubric,
             now,
             png,
+            coverage,
         )
         files["html"] = str(out / "report.html")
         problems = _verify(files, names)
@@ -410,6 +527,7 @@ def write_audit_report(
         )
         if person_level:
             log.insert(1, "pseudonym", pseudonymise(log["plan_id"], secret).to_numpy() if len(log) else [])
+        log["proposed"] = log["rule"].isin(PROPOSAL_RULES)
         log["output"] = "evidence quote"
         log["written_at"] = now
         log.to_csv(lp, index=False)
@@ -434,7 +552,17 @@ def write_audit_report(
 
 
 def _write_xlsx(
-    path, overall, teams, criteria_df, scorecard, skipped_counts, skipped_list, notes, rubric, now
+    path,
+    overall,
+    teams,
+    criteria_df,
+    scorecard,
+    skipped_counts,
+    skipped_list,
+    notes,
+    rubric,
+    now,
+    coverage=None,
 ):
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -480,6 +608,8 @@ def _write_xlsx(
 
     sheet("Overall", overall)
     sheet("By team", teams)
+    if coverage is not None and len(coverage):
+        sheet("Coverage", coverage)
     sheet("Criteria", criteria_df)
     if scorecard is not None:
         if len(scorecard) <= XLSX_MAX_SCORECARD_ROWS:
@@ -492,7 +622,18 @@ def _write_xlsx(
 
 
 def _write_html(
-    path, overall, teams, criteria_df, scorecard, skipped_counts, skipped_list, notes, rubric, now, png
+    path,
+    overall,
+    teams,
+    criteria_df,
+    scorecard,
+    skipped_counts,
+    skipped_list,
+    notes,
+    rubric,
+    now,
+    png,
+    coverage=None,
 ):
     e = html.escape
     parts = [
@@ -505,6 +646,18 @@ def _write_html(
         _table_html(overall),
         "<h2>Compliance by team</h2><p>Counts marked * are suppressed (see the rule above).</p>",
         _table_html(teams),
+    ]
+    if coverage is not None and len(coverage):
+        parts += [
+            (
+                "<h2>Coverage: areas with an agreed outcome</h2><p>For the plans each criterion was applied "
+                "to (for the Welsh eight areas of life: plans from Welsh services): how many have an agreed "
+                "outcome in each area, in at least one and in all of them; 'areas' gives the mean and median "
+                "number of areas covered per plan. Pre-rater counts. Counts marked * are suppressed.</p>"
+            ),
+            _table_html(coverage),
+        ]
+    parts += [
         "<h2>Criteria and sources</h2>",
         f"<p>{e(rubric.source)}</p>",
         _table_html(criteria_df),

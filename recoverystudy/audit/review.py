@@ -85,7 +85,7 @@ class CarePlanAudit(Result):
     ----------
     rubric : Rubric
     plans : pandas.DataFrame
-        plan_id, team, source_format, sha256, n_chars.
+        plan_id, team, country, source_format, sha256, n_chars.
     prerated : pandas.DataFrame
         Long: plan_id, team, criterion, group, rating, rule (the rule that fired).
     evidence : pandas.DataFrame
@@ -95,6 +95,11 @@ class CarePlanAudit(Result):
         plan_id, path, reason - files that could not be read.
     confirmations : pandas.DataFrame
         Every confirmation in order: plan_id, criterion, rating, reviewer, note, confirmed_at (UTC).
+    coverage : pandas.DataFrame
+        For criteria with a coverage rule (the Welsh eight areas of life), one row per plan the
+        criterion applies to: plan_id, team, country, criterion, coverage (rule name), n_covered,
+        n_areas, areas (those with an outcome, "; "-separated) and one True/False column per area.
+        Empty when no such criterion applies to any plan.  The counts are the pre-rater's.
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class CarePlanAudit(Result):
         evidence: pd.DataFrame,
         skipped: pd.DataFrame,
         provenance: dict,
+        coverage: pd.DataFrame | None = None,
     ):
         self.rubric = rubric
         self.plans = plans
@@ -114,6 +120,7 @@ class CarePlanAudit(Result):
         self.evidence = evidence
         self.skipped = skipped
         self.provenance = provenance
+        self.coverage = coverage if coverage is not None else _coverage_frame(rubric, [], plans)
         self._confirmations: list[dict] = []
 
     # --- review ---------------------------------------------------------------------------------
@@ -219,7 +226,8 @@ class CarePlanAudit(Result):
 
         Columns: plan_id, team, criterion, group, question, prerated, rule, confirmed,
         n_reviewers, final, evidence (the quoted sentences, redacted unless ``redact=False``),
-        evidence_offsets ("start-end; ...").
+        evidence_offsets ("start-end; ..."), coverage (for a coverage criterion such as the Welsh
+        eight areas of life: "3 of 8: education and training; ..."; otherwise empty).
 
         Examples
         --------
@@ -250,6 +258,16 @@ class CarePlanAudit(Result):
         key = pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]])
         sc["evidence"] = quotes.reindex(key).fillna("").to_numpy()
         sc["evidence_offsets"] = offsets.reindex(key).fillna("").to_numpy()
+        sc["coverage"] = ""
+        if len(self.coverage):
+            cov = self.coverage.drop_duplicates(["plan_id", "criterion"]).set_index(["plan_id", "criterion"])
+            text = (
+                cov["n_covered"].astype(str)
+                + " of "
+                + cov["n_areas"].astype(str)
+                + cov["areas"].map(lambda a: f": {a}" if a else "")
+            )
+            sc["coverage"] = text.reindex(key).fillna("").to_numpy()
         return sc
 
     def compliance(
@@ -322,6 +340,103 @@ class CarePlanAudit(Result):
         prov = base_provenance("cohen_kappa", weights="unweighted", categories=list(RATINGS))
         return ReviewerAgreement(pd.DataFrame(rows), a, b, prov)
 
+    def scope(self) -> pd.DataFrame:
+        """Which plans each criterion with ``applies_to`` was applied to.
+
+        One row per scoped criterion: criterion, applies_to (e.g. "country: Wales"), n_plans,
+        n_applied, n_not_applied, n_attribute_missing (plans with no value for the attribute, e.g.
+        no country given - they are rated "not applicable" too).
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> df = pd.DataFrame({"plan_id": ["a", "b", "c"], "text": ["I want a job."] * 3,
+        ...                    "country": ["Wales", "England", None]})
+        >>> scope = rs.audit_care_plans(df).scope()
+        >>> scope.loc[0, "applies_to"], scope[["n_applied", "n_not_applied", "n_attribute_missing"]].iloc[0].tolist()
+        ('country: Wales', [1, 2, 1])
+        """
+        rows = []
+        for crit in self.rubric.criteria:
+            if not crit.applies_to:
+                continue
+            mask = self.prerated["criterion"] == crit.id
+            out = int((self.prerated.loc[mask, "rule"] == f"applies_to ({crit.scope})").sum())
+            missing = 0
+            for key, _ in crit.applies_to:
+                col = self.plans[key] if key in self.plans.columns else pd.Series([None] * len(self.plans))
+                missing = max(missing, int(col.map(lambda v: not isinstance(v, str) or not v.strip()).sum()))
+            n = int(mask.sum())
+            rows.append(
+                {
+                    "criterion": crit.id,
+                    "applies_to": crit.scope,
+                    "n_plans": n,
+                    "n_applied": n - out,
+                    "n_not_applied": out,
+                    "n_attribute_missing": missing,
+                }
+            )
+        cols = ["criterion", "applies_to", "n_plans", "n_applied", "n_not_applied", "n_attribute_missing"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def coverage_summary(self, by: str | None = "team") -> pd.DataFrame:
+        """Summary of the coverage counts (e.g. the eight areas of life), overall and per team.
+
+        One row per (team, criterion, coverage rule), with ``All teams`` rows last: n_plans (plans
+        the criterion applied to), mean_covered, median_covered, n_no_area, n_all_areas, then one
+        column per area with the number of plans that have an outcome in it.  Pre-rater counts;
+        no small-number suppression (the shared report applies it).
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> df = pd.DataFrame({"plan_id": ["a", "b"], "country": ["Wales", "Wales"], "text": [
+        ...     "Outcomes\\nAccommodation: I want to keep my flat.\\nWork and occupation: a job.",
+        ...     "Outcomes\\nFinance and money: N/A"]})
+        >>> row = rs.audit_care_plans(df).coverage_summary(by=None).iloc[0]
+        >>> int(row["n_plans"]), float(row["mean_covered"]), int(row["accommodation"]), int(row["n_no_area"])
+        (2, 1.0, 1, 1)
+        """
+        if by not in ("team", None):
+            raise ValueError(f"by must be 'team' or None; got {by!r}.")
+        cov = self.coverage
+        area_cols = [c for c in cov.columns if c not in _COVERAGE_COLUMNS]
+        cols = [
+            "team",
+            "criterion",
+            "coverage",
+            "n_plans",
+            "mean_covered",
+            "median_covered",
+            "n_no_area",
+            "n_all_areas",
+        ] + area_cols
+        if cov.empty:
+            return pd.DataFrame(columns=cols)
+        from recoverystudy.audit.compliance import ALL_TEAMS
+
+        data = cov.assign(team=cov["team"].astype(object).where(cov["team"].notna(), "(no team)"))
+        levels = [data] if by == "team" else []
+        levels.append(data.assign(team=ALL_TEAMS))
+        rows = []
+        for d in levels:
+            for (team, crit, name), g in d.groupby(["team", "criterion", "coverage"], sort=True):
+                row = {
+                    "team": team,
+                    "criterion": crit,
+                    "coverage": name,
+                    "n_plans": len(g),
+                    "mean_covered": float(g["n_covered"].mean()),
+                    "median_covered": float(g["n_covered"].median()),
+                    "n_no_area": int((g["n_covered"] == 0).sum()),
+                    "n_all_areas": int((g["n_covered"] == g["n_areas"]).sum()),
+                }
+                for a in area_cols:
+                    row[a] = int(g[a].fillna(False).astype(bool).sum())
+                rows.append(row)
+        return pd.DataFrame(rows, columns=cols)
+
     def write_report(
         self, out_dir, *, secret=None, log_path=None, names=None, threshold: int = 5, quotes: bool = True
     ):
@@ -356,6 +471,16 @@ class CarePlanAudit(Result):
                 "ratings confirmed by a reviewer."
             ),
         ]
+        for row in self.scope().itertuples():
+            lines.append(
+                f"{row.criterion} applies only to plans with {row.applies_to}: applied to {row.n_applied} of "
+                f"{row.n_plans} plan(s)"
+                + (
+                    f" ({row.n_attribute_missing} had no {row.applies_to.split(':')[0]} given)."
+                    if row.n_attribute_missing
+                    else "."
+                )
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -374,6 +499,7 @@ def audit_care_plans(
     rubric="care-plan-audit",
     *,
     team=None,
+    country=None,
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> CarePlanAudit:
@@ -385,10 +511,16 @@ def audit_care_plans(
         A folder of plans (.txt, .md, .docx, .odt, .rtf, .pdf), a list of files, a DataFrame
         with ``plan_id`` and ``text`` (and optionally ``team``), or a :class:`recoverystudy.Project`
         (its documents of kind "care_plan").
-    rubric : str, path or Rubric, default="care-plan-audit"
+    rubric : str, path-like or Rubric, default="care-plan-audit"
     team : mapping, Series or str, optional
         plan_id -> team (e.g. from :func:`read_team_metadata`), or the name of a team column /
         case attribute.
+    country : mapping, Series or str, optional
+        plan_id -> country (e.g. ``read_plan_metadata(path, "country")``), or the name of a country
+        column / case attribute.  A DataFrame's ``country`` column is used when present.  Criteria
+        with ``applies_to: {country: [...]}`` - the Welsh eight areas of life - are rated only for
+        plans from those countries (case-insensitive) and "not applicable" for all others,
+        including plans with no country.
     n_jobs : int, default=1
         Worker processes (2 is a good choice for many thousands of plans).
     progress : callable(done, total), optional
@@ -419,16 +551,20 @@ def audit_care_plans(
     'met'
     """
     rub = load_rubric(rubric)
-    frame, skipped = collect_plans(plans, team=team)
+    frame, skipped = collect_plans(plans, team=team, country=country)
     texts = frame["text"].tolist()
-    results = prerate_many(texts, rub, n_jobs=n_jobs, progress=progress) if texts else []
+    attrs = None
+    keys = sorted({key for crit in rub.criteria for key, _ in crit.applies_to})
+    if keys:
+        attrs = [dict(zip(keys, values)) for values in zip(*(frame[k].tolist() for k in keys))]
+    results = prerate_many(texts, rub, attrs=attrs, n_jobs=n_jobs, progress=progress) if texts else []
     crit_ids = rub.criterion_ids
     groups = [c.group for c in rub.criteria]
     n, c = len(frame), len(crit_ids)
     plan_ids = frame["plan_id"].to_numpy(dtype=object)
     teams = frame["team"].to_numpy(dtype=object)
-    ratings = [r for _, rs_, _, _ in results for r in rs_]
-    rules = [r for _, _, ru, _ in results for r in ru]
+    ratings = [r for _, rs_, _, _, _ in results for r in rs_]
+    rules = [r for _, _, ru, _, _ in results for r in ru]
     prerated = pd.DataFrame(
         {
             "plan_id": np.repeat(plan_ids, c),
@@ -441,7 +577,7 @@ def audit_care_plans(
     )
     ev_rows = [
         (plan_ids[i], crit_ids[j], *row)
-        for i, _, _, evidence in results
+        for i, _, _, evidence, _ in results
         for j, rows in enumerate(evidence)
         for row in rows
     ]
@@ -449,7 +585,7 @@ def audit_care_plans(
         ev_rows,
         columns=["plan_id", "criterion", "evidence", "start", "end", "sentence_start", "sentence_end"],
     )
-    plans_info = frame[["plan_id", "team", "source_format", "sha256"]].copy()
+    plans_info = frame[["plan_id", "team", "country", "source_format", "sha256"]].copy()
     plans_info["n_chars"] = frame["text"].str.len().astype("int64")
     prov = base_provenance(
         "care_plan_audit",
@@ -461,6 +597,46 @@ def audit_care_plans(
         n_skipped=len(skipped),
         rule_order="not applicable, met, partly met; otherwise not evidenced",
     )
+    coverage = _coverage_frame(rub, results, plans_info)
     return CarePlanAudit(
-        rub, plans_info, dict(zip(frame["plan_id"], texts)), prerated, evidence, skipped, prov
+        rub, plans_info, dict(zip(frame["plan_id"], texts)), prerated, evidence, skipped, prov, coverage
     )
+
+
+_COVERAGE_COLUMNS = ("plan_id", "team", "country", "criterion", "coverage", "n_covered", "n_areas", "areas")
+
+
+def _coverage_frame(rubric: Rubric, results: list, plans: pd.DataFrame) -> pd.DataFrame:
+    """The per-plan coverage table (see :attr:`CarePlanAudit.coverage`)."""
+    labels: list[str] = []
+    for crit in rubric.criteria:
+        for name in crit.uses:
+            ev = rubric.evidence[name]
+            if ev.kind == "coverage":
+                labels += [a for a, _ in ev.areas if a not in labels]
+    rows = []
+    if results:
+        plan_ids = plans["plan_id"].to_numpy(dtype=object)
+        teams = plans["team"].to_numpy(dtype=object)
+        countries = plans["country"].to_numpy(dtype=object)
+        for i, _, _, _, coverage in results:
+            for (crit_id, name), areas in coverage.items():
+                ev = rubric.evidence[name]
+                row = {
+                    "plan_id": plan_ids[i],
+                    "team": teams[i],
+                    "country": countries[i],
+                    "criterion": crit_id,
+                    "coverage": name,
+                    "n_covered": len(areas),
+                    "n_areas": len(ev.areas),
+                    "areas": "; ".join(areas),
+                }
+                own = {a for a, _ in ev.areas}
+                for a in labels:
+                    row[a] = (a in areas) if a in own else None
+                rows.append(row)
+    out = pd.DataFrame(rows, columns=list(_COVERAGE_COLUMNS) + labels)
+    for col in ("n_covered", "n_areas"):
+        out[col] = out[col].astype("int64")
+    return out

@@ -24,9 +24,12 @@ __all__ = ["RATINGS", "Criterion", "EvidenceRule", "Rubric", "list_rubrics", "lo
 
 RATINGS = ("met", "partly met", "not evidenced", "not applicable")
 RULE_ORDER = ("not applicable", "met", "partly met")
-EVIDENCE_KINDS = ("pattern", "section", "items", "date", "date_after", "linked")
+EVIDENCE_KINDS = ("pattern", "section", "items", "date", "date_after", "linked", "coverage")
+#: Plan attributes a criterion's ``applies_to`` may restrict on (columns of ``audit.plans``).
+PLAN_ATTRIBUTES = ("country", "team")
 _MACRO = re.compile(r"<<([a-z_][a-z0-9_]*)>>")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_CRITERION_KEYS = frozenset({"id", "group", "question", "citation", "guidance", "rules", "applies_to"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class EvidenceRule:
     names_from: tuple[re.Pattern, ...] = ()
     also: re.Pattern | None = None
     scope: str = "sentence"
+    areas: tuple[tuple[str, tuple[str, ...]], ...] = ()  # kind "coverage": (area label, evidence names)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,24 @@ class Criterion:
     guidance: dict
     rules: tuple[tuple[str, str, Any], ...]  # (rating, source expression, code object)
     uses: tuple[str, ...]  # evidence names referenced
+    applies_to: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (plan attribute, accepted values)
+    _folded: tuple[tuple[str, frozenset], ...] = field(default=(), repr=False, compare=False)
+
+    def applies(self, attrs: dict | None) -> bool:
+        """True if the criterion applies to a plan with these attributes (always, without ``applies_to``).
+
+        Values are compared case-insensitively; a plan whose attribute is missing is out of scope.
+        """
+        for key, values in self._folded:
+            value = (attrs or {}).get(key)
+            if not isinstance(value, str) or value.strip().casefold() not in values:
+                return False
+        return True
+
+    @property
+    def scope(self) -> str:
+        """``applies_to`` in words, e.g. ``"country: Wales"`` ("" when the criterion applies to every plan)."""
+        return "; ".join(f"{key}: {', '.join(values)}" for key, values in self.applies_to)
 
     def rule_names(self, rating: str) -> tuple[str, ...]:
         """Evidence names used by the rule for *rating*."""
@@ -81,9 +103,13 @@ class Rubric:
     verified : bool
         False when the evidence mapping is the developers' derivation (the bundled rubric).
     groups : dict
-        Source groups (``QS14``, ``ToC``, ``CPA-tool``, ``CPA-PS``, ``Recovery``) with title and citation.
+        Source groups (``QS14``, ``ToC``, ``CPA-tool``, ``CPA-PS``, ``Recovery``, ``Wales``) with title
+        and citation.
     sections : dict[str, re.Pattern]
         Section kinds recognised from headings.
+    headings : re.Pattern or None
+        Extra heading lines (the rubric's ``headings`` list, compiled), e.g. the statutory Welsh
+        life-area headings, recognised even where the general heading rules would not.
     evidence : dict[str, EvidenceRule]
     criteria : tuple[Criterion, ...]
     path : str
@@ -102,6 +128,7 @@ class Rubric:
     path: str
     notes: str = ""
     sha256: str = field(default="", compare=False)
+    headings: re.Pattern | None = field(default=None, compare=False)
 
     @property
     def criterion_ids(self) -> list[str]:
@@ -125,7 +152,7 @@ class Rubric:
         --------
         >>> import recoverystudy as rs
         >>> rs.load_rubric("care-plan-audit").to_frame().shape[0]
-        18
+        19
         """
         rows = []
         for c in self.criteria:
@@ -139,6 +166,7 @@ class Rubric:
                     "rule_met": rules.get("met", ""),
                     "rule_partly_met": rules.get("partly met", ""),
                     "rule_not_applicable": rules.get("not applicable", ""),
+                    "applies_to": c.scope,
                 }
             )
         return pd.DataFrame(rows)
@@ -272,6 +300,7 @@ def _evidence_rule(name: str, spec: Any, *, file: str, macros: dict, kinds: set[
         "names_from",
         "also",
         "scope",
+        "areas",
     }
     extra = sorted(set(spec) - known)
     if extra:
@@ -343,7 +372,71 @@ def _evidence_rule(name: str, spec: Any, *, file: str, macros: dict, kinds: set[
         )
     if kind == "section" and not kw["sections"]:
         raise RubricError(f"{file}: {where}: kind 'section' needs 'sections'.", file=file, evidence=name)
+    if kind == "coverage":
+        areas = spec.get("areas")
+        if not isinstance(areas, dict) or not areas:
+            raise RubricError(
+                f"{file}: {where}: kind 'coverage' needs 'areas', a mapping of area names to lists of "
+                "evidence rule names.",
+                file=file,
+                evidence=name,
+            )
+        parsed = []
+        for area, names in areas.items():
+            if isinstance(names, str):
+                names = [names]
+            if (
+                not isinstance(area, str)
+                or not area.strip()
+                or not isinstance(names, list)
+                or not names
+                or not all(isinstance(n, str) for n in names)
+            ):
+                raise RubricError(
+                    f"{file}: {where}.areas: each area needs a name and a non-empty list of evidence rule "
+                    f"names; got {area!r}: {names!r}.",
+                    file=file,
+                    evidence=name,
+                )
+            parsed.append((area.strip(), tuple(names)))
+        kw["areas"] = tuple(parsed)
+    elif "areas" in spec:
+        raise RubricError(
+            f"{file}: {where}: 'areas' is only used with kind 'coverage'.", file=file, evidence=name
+        )
     return EvidenceRule(name=name, kind=kind, description=desc.strip(), **kw)
+
+
+def _applies_to(value: Any, *, file: str, criterion: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Validate a criterion's ``applies_to``: ``{country: [Wales]}`` (plan attribute -> accepted values)."""
+    if value is None:
+        return ()
+    where = f"{file}: criterion {criterion!r}: applies_to"
+    if not isinstance(value, dict) or not value:
+        raise RubricError(
+            f"{where} must map a plan attribute ({', '.join(PLAN_ATTRIBUTES)}) to a list of values, "
+            f"e.g. {{country: [Wales]}}; got {value!r}.",
+            file=file,
+            criterion=criterion,
+        )
+    out = []
+    for key, vals in value.items():
+        if key not in PLAN_ATTRIBUTES:
+            raise RubricError(
+                f"{where}: unknown plan attribute {key!r}; use one of {', '.join(PLAN_ATTRIBUTES)}.",
+                file=file,
+                criterion=criterion,
+            )
+        if isinstance(vals, str):
+            vals = [vals]
+        if not isinstance(vals, list) or not vals or not all(isinstance(v, str) and v.strip() for v in vals):
+            raise RubricError(
+                f"{where}.{key}: expected a non-empty list of values (text); got {vals!r}.",
+                file=file,
+                criterion=criterion,
+            )
+        out.append((key, tuple(v.strip() for v in vals)))
+    return tuple(out)
 
 
 def _parse(data: Any, file: str, digest: str) -> Rubric:
@@ -371,6 +464,20 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
     sections = {
         k: _regex(v, file=file, where=f"sections.{k}", macros=macros) for k, v in sections_spec.items()
     }
+    headings = None
+    if data.get("headings") is not None:
+        spec_h = data["headings"]
+        if not isinstance(spec_h, list) or not spec_h or not all(isinstance(h, str) and h for h in spec_h):
+            raise RubricError(f"{file}: headings must be a non-empty list of regular expressions.", file=file)
+        alts = [
+            _regex(h, file=file, where=f"headings[{k}]", macros=macros).pattern for k, h in enumerate(spec_h)
+        ]
+        from recoverystudy.audit.sections import compile_headings
+
+        try:
+            headings = compile_headings(alts)
+        except re.error as exc:  # pragma: no cover - each alternative compiled above
+            raise RubricError(f"{file}: headings: invalid regular expression ({exc}).", file=file) from None
     ev_spec = data["evidence"]
     if not isinstance(ev_spec, dict):
         raise RubricError(f"{file}: evidence must be a mapping of named rules.", file=file)
@@ -378,6 +485,15 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
         n: _evidence_rule(n, s, file=file, macros=macros, kinds=set(sections)) for n, s in ev_spec.items()
     }
     for ev in evidence.values():
+        for area, names in ev.areas:
+            for ref in names:
+                if ref not in evidence or evidence[ref].kind == "coverage":
+                    raise RubricError(
+                        f"{file}: evidence {ev.name!r}, area {area!r}: {ref!r} is not a defined evidence rule "
+                        "(or is itself a coverage rule).",
+                        file=file,
+                        evidence=ev.name,
+                    )
         if ev.kind == "date_after":
             for ref in (ev.date, ev.reference):
                 if ref not in evidence or evidence[ref].kind != "date":
@@ -402,6 +518,14 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
         if cid in seen:
             raise RubricError(f"{file}: criterion {cid!r} is defined twice.", file=file, criterion=cid)
         seen.add(cid)
+        extra = sorted(set(spec) - _CRITERION_KEYS)
+        if extra:
+            raise RubricError(
+                f"{file}: criterion {cid!r}: unknown key(s) {', '.join(map(str, extra))} "
+                f"(allowed: {', '.join(sorted(_CRITERION_KEYS))}).",
+                file=file,
+                criterion=cid,
+            )
         for key in ("group", "question", "citation", "rules"):
             if not spec.get(key):
                 raise RubricError(
@@ -443,6 +567,7 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
             raise RubricError(
                 f"{file}: criterion {cid!r}: guidance keys must be ratings.", file=file, criterion=cid
             )
+        applies_to = _applies_to(spec.get("applies_to"), file=file, criterion=cid)
         criteria.append(
             Criterion(
                 id=cid,
@@ -452,6 +577,8 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
                 guidance=dict(guidance),
                 rules=rules,
                 uses=uses,
+                applies_to=applies_to,
+                _folded=tuple((k, frozenset(v.casefold() for v in vals)) for k, vals in applies_to),
             )
         )
     return Rubric(
@@ -468,6 +595,7 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
         path=file,
         notes=" ".join(str(data.get("notes", "")).split()),
         sha256=digest,
+        headings=headings,
     )
 
 
@@ -513,7 +641,9 @@ def load_rubric(name_or_path: str | os.PathLike | Rubric = "care-plan-audit") ->
     >>> rubric.criteria[0].id, rubric.criteria[0].group
     ('qs14_joint_agreement', 'QS14')
     >>> sorted(rubric.groups)
-    ['CPA-PS', 'CPA-tool', 'QS14', 'Recovery', 'ToC']
+    ['CPA-PS', 'CPA-tool', 'QS14', 'Recovery', 'ToC', 'Wales']
+    >>> rubric.criterion("wales_eight_areas").scope
+    'country: Wales'
     """
     import hashlib
 

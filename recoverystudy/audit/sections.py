@@ -63,10 +63,16 @@ class PlanLayout:
 
     __slots__ = ("_bounds", "_field_lines", "_label_starts", "_labels", "_span_cache", "sections", "text")
 
-    def __init__(self, text: str, section_patterns: dict[str, re.Pattern]):
+    def __init__(
+        self,
+        text: str,
+        section_patterns: dict[str, re.Pattern],
+        headings: re.Pattern | None = None,
+        low: str | None = None,
+    ):
         self.text = text
         self._bounds = [m.end() for m in _BOUND.finditer(text)]
-        self.sections, labels, field_lines = _split(text, section_patterns)
+        self.sections, labels, field_lines = _split(text, section_patterns, headings, low)
         self._labels = labels
         self._label_starts = [s for s, _ in labels]
         self._span_cache: dict = {}
@@ -169,12 +175,88 @@ def _register(patterns: dict[str, re.Pattern]) -> int:
     return key
 
 
-def _split(text: str, patterns: dict[str, re.Pattern]):
+def _extra_heading_lines(text: str, headings: re.Pattern, low: str | None = None) -> dict[int, tuple]:
+    """Lines opened by one of the rubric's extra headings: {line_start: head tuple}.
+
+    ``headings`` is the rubric's compiled ``headings`` pattern (see :func:`compile_headings`): a line
+    holding only such a heading (after optional bullets or numbering, e.g. ``7. Social, cultural or
+    spiritual``) opens a block; ``heading: value`` or ``heading - value`` on one line is a field.
+    """
+    out: dict[int, tuple] = {}
+    needles = _HEADING_NEEDLES.get(headings)
+    if needles is not None:  # none of the headings' literal starts is in the plan: nothing to find
+        if low is None:
+            low = text.lower()
+        if not any(n in low for n in needles):
+            return out
+    for m in headings.finditer(text):
+        head = m.group("xhead").strip()
+        inline_start = m.start("xinline")
+        if m.group("xinline"):
+            out[m.start()] = (head, 3, m.start(), inline_start, m.end())
+        elif m.group("xsep") == ":":
+            out[m.start()] = (head, 2, m.start(), m.end() + 1, m.end())
+        else:
+            out[m.start()] = (head, 1, m.start(), m.end() + 1, m.end())
+    return out
+
+
+def compile_headings(alternatives: list[str] | tuple[str, ...], flags: int = re.IGNORECASE) -> re.Pattern:
+    """Compile a rubric's extra heading patterns into one line pattern used by the splitter.
+
+    Examples
+    --------
+    >>> rx = compile_headings(["social,? cultural or spiritual"])
+    >>> m = rx.search("7. Social, cultural or spiritual: chapel on Sundays")
+    >>> m.group("xhead"), m.group("xinline")
+    ('Social, cultural or spiritual', 'chapel on Sundays')
+    """
+    body = "|".join(f"(?:{a})" for a in alternatives)
+    rx = re.compile(
+        r"^[ \t]*(?:[-*\u2022][ \t]+)?(?:\d{1,2}[.)]?[ \t]+)?"
+        rf"(?P<xhead>(?:{body}))[ \t]*"
+        r"(?:(?P<xsep>:|[-\u2013](?=[ \t]))[ \t]*(?P<xinline>[^\n]*?))?[ \t]*$",
+        flags | re.MULTILINE,
+    )
+    _HEADING_NEEDLES[rx] = _literal_starts(alternatives, flags)
+    return rx
+
+
+# compiled headings pattern -> lower-case literal starts of its alternatives (None: not known), so
+# that plans mentioning none of them skip the line scan (most plans from outside Wales)
+_HEADING_NEEDLES: dict = {}
+
+
+def _literal_starts(alternatives, flags: int) -> tuple[str, ...] | None:
+    from recoverystudy.audit.prerate import _lower_pattern, _prefixes
+
+    try:
+        from re import _parser as sp
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_parse as sp
+    needles: set[str] = set()
+    for a in alternatives:
+        try:
+            found = _prefixes(list(sp.parse(_lower_pattern(a), flags & ~re.IGNORECASE)))
+        except Exception:  # noqa: BLE001 - not understood: no prefilter
+            return None
+        if not found:
+            return None
+        needles.update(found)
+    return tuple(sorted(needles))
+
+
+def _split(
+    text: str, patterns: dict[str, re.Pattern], headings: re.Pattern | None = None, low: str | None = None
+):
     pkey = _register(patterns)
     heads = []  # (heading_text, level, line_start, content_start, line_end)
     labels: list[tuple[int, int]] = []
     field_lines: dict[int, frozenset] = {}
+    extra = _extra_heading_lines(text, headings, low) if headings is not None else {}
     for m in _HEAD.finditer(text):
+        if extra and m.start() in extra:
+            continue
         if m.group("md"):
             heads.append((m.group("mdtext").strip("*_ "), 1, m.start(), m.end() + 1, m.end()))
             labels.append((m.start(), m.end()))
@@ -199,6 +281,12 @@ def _split(text: str, patterns: dict[str, re.Pattern]):
         if short is not None and len(short.split()) <= _MAX_WORDS:
             heads.append((short.strip(), 1, m.start(), m.end() + 1, m.end()))
             labels.append((m.start(), m.end()))
+    if extra:
+        for head in extra.values():
+            heads.append(head)
+            labels.append((head[2], head[3] if head[1] == 3 else head[4]))
+        heads.sort(key=lambda h: h[2])
+        labels.sort()
     n = len(text)
     sections: list[Section] = []
     for i, (heading, level, start, content_start, line_end) in enumerate(heads):
@@ -273,7 +361,7 @@ def split_sections(text: str, rubric="care-plan-audit") -> pd.DataFrame:
     ----------
     text : str
         The plan text (newlines normalised to ``\\n``).
-    rubric : str, path or Rubric, default="care-plan-audit"
+    rubric : str, path-like or Rubric, default="care-plan-audit"
         Supplies the section kinds.
 
     Returns
@@ -294,4 +382,4 @@ def split_sections(text: str, rubric="care-plan-audit") -> pd.DataFrame:
     from recoverystudy.audit.rubric import load_rubric
 
     rub = load_rubric(rubric)
-    return PlanLayout(text, rub.sections).to_frame()
+    return PlanLayout(text, rub.sections, rub.headings).to_frame()

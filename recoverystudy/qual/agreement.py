@@ -477,10 +477,12 @@ def agreement(project, coder_a: str | None = None, coder_b: str | None = None, *
         if coder_a is None or coder_b is None:
             raise StatisticsError("Name two coders (coder_a, coder_b) or pass coders=[...].")
         names = [str(coder_a), str(coder_b)]
-    segs = project.segments()
-    segs = segs[segs["coder"].isin(names)]
-    docs = sorted(set(segs["document"]))
-    texts = {d: project.document_text(d) for d in docs}
+    if hasattr(project, "_coded_spans"):  # only these coders' segments, no text or context columns
+        segs, texts = project._coded_spans(names)
+    else:  # any object with segments() and document_text()
+        segs = project.segments()
+        segs = segs[segs["coder"].isin(names)]
+        texts = {d: project.document_text(d) for d in sorted(set(segs["document"]))}
     res = coding_agreement(segs, texts, coders=names, unit=unit, codes=codes)
     prov = dict(res.provenance)
     prov["project"] = str(getattr(project, "path", ""))

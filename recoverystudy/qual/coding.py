@@ -9,19 +9,45 @@ change is appended to ``coding_log`` with the coder and the UTC time.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recoverystudy.errors import AmbiguousQuoteError, QuoteNotFoundError
-from recoverystudy.qual.store import new_guid, utc_now
+from recoverystudy.qual.store import new_guid, new_guids, utc_now
 
 __all__ = ["CodingMixin", "MEMO_TARGETS"]
 
 MEMO_TARGETS = ("project", "case", "code", "segment", "cell", "document")
 _SEG_COLUMNS = ["segment_id", "document", "case", "code", "coder", "start", "end", "text", "context_before",
                 "context_after", "framework_version"]
+
+
+def _int_columns(conn, exprs: list[str], tail: str, params) -> list[np.ndarray]:
+    """Integer columns of a query as numpy arrays, without one Python tuple per row.
+
+    Runs ``SELECT group_concat(e1), group_concat(e2), ... <tail>``: every aggregate sees the rows in
+    the same order, so the arrays are aligned (the order itself is arbitrary; sort afterwards).  The
+    expressions must be integers and never NULL (``group_concat`` skips NULLs: use ``coalesce``).
+    Falls back to an ordinary fetch if the lists do not parse to equal lengths.
+    """
+    row = conn.execute("SELECT COUNT(*), " + ", ".join(f"group_concat({e})" for e in exprs) + " " + tail,
+                       params).fetchone()
+    n = int(row[0])
+    if n == 0:
+        return [np.empty(0, dtype=np.int64) for _ in exprs]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns (rather than raising) when a list does not parse
+            cols = [np.fromstring(x, dtype=np.int64, sep=",") for x in row[1:]]  # text mode: not deprecated
+    except (TypeError, ValueError, Warning):  # pragma: no cover - a non-integer value
+        cols = []
+    if len(cols) != len(exprs) or any(len(c) != n for c in cols):  # pragma: no cover - defensive
+        rows = conn.execute("SELECT " + ", ".join(exprs) + " " + tail, params).fetchall()
+        cols = [np.array(c, dtype=np.int64) for c in zip(*rows)]
+    return cols
 
 
 class CodingMixin:
@@ -260,17 +286,8 @@ class CodingMixin:
         n = len(frame)
         if n == 0:
             return []
-        docs = self._q("SELECT document_id, name, n_chars FROM documents")
-        by_name = {name: (i, nc) for i, name, nc in docs}
-        by_id = {i: (i, nc) for i, _, nc in docs}
+        doc_ids, n_chars, doc_col = self._resolve_documents(frame["document"], frame.index)
         codes = dict(self._q("SELECT path, code_id FROM codes"))
-        doc_col = frame["document"].tolist()
-        resolved = [by_name.get(d) if isinstance(d, str) else by_id.get(int(d)) for d in doc_col]
-        bad = [i for i, r in enumerate(resolved) if r is None]
-        if bad:
-            raise KeyError(f"Row {frame.index[bad[0]]!r}: no document {doc_col[bad[0]]!r} ({len(bad)} rows affected).")
-        doc_ids = np.fromiter((r[0] for r in resolved), dtype=np.int64, count=n)
-        n_chars = np.fromiter((r[1] for r in resolved), dtype=np.int64, count=n)
         code_ids = frame["code"].map(codes)
         if code_ids.isna().any():
             i = int(np.flatnonzero(code_ids.isna().to_numpy())[0])
@@ -283,40 +300,111 @@ class CodingMixin:
         if invalid.any():
             i = int(np.flatnonzero(invalid)[0])
             raise ValueError(
-                f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} is outside document {doc_col[i]!r} or empty "
+                f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} is outside document {doc_col(i)!r} or empty "
                 f"(need 0 <= start < end <= {n_chars[i]}); {int(invalid.sum())} rows affected.")
-        coders = [coder] * n if coder is not None else frame["coder"].astype("str").tolist()
+        if coder is not None:
+            coder_codes, coder_names = np.zeros(n, dtype=np.int64), [coder]
+        else:  # raw names in order of first appearance (users are created in that order)
+            coder_codes, uniques = pd.factorize(frame["coder"].astype("str"), use_na_sentinel=False)
+            coder_names = list(uniques)
         with self._tx() as conn:
-            uid = {c: self._uid(c) for c in dict.fromkeys(coders)}
-            coder_ids = np.fromiter((uid[c] for c in coders), dtype=np.int64, count=n)
+            uids = [self._uid(c) for c in coder_names]
+            coder_ids = np.asarray(uids, dtype=np.int64)[coder_codes]
             code_arr = code_ids.to_numpy(dtype=np.int64)
             first = conn.execute("SELECT COALESCE(MAX(segment_id), 0) + 1 FROM segments").fetchone()[0]
+            last = first + n - 1
             seg_ids = np.arange(first, first + n, dtype=np.int64)
             version = conn.execute("SELECT MAX(version) FROM framework_versions").fetchone()[0]
             now = utc_now()
-            guids = [new_guid() for _ in range(n)]
+            # the two constants are written into the statement (an integer and our own timestamp), so
+            # executemany binds only the seven per-row values
             conn.executemany(
                 "INSERT INTO segments(segment_id, guid, document_id, code_id, coder_id, start, end, framework_version,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" created_at) VALUES (?, ?, ?, ?, ?, ?, ?, {'NULL' if version is None else int(version)}, '{now}')"
                 " ON CONFLICT(document_id, code_id, coder_id, start, end) DO NOTHING",
-                zip(seg_ids.tolist(), guids, doc_ids.tolist(), code_arr.tolist(), coder_ids.tolist(), starts.tolist(),
-                    ends.tolist(), [version] * n, [now] * n))
-            inserted = {r[0] for r in conn.execute(
-                "SELECT segment_id FROM segments WHERE segment_id BETWEEN ? AND ?", (first, first + n - 1))}
-            ok = np.fromiter((s in inserted for s in seg_ids.tolist()), dtype=bool, count=n)
+                zip(seg_ids.tolist(), new_guids(n), doc_ids.tolist(), code_arr.tolist(), coder_ids.tolist(),
+                    starts.tolist(), ends.tolist()))
+            n_new = conn.execute("SELECT COUNT(*) FROM segments WHERE segment_id BETWEEN ? AND ?",
+                                 (first, last)).fetchone()[0]
+            ok = np.ones(n, dtype=bool)
             out = seg_ids.copy()
-            for i in np.flatnonzero(~ok):
-                out[i] = conn.execute(
-                    "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
-                    " AND start = ? AND end = ?", (int(doc_ids[i]), int(code_arr[i]), int(coder_ids[i]),
-                                                   int(starts[i]), int(ends[i]))).fetchone()[0]
-            paths = frame["code"].astype("str").to_numpy()
-            conn.executemany(
-                "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at)"
-                " VALUES ('code', ?, ?, ?, ?, ?, ?, ?)",
-                zip(seg_ids[ok].tolist(), doc_ids[ok].tolist(), paths[ok].tolist(), starts[ok].tolist(),
-                    ends[ok].tolist(), [c for c, k in zip(coders, ok) if k], [now] * int(ok.sum())))
+            if n_new != n:  # spans already coded (before, or earlier in this frame): report the existing ids
+                ok[:] = False
+                got = np.fromiter((r[0] for r in conn.execute(
+                    "SELECT segment_id FROM segments WHERE segment_id BETWEEN ? AND ?", (first, last))),
+                    dtype=np.int64)
+                ok[got - first] = True
+                miss = np.flatnonzero(~ok)
+                out[miss] = self._existing_segment_ids(conn, doc_ids[miss], code_arr[miss], coder_ids[miss],
+                                                       starts[miss], ends[miss])
+            n_ok = int(ok.sum())
+            raw_by_uid = dict(zip(uids, coder_names))
+            if len(raw_by_uid) == len(coder_names) and n_ok:
+                # one name per coder: copy the new rows into the log inside SQLite (the log records the
+                # coder name as given, the code path, the span and the time of this call)
+                conn.execute(
+                    "WITH names(coder_id, name) AS (VALUES " + ", ".join(["(?, ?)"] * len(raw_by_uid)) + ")"
+                    " INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at)"
+                    " SELECT 'code', s.segment_id, s.document_id, c.path, s.start, s.end, n.name, ?"
+                    " FROM segments s JOIN codes c ON c.code_id = s.code_id JOIN names n ON n.coder_id = s.coder_id"
+                    " WHERE s.segment_id BETWEEN ? AND ? ORDER BY s.segment_id",
+                    [v for pair in raw_by_uid.items() for v in pair] + [now, first, last])
+            elif n_ok:  # the same coder under two spellings (e.g. with a trailing space): log row by row
+                paths = frame["code"].astype("str").to_numpy()
+                raw = np.asarray(coder_names, dtype=object)[coder_codes]
+                conn.executemany(
+                    "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at)"
+                    " VALUES ('code', ?, ?, ?, ?, ?, ?, ?)",
+                    zip(seg_ids[ok].tolist(), doc_ids[ok].tolist(), paths[ok].tolist(), starts[ok].tolist(),
+                        ends[ok].tolist(), raw[ok].tolist(), [now] * n_ok))
         return out.tolist()
+
+    def _resolve_documents(self, col: pd.Series, index: pd.Index):
+        """Document ids and lengths for a column of document names or ids (vectorised).
+
+        Returns ``(doc_ids, n_chars, value_at)`` where ``value_at(i)`` is row *i*'s value as given.
+        Raises the ``KeyError`` of :meth:`code_many` for unknown documents.
+        """
+        docs = self._q("SELECT document_id, name, n_chars FROM documents")
+        ids = np.fromiter((d[0] for d in docs), dtype=np.int64, count=len(docs))
+        lengths = np.fromiter((d[2] for d in docs), dtype=np.int64, count=len(docs))
+        kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
+        if kind in ("i", "u"):
+            pos = pd.Index(ids).get_indexer(col.to_numpy(dtype=np.int64))
+        elif pd.api.types.infer_dtype(col, skipna=False) == "string":
+            pos = pd.Index([d[1] for d in docs], dtype=object).get_indexer(col.to_numpy(dtype=object))
+        else:  # mixed names and ids (or floats): one at a time, as given
+            by_name = {name: k for k, (_, name, _) in enumerate(docs)}
+            by_id = {i: k for k, (i, _, _) in enumerate(docs)}
+            pos = np.fromiter((by_name.get(d, -1) if isinstance(d, str) else by_id.get(int(d), -1)
+                               for d in col.tolist()), dtype=np.int64, count=len(col))
+
+        def value_at(i: int):
+            return col.iloc[[i]].tolist()[0]
+
+        bad = np.flatnonzero(pos < 0)
+        if len(bad):
+            raise KeyError(f"Row {index[bad[0]]!r}: no document {value_at(int(bad[0]))!r} ({len(bad)} rows affected).")
+        return ids[pos], lengths[pos], value_at
+
+    @staticmethod
+    def _existing_segment_ids(conn, doc_ids, code_ids, coder_ids, starts, ends) -> np.ndarray:
+        """Segment ids of already stored spans (one query per 900 documents, joined in pandas)."""
+        want = pd.DataFrame({"document_id": doc_ids, "code_id": code_ids, "coder_id": coder_ids,
+                             "start": starts, "end": ends}).astype("int64")
+        docs = np.unique(doc_ids).tolist()
+        coders = np.unique(coder_ids).tolist()
+        rows: list[tuple] = []
+        for k in range(0, len(docs), 900):
+            chunk = docs[k:k + 900]
+            rows += conn.execute(
+                "SELECT document_id, code_id, coder_id, start, end, segment_id FROM segments"
+                f" WHERE document_id IN ({','.join('?' * len(chunk))}) AND coder_id IN ({','.join('?' * len(coders))})",
+                chunk + coders).fetchall()
+        have = pd.DataFrame(rows, columns=["document_id", "code_id", "coder_id", "start", "end", "segment_id"])
+        merged = want.merge(have.astype("int64"), how="left", on=["document_id", "code_id", "coder_id", "start", "end"],
+                            validate="many_to_one")
+        return merged["segment_id"].to_numpy(dtype=np.int64)
 
     # -- reading -------------------------------------------------------------------------------------
     def segments(self, code: str | None = None, case: str | None = None, coder: str | None = None,
@@ -351,14 +439,15 @@ class CodingMixin:
         where, params = [], []
         if code is not None:
             self._code_id(code)
-            where.append("(c.path = ? OR c.path LIKE ? ESCAPE '\\')")
+            where.append("s.code_id IN (SELECT c.code_id FROM codes c WHERE c.path = ? OR c.path LIKE ? ESCAPE '\\')")
             params += [code, code.replace("_", "\\_") + "/%"]
         if case is not None:
             self._case_id(case)
-            where.append("k.name = ?")
+            where.append("s.document_id IN (SELECT d.document_id FROM documents d JOIN cases k ON k.case_id = d.case_id"
+                         " WHERE k.name = ?)")
             params.append(case)
         if coder is not None:
-            where.append("u.name = ?")
+            where.append("s.coder_id IN (SELECT u.user_id FROM users u WHERE u.name = ?)")
             params.append(coder)
         if site is not None:
             where.append("s.document_id IN (SELECT d2.document_id FROM documents d2 JOIN case_attributes ca ON"
@@ -366,23 +455,84 @@ class CodingMixin:
                          " WHERE a.name = 'site' AND ca.value = ?)")
             params.append(str(site))
         ctx = int(context)
-        sql = (
-            "SELECT s.segment_id, d.name, k.name, c.path, u.name, s.start, s.end,"
-            " substr(d.text, s.start + 1, s.end - s.start),"
-            f" substr(d.text, max(s.start - {ctx}, 0) + 1, s.start - max(s.start - {ctx}, 0)),"
-            f" substr(d.text, s.end + 1, {ctx}), s.framework_version"
-            " FROM segments s JOIN documents d ON d.document_id = s.document_id"
-            " JOIN codes c ON c.code_id = s.code_id JOIN users u ON u.user_id = s.coder_id"
-            " LEFT JOIN cases k ON k.case_id = d.case_id"
-        )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._conn.execute(sql + " ORDER BY s.document_id, s.start, s.end, s.segment_id", params).fetchall()
-        frame = pd.DataFrame(rows, columns=_SEG_COLUMNS)
-        for col in ("segment_id", "start", "end"):
-            frame[col] = frame[col].astype("int64")
-        frame["framework_version"] = frame["framework_version"].astype("Int64")
-        return frame
+        # Only integers come out of SQLite (as one comma-separated list per column, parsed by numpy);
+        # names are looked up in the small tables and the text and its context are cut from each
+        # document's text in Python (one string slice per value).
+        seg_id, doc_id, code_id, coder_id, start, end, version = _int_columns(
+            self._conn, ["s.segment_id", "s.document_id", "s.code_id", "s.coder_id", "s.start", "s.end",
+                         "coalesce(s.framework_version, -1)"],
+            "FROM segments s" + (" WHERE " + " AND ".join(where) if where else ""), params)
+        if not len(seg_id):
+            frame = pd.DataFrame([], columns=_SEG_COLUMNS)
+            for col in ("segment_id", "start", "end"):
+                frame[col] = frame[col].astype("int64")
+            frame["framework_version"] = frame["framework_version"].astype("Int64")
+            return frame
+        order = np.lexsort((seg_id, end, start, doc_id))  # ORDER BY document_id, start, end, segment_id
+        seg_id, doc_id, start, end, code_id, coder_id, version = (
+            x[order] for x in (seg_id, doc_id, start, end, code_id, coder_id, version))
+        version = pd.arrays.IntegerArray(np.where(version < 0, 0, version), version < 0)
+        docs = self._segment_documents(np.unique(doc_id))
+        d_ids = np.fromiter((r[0] for r in docs), dtype=np.int64, count=len(docs))
+        d_pos = np.searchsorted(d_ids, doc_id)
+        names = np.array([r[1] for r in docs], dtype=object)[d_pos]
+        cases = np.array([r[2] for r in docs], dtype=object)[d_pos]
+        texts = np.array([r[3] for r in docs], dtype=object)[d_pos].tolist()
+        code_map = pd.Series(dict(self._q("SELECT code_id, path FROM codes")), dtype=object)
+        user_map = pd.Series(dict(self._q("SELECT user_id, name FROM users")), dtype=object)
+        a_list, b_list = start.tolist(), end.tolist()
+        seg_text = [t[a:b] for t, a, b in zip(texts, a_list, b_list)]
+        if ctx >= 0:
+            before = [t[a - ctx if a > ctx else 0:a] for t, a in zip(texts, a_list)]
+            after = [t[b:b + ctx] for t, b in zip(texts, b_list)]
+        else:  # as SQLite's substr() with a negative length (the |context| characters on the inside)
+            c = -ctx
+            before = [t[a:a + c] for t, a in zip(texts, a_list)]
+            after = [t[b - c if b > c else 0:b] for t, b in zip(texts, b_list)]
+        return pd.DataFrame({
+            "segment_id": seg_id, "document": names, "case": cases,
+            "code": code_map.reindex(code_id).to_numpy(dtype=object),
+            "coder": user_map.reindex(coder_id).to_numpy(dtype=object),
+            "start": start, "end": end,
+            "text": np.array(seg_text, dtype=object), "context_before": np.array(before, dtype=object),
+            "context_after": np.array(after, dtype=object), "framework_version": version,
+        }, columns=_SEG_COLUMNS)
+
+    def _coded_spans(self, coders: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+        """The segments of *coders* as ``document, start, end, code, coder`` (ordered as :meth:`segments`)
+        and the texts of their documents by name; what inter-coder agreement needs, without the rest."""
+        seg_id, doc_id, code_id, coder_id, start, end = _int_columns(
+            self._conn, ["s.segment_id", "s.document_id", "s.code_id", "s.coder_id", "s.start", "s.end"],
+            f"FROM segments s WHERE s.coder_id IN (SELECT u.user_id FROM users u WHERE u.name IN"
+            f" ({','.join('?' * len(coders))}))", list(coders))
+        order = np.lexsort((seg_id, end, start, doc_id))
+        doc_id, start, end, code_id, coder_id = (x[order] for x in (doc_id, start, end, code_id, coder_id))
+        docs = self._segment_documents(np.unique(doc_id))
+        d_ids = np.fromiter((r[0] for r in docs), dtype=np.int64, count=len(docs))
+        names = np.array([r[1] for r in docs], dtype=object)
+        code_map = pd.Series(dict(self._q("SELECT code_id, path FROM codes")), dtype=object)
+        user_map = pd.Series(dict(self._q("SELECT user_id, name FROM users")), dtype=object)
+        frame = pd.DataFrame({
+            "document": names[np.searchsorted(d_ids, doc_id)], "start": start, "end": end,
+            "code": code_map.reindex(code_id).to_numpy(dtype=object),
+            "coder": user_map.reindex(coder_id).to_numpy(dtype=object)},
+            columns=["document", "start", "end", "code", "coder"])
+        return frame, {r[1]: r[3] for r in docs}
+
+    def _segment_documents(self, doc_ids: np.ndarray) -> list[tuple]:
+        """``(document_id, name, case, text)`` of the given (sorted, unique) document ids, by id."""
+        sql = ("SELECT d.document_id, d.name, k.name, d.text FROM documents d"
+               " LEFT JOIN cases k ON k.case_id = d.case_id")
+        n_docs = self._q("SELECT COUNT(*) FROM documents")[0][0]
+        if len(doc_ids) * 4 >= n_docs:  # most documents: one scan, then keep the ones needed
+            wanted = set(doc_ids.tolist())
+            return [r for r in self._q(sql + " ORDER BY d.document_id") if r[0] in wanted]
+        rows: list[tuple] = []
+        ids = doc_ids.tolist()
+        for k in range(0, len(ids), 900):
+            chunk = ids[k:k + 900]
+            rows += self._q(sql + f" WHERE d.document_id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        return sorted(rows)
 
     def coding_log(self) -> pd.DataFrame:
         """The append-only log of coding changes: ``log_id, action, segment_id, document, code, start, end,

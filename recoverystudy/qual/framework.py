@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from recoverystudy.qual.store import new_guid, utc_now
@@ -327,10 +328,14 @@ class FrameworkMixin:
                 vals = dict(self._q("SELECT k.name, ca.value FROM case_attributes ca JOIN cases k ON"
                                     " k.case_id = ca.case_id WHERE ca.attribute_id = ?", (has[0][0],)))
                 groups = {r[1]: vals.get(r[1]) or _NOT_SET for r in case_rows}
-        counts = pd.DataFrame(self._q(
-            "SELECT k.name, c.path, COUNT(*) FROM segments s JOIN documents d ON d.document_id = s.document_id"
-            " JOIN cases k ON k.case_id = d.case_id JOIN codes c ON c.code_id = s.code_id GROUP BY k.name, c.path"),
-            columns=["case", "code", "n_segments"])
+        # count by ids (the covering unique index of segments, no string keys), then name the groups
+        case_names = dict(self._q("SELECT case_id, name FROM cases"))
+        code_paths = {r[0]: r[1] for r in all_codes}
+        counted = self._q(
+            "SELECT d.case_id, s.code_id, COUNT(*) FROM segments s JOIN documents d ON d.document_id = s.document_id"
+            " WHERE d.case_id IS NOT NULL GROUP BY d.case_id, s.code_id")
+        counts = pd.DataFrame([(case_names[k], code_paths[c], n) for k, c, n in counted],
+                              columns=["case", "code", "n_segments"])
         charts = pd.DataFrame(self._q(
             "SELECT h.chart_id, k.name, c.path, h.summary, u.name, h.modified_at FROM charts h JOIN cases k"
             " ON k.case_id = h.case_id JOIN codes c ON c.code_id = h.code_id JOIN users u ON u.user_id = h.author_id"),
@@ -342,10 +347,15 @@ class FrameworkMixin:
         grid = pd.MultiIndex.from_product([[r[1] for r in order], chosen], names=["case", "code"]).to_frame(index=False)
         cells = grid.merge(counts, on=["case", "code"], how="left").merge(charts, on=["case", "code"], how="left")
         cells.insert(0, "group", cells["case"].map(groups))
-        cells.insert(2, "theme", cells["code"].str.split("/").str[0])
+        cells.insert(2, "theme", cells["code"].map({c: c.split("/")[0] for c in chosen}).astype(object))  # as .str[0]
         cells.insert(4, "code_name", cells["code"].map(names))
         cells["n_segments"] = cells["n_segments"].fillna(0)
-        cells["segment_ids"] = [links.get(int(c), ()) if pd.notna(c) else () for c in cells["chart_id"]]
+        segment_ids = np.empty(len(cells), dtype=object)
+        segment_ids[:] = [()] * len(cells)
+        charted = np.flatnonzero(cells["chart_id"].notna().to_numpy())
+        for i, c in zip(charted.tolist(), cells["chart_id"].to_numpy()[charted].tolist()):
+            segment_ids[i] = links.get(int(c), ())
+        cells["segment_ids"] = segment_ids.tolist()
         cells = cells[["group", "case", "theme", "code", "code_name", "summary", "segment_ids", "n_segments",
                        "author", "modified_at"]]
         cells["n_segments"] = cells["n_segments"].astype("int64")

@@ -14,6 +14,7 @@ Offsets (``start``, ``end``) are Python code-point offsets into the document's n
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import uuid
@@ -22,9 +23,11 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from recoverystudy.errors import ProjectStoreError, SchemaVersionError
 
-__all__ = ["Store", "MIGRATIONS", "SCHEMA_VERSION", "utc_now", "new_guid"]
+__all__ = ["Store", "MIGRATIONS", "SCHEMA_VERSION", "utc_now", "new_guid", "new_guids"]
 
 _INITIAL_SCHEMA = """
 CREATE TABLE meta (
@@ -190,8 +193,21 @@ CREATE TRIGGER coding_log_no_delete BEFORE DELETE ON coding_log
 BEGIN SELECT RAISE(ABORT, 'coding_log is append-only'); END;
 """
 
+# Tables that point at a segment are searched by segment_id whenever a segment is removed (the
+# foreign-key actions ON DELETE CASCADE / SET NULL, and uncode's own UPDATE of suggestions).  Without
+# these indexes each removal scanned the whole of suggestions, memos and chart_segments.
+_INDEX_SEGMENT_REFERENCES = """
+CREATE INDEX IF NOT EXISTS suggestions_segment ON suggestions(segment_id);
+CREATE INDEX IF NOT EXISTS memos_segment ON memos(segment_id);
+CREATE INDEX IF NOT EXISTS chart_segments_segment ON chart_segments(segment_id);
+"""
+
 #: Numbered migrations ``(version, intent, sql)``; ``PRAGMA user_version`` = last version applied.
-MIGRATIONS: tuple[tuple[int, str, str], ...] = ((1, "initial_schema", _INITIAL_SCHEMA),)
+#: Never edit a released migration: append a new one (files are upgraded on open, after a backup).
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "initial_schema", _INITIAL_SCHEMA),
+    (2, "index_segment_references", _INDEX_SEGMENT_REFERENCES),
+)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -211,6 +227,39 @@ def new_guid() -> str:
     36
     """
     return str(uuid.uuid4()).upper()
+
+
+_HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+_GUID_GROUPS = ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20))  # (from, to, first digit)
+
+
+def new_guids(n: int) -> list[str]:
+    """*n* new random (version 4) GUIDs at once, upper-case, in ascending order.
+
+    The same GUIDs as :func:`new_guid` (122 random bits from :func:`os.urandom`, version and variant
+    bits as in RFC 4122), made with numpy rather than one :class:`uuid.UUID` at a time.  They are
+    returned sorted so that a bulk insert adds them to the ``guid`` index in key order (sequential
+    pages rather than one random page per row).
+
+    >>> g = new_guids(3)
+    >>> len(g), g == sorted(g), all(len(x) == 36 and x[14] == "4" and x[19] in "89AB" for x in g)
+    (3, True, True)
+    """
+    if n <= 0:
+        return []
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    raw = np.sort(raw.view("S16").ravel()).view(np.uint8).reshape(n, 16)  # bytewise = hex-string order
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    nibbles = np.empty((n, 32), dtype=np.uint8)
+    nibbles[:, 0::2] = raw >> 4
+    nibbles[:, 1::2] = raw & 0x0F
+    digits = _HEX[nibbles]
+    for a, b, k in _GUID_GROUPS:
+        out[:, a:b] = digits[:, k:k + b - a]
+    text = out.tobytes().decode("ascii")
+    return [text[i:i + 36] for i in range(0, 36 * n, 36)]
 
 
 class Store:

@@ -1,0 +1,512 @@
+"""Write the teaching notebooks in notebooks/ from the cell lists below.
+
+The notebooks are the artefact users open; this script only keeps them consistent (same set-up cell,
+no outputs).  Run ``python tools/build_notebooks.py`` after editing, then run the test suite, which
+executes every notebook from a clean kernel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent.parent / "notebooks"
+
+SETUP_MD = """## Where the data are
+
+The next cell says which folder holds the study files. If the folder does not exist yet, it is filled with
+the **synthetic** six-site study (everything in it is invented), so this notebook runs anywhere.
+
+**To use your own study:** change `DATA` to your folder. It needs the same layout:
+`surveys/service_users.csv`, `surveys/care_coordinators.csv`, `interviews/*.txt` with `interviews/interviews.csv`,
+and `care_plans/` with `care_plans/care_plans.csv` (see the README file in the synthetic folder).
+
+Coloured boxes that start with a name ending in `Warning` are **notes from the library**, not errors: they
+say what it did for you (for example, which rows it left out and why). Read them; the cell still worked."""
+
+SETUP = """from pathlib import Path
+
+import pandas as pd
+import recoverystudy as rs
+
+DATA = Path("six-site-data")   # <- change this one line to the folder with your own files
+
+if not DATA.exists():
+    study = rs.synthetic.six_site_study(seed=0)
+    study.write(DATA)
+    print(f"Wrote the synthetic study to {DATA.resolve()}")
+print(f"Using the files in {DATA.resolve()}")"""
+
+KEYS = """# The Empowerment Scale and STAR-P keys are not published in a form we can ship. The synthetic study comes
+# with SYNTHETIC keys (invented, labelled synthetic). With real data, put the key from your licensed manual here.
+KEYS = {"es": DATA / "keys" / "es-synthetic.yaml", "star-p": DATA / "keys" / "star-p-synthetic.yaml"}"""
+
+
+def md(text: str):
+    return nbformat.v4.new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str):
+    return nbformat.v4.new_code_cell(text.strip("\n"))
+
+
+NOTEBOOKS: dict[str, list] = {}
+
+NOTEBOOKS["01-scoring.ipynb"] = [
+    md("""# 1. Scoring questionnaires
+
+This notebook turns the answers people gave into scores. You do not need to know Python: run each cell in
+turn (Shift + Enter) and read the sentence under it.
+
+What you will do:
+1. read the survey file,
+2. look at the questionnaires the library knows,
+3. score them, with a report of missing answers,
+4. check how consistent the items of each scale are (reliability)."""),
+    md(SETUP_MD),
+    code(SETUP),
+    md("""## Read the survey file
+
+`rs.read_survey` reads CSV, Excel (.xlsx) and SPSS (.sav) files. Codes such as `N/A`, `D/K`, 9, 99 and -9
+are kept exactly as typed; scoring treats them as "not answered"."""),
+    code("""service_users = rs.read_survey(DATA / "surveys" / "service_users.csv")
+print(len(service_users), "service users")
+service_users.iloc[:5, :8]"""),
+    md("""## The questionnaires
+
+Each questionnaire is described in a data file (in `instruments/`), with where every scoring key comes from.
+A key can be **established** (published, with a citation), **derived from wording** (worked out from the items,
+and said so), or **unestablished** — then the library refuses to score that scale rather than guess."""),
+    code("""rs.list_instruments()"""),
+    code(KEYS),
+    md("""## Score the Recovery Self Assessment (person in recovery version)
+
+`rs.score` finds the item columns by their ids, turns non-answer codes into missing, reverse-scores where the
+key says so, and scores a scale only when enough items were answered (the minimum-answered rule)."""),
+    code("""rsa = rs.score(service_users, "rsa-person", id_col="respondent_id")
+print(rsa.summary())"""),
+    code("""rsa.scores.describe().round(2)"""),
+    md("""### How much was missing?
+
+The missing-data report says, for every scale, how many people had a score and how many answers were
+non-answer codes. A methods section needs this."""),
+    code("""rsa.missing_report()"""),
+    md("""## Score the other questionnaires
+
+The Empowerment Scale (ES) and STAR-P are scored with the keys chosen above. The result records that the key
+came from a file you supplied, so nobody can mistake it for the published key."""),
+    code("""es = rs.score(service_users, "es", id_col="respondent_id", key=KEYS["es"])
+star = rs.score(service_users, "star-p", id_col="respondent_id", key=KEYS["star-p"])
+wai = rs.score(service_users, "wai-sr", id_col="respondent_id")
+print(es.summary())"""),
+    md("""Every result remembers how it was made — instrument version, where the key came from, the missing-data
+rule. This is what you copy into a methods section."""),
+    code("""es.provenance"""),
+    md("""## Put the scores in one table"""),
+    code("""scores = pd.concat([service_users[["respondent_id", "site", "country"]],
+                    rsa.scores, es.scores, star.scores, wai.scores], axis=1)
+scores.head()"""),
+    md("""## Reliability
+
+Cronbach's alpha and McDonald's omega say how consistently the items of a scale move together. Values above
+about .70 are usually taken as acceptable for group comparisons. The numbers match R's `psych` package."""),
+    code("""rel = rs.reliability(service_users, "rsa-person", "total", n_boot=200, seed=1)
+print(rel.summary())"""),
+    code("""rel.to_frame()"""),
+    md("""## Save the scores
+
+The scores file holds ids and numbers only — no free text."""),
+    code("""scores.to_csv("scores.csv", index=False)
+print("Saved scores.csv")"""),
+]
+
+NOTEBOOKS["02-comparing-sites.ipynb"] = [
+    md("""# 2. Comparing sites
+
+Do people's scores differ between the six sites? This notebook answers that with the tests a reviewer
+expects, and explains each result in words.
+
+- **Welch's ANOVA** compares site means without assuming equal spread at every site.
+- **Kruskal–Wallis** compares sites using ranks, useful when scores are skewed.
+- **Post-hoc tests** say *which* sites differ (Games–Howell after Welch, Dunn after Kruskal–Wallis).
+- **Effect sizes** say *how much* of the variation lies between sites, with confidence intervals."""),
+    md(SETUP_MD),
+    code(SETUP),
+    code(KEYS),
+    md("""## Score the questionnaires (as in notebook 1)"""),
+    code("""service_users = rs.read_survey(DATA / "surveys" / "service_users.csv")
+parts = [service_users[["respondent_id", "site", "country"]]]
+for name, key in [("rsa-person", None), ("es", KEYS["es"]), ("star-p", KEYS["star-p"]), ("wai-sr", None)]:
+    parts.append(rs.score(service_users, name, id_col="respondent_id", key=key).scores)
+scores = pd.concat(parts, axis=1)
+totals = ["rsa_person_total", "es_total", "star_p_total", "wai_sr_total"]
+scores[totals].describe().round(2)"""),
+    md("""## Welch's ANOVA for the four totals
+
+Giving a list of scores tests them all and adjusts the p values for testing several scores (Holm's method,
+column `p_adj`)."""),
+    code("""welch = rs.compare_sites(scores, totals, "site", method="welch", seed=1)
+welch.to_frame()"""),
+    code("""print(welch.summary())"""),
+    md("""## One score in detail: the therapeutic relationship (STAR-P)"""),
+    code("""star = welch["star_p_total"]
+star.descriptives"""),
+    code("""star.effect_sizes"""),
+    md("""Which pairs of sites differ? Games–Howell compares every pair; `estimate` is the second site's mean
+minus the first's."""),
+    code("""star.posthoc[star.posthoc["p_adj"] < 0.05]"""),
+    code("""star.assumptions"""),
+    code("""star.plot();"""),
+    md("""## The same question with ranks (Kruskal–Wallis and Dunn)"""),
+    code("""kw = rs.compare_sites(scores, "star_p_total", "site", method="kruskal", n_boot=500, seed=1)
+print(kw.summary())
+kw.effect_sizes"""),
+    md("""## How do the scales relate to each other?
+
+Spearman correlations, using everyone who has both scores."""),
+    code("""corr = rs.correlate(scores, totals, method="spearman")
+corr.to_frame().round(3)"""),
+    md("""## How much do sites matter? The site model
+
+A mixed model with a random intercept for site. The **ICC** is the share of the variation that lies between
+sites; the **design effect** says how much clustering inflates the variance of a mean."""),
+    code("""model = rs.site_model(scores, "star_p_total", "site", n_boot=100, seed=1)
+print(model.summary())"""),
+    md("""## England vs Wales — exploratory only
+
+There are four English and two Welsh sites. A permutation test can only arrange six sites in 15 ways, so no
+p value can go below 1/15 = 0.067. The library reports this and labels the result exploratory."""),
+    code("""country = rs.country_effect(scores, "star_p_total", "site", "country", seed=1)
+print(country.summary())"""),
+]
+
+NOTEBOOKS["03-framework-analysis.ipynb"] = [
+    md("""# 3. Framework analysis of interviews
+
+The Framework Method has five stages: **familiarise** with the transcripts, **code**, agree a **working
+analytical framework**, **index and chart** the data into a cases × codes matrix, and **interpret**.
+This notebook walks through them with a project file that keeps everything safe on disk.
+
+Nothing is ever coded automatically: the library can *suggest* passages, but only a person's `accept`
+turns a suggestion into a coding."""),
+    md(SETUP_MD),
+    code(SETUP),
+    md("""## Create a project and add the transcripts
+
+The project is one file. Every change is saved at once; a crash cannot lose work that was already saved."""),
+    code("""meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
+path = Path("framework-project.rsqda")
+if path.exists():
+    path.unlink()
+proj = rs.Project.create(path, codebook="care-planning-framework")
+proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
+for row in meta.itertuples():
+    proj.add_document(DATA / "interviews" / f"{row.name}.txt", name=row.name, case=row.case, kind="interview")
+proj"""),
+    code("""proj.cases().head()"""),
+    md("""Speaker turns ("Interviewer:", "SU07:", "Carer:" …) are found automatically."""),
+    code("""proj.turns().head()"""),
+    md("""## Familiarise: keywords in context
+
+A concordance shows every place a word (and its variants: *plan*, *plans*, *planning*) appears."""),
+    code("""proj.kwic("plan", window=50).head(10)"""),
+    md("""## The codebook
+
+The shipped working framework for care-planning interviews: themes, and codes within them, each with a
+definition and inclusion/exclusion criteria."""),
+    code("""codes = proj.codes()
+codes[["path", "name", "definition"]].head(12)"""),
+    md("""## Code a passage by hand
+
+`code_quote` finds the words in the transcript and codes them. If the words are not there, or appear more
+than once, it says so instead of guessing."""),
+    code("""first = meta["name"].iloc[0]
+answer = proj.turns(first).query("speaker != 'Interviewer'")["text"].iloc[0]
+quote = answer.split(". ")[0]          # the first sentence of the first answer
+print(quote)
+seg = proj.code_quote(first, quote, codes["path"].iloc[1], coder="me")
+proj.segments(coder="me")[["case", "code", "text"]]"""),
+    md("""## Suggestions — checked by a person
+
+The codebook's keyword rules propose sentences. They are stored as suggestions, not codings."""),
+    code("""suggestions = proj.suggest()
+print(len(suggestions), "suggestions")
+suggestions.head()"""),
+    md("""Here we accept all of them to keep the notebook short. In a real study you would read each one and
+accept or reject it (`proj.reject(ids, coder=...)`)."""),
+    code("""accepted = proj.accept(suggestions["suggestion_id"].tolist(), coder="coder_a")
+print(len(accepted), "codings made by coder_a")"""),
+    md("""## Agree the framework
+
+When the team agrees the working framework, freeze it. Later edits become new versions, and every coded
+segment remembers the version it was coded under."""),
+    code("""version = proj.freeze_framework("Agreed at team meeting")
+proj.framework_versions()"""),
+    md("""## A second coder and agreement
+
+To show agreement, a second coder codes the first ten transcripts again (here: the same suggestions, minus
+every fifth one). Cohen's kappa and Krippendorff's alpha correct for chance agreement."""),
+    code("""segs = proj.segments(coder="coder_a")
+first_ten = meta["name"].iloc[:10]
+b = segs[segs["document"].isin(first_ten)][["document", "start", "end", "code"]]
+b = b.iloc[[i for i in range(len(b)) if i % 5 != 0]]
+proj.code_many(b, coder="coder_b")
+agreement = proj.agreement("coder_a", "coder_b", unit="sentence", codes=sorted(b["code"].unique()))
+print(agreement.summary())"""),
+    code("""agreement.disagreements().head()"""),
+    md("""## Chart: summarise each case under each code
+
+A chart summary is written by a researcher and linked to the segments it rests on. Here we write a plain
+count-based summary for one code, for every case that has material there."""),
+    code("""code = segs["code"].value_counts().index[0]
+for case, grp in segs[segs["code"] == code].groupby("case"):
+    proj.chart(case, code, f"{len(grp)} passage(s) about this.", segments=grp["segment_id"].tolist())
+print("charted", code)"""),
+    md("""## The framework matrix
+
+Rows are cases grouped by site, columns are codes. Cells with a summary show it; cells without one show how many
+segments are coded there — never invented text."""),
+    code("""matrix = proj.framework_matrix(group_by="site")
+matrix.to_frame().iloc[:8, :4]"""),
+    code("""matrix.to_excel("framework-matrix.xlsx")
+print("One sheet per theme in framework-matrix.xlsx")"""),
+    md("""## Memos
+
+Write down your thinking as you go: on the project, a case, a code, a segment or a matrix cell."""),
+    code("""proj.add_memo("Coordinators talk about paperwork far more than service users do.", on="project", author="me")
+proj.memos()"""),
+    md("""## Share with NVivo, MAXQDA, ATLAS.ti or QualCoder
+
+The REFI-QDA format carries documents, cases, codes, codings and memos between tools."""),
+    code("""proj.export_qdpx("framework-project.qdpx")
+proj.close()
+print("Exported framework-project.qdpx")"""),
+]
+
+NOTEBOOKS["04-auditing-care-plans.ipynb"] = [
+    md("""# 4. Auditing care plans
+
+Is each care plan personalised, recovery-focused, co-produced, carer-inclusive, with a crisis plan and a
+review date? The library **pre-rates** every plan against a rubric and shows the evidence it found. A reviewer
+then **confirms or changes** each rating. Pre-ratings and confirmed ratings are kept apart.
+
+Care plans are identifiable. Everything this notebook writes for sharing is redacted, pseudonymised and has
+small numbers suppressed."""),
+    md(SETUP_MD),
+    code(SETUP),
+    md("""## The rubric
+
+Criteria from NICE QS14, the Triangle of Care, crisis-planning research and recovery/personalisation
+guidance. A trust can copy the rubric file and edit it."""),
+    code("""rubric = rs.load_rubric("care-plan-audit")
+pd.DataFrame([{"criterion": c.id, "group": c.group, "question": c.question} for c in rubric.criteria])"""),
+    md("""## Pre-rate the plans
+
+Plans can be a folder of .txt/.docx/.odt/.rtf/.pdf files. The team of each plan comes from a CSV file."""),
+    code("""teams = rs.read_team_metadata(DATA / "care_plans" / "care_plans.csv")
+plans = sorted(p for p in (DATA / "care_plans").iterdir() if p.suffix in {".txt", ".docx"})
+teams = {p.name: teams[p.stem] for p in plans if p.stem in teams}
+audit = rs.audit_care_plans(DATA / "care_plans", team=teams)
+print(audit.summary())"""),
+    code("""audit.prerated.head(10)"""),
+    md("""### The evidence behind a rating
+
+Each pre-rating keeps the sentence(s) and character positions it rests on. "Not evidenced" means the rules
+found nothing — not that the care did not happen."""),
+    code("""audit.evidence.head(5)"""),
+    md("""## A reviewer confirms or changes ratings"""),
+    code("""first_plan = audit.plans["plan_id"].iloc[0]
+row = audit.prerated[audit.prerated["plan_id"] == first_plan].iloc[0]
+audit.confirm(first_plan, row["criterion"], row["rating"], reviewer="reviewer 1", note="Agree with the evidence.")
+audit.confirm(first_plan, row["criterion"], "partly met", reviewer="reviewer 2", note="Goal is vague.")
+audit.confirmations"""),
+    md("""## Compliance by team
+
+The proportion of plans meeting each criterion, with Wilson 95% confidence intervals."""),
+    code("""compliance = audit.compliance(by="team").to_frame()
+compliance[compliance["team"] == "All teams"].head(10)"""),
+    md("""## Redaction
+
+Before any sentence from a plan is shared, identifiers are replaced: NHS numbers (checked with their check
+digit), dates of birth, phone numbers, e-mails, postcodes and names you list."""),
+    code("""example = rs.redact("Seen with Jo Bloggs, NHS number 943 476 5919, tel 07700 900123.", names=["Jo Bloggs"])
+print(example.text)"""),
+    md("""## Write the shareable report
+
+A secret key turns plan ids into pseudonyms (keyed HMAC-SHA256). The secret is never written to the outputs.
+The anonymisation log is identifiable, so it must be written **outside** the shareable folder."""),
+    code("""import secrets
+
+secret = secrets.token_hex(32)   # in practice: rs.load_secret("path/to/secret-file")
+report = audit.write_report("audit-report", secret=secret, log_path="private-anonymisation-log.csv")
+print(report.summary())"""),
+]
+
+NOTEBOOKS["00-replicate-six-site-study.ipynb"] = [
+    md("""# 0. Replicate the six-site study, from raw files to the paper's tables
+
+This notebook runs the whole analysis of a six-site (4 England, 2 Wales) study of care planning: scores and
+reliability, site comparisons, the site model, England vs Wales, the framework analysis of the interviews,
+and the care-plan audit. The other notebooks explain each step slowly; this one runs them end to end.
+
+With the synthetic data it reproduces the study's headline pattern: sites differ in the therapeutic
+relationship, not in recovery orientation or empowerment."""),
+    md(SETUP_MD),
+    code(SETUP),
+    code(KEYS),
+    md("""## Table 1 — participants by site"""),
+    code("""service_users = rs.read_survey(DATA / "surveys" / "service_users.csv")
+coordinators = rs.read_survey(DATA / "surveys" / "care_coordinators.csv")
+table1 = pd.DataFrame({"service users": service_users.groupby("site").size(),
+                       "care coordinators": coordinators.groupby("site").size()})
+table1["country"] = service_users.groupby("site")["country"].first()
+table1"""),
+    md("""## Scores"""),
+    code("""results = {name: rs.score(service_users, name, id_col="respondent_id", key=KEYS.get(name))
+           for name in ["rsa-person", "es", "star-p", "wai-sr"]}
+provider = rs.score(coordinators, "rsa-provider", id_col="coordinator_id")
+scores = pd.concat([service_users[["respondent_id", "site", "country"]]]
+                   + [r.scores for r in results.values()], axis=1)
+cc_scores = pd.concat([coordinators[["coordinator_id", "site", "country"]], provider.scores], axis=1)
+totals = ["rsa_person_total", "es_total", "star_p_total", "wai_sr_total"]"""),
+    md("""## Table 2 — reliability of each total"""),
+    code("""rows = []
+for name, scale_col in zip(["rsa-person", "es", "star-p", "wai-sr"], totals):
+    rel = rs.reliability(service_users, name, "total", key=KEYS.get(name), n_boot=0)
+    rows.append({"scale": scale_col, "n": rel.n, "items": rel.n_items, "alpha": rel.alpha, "omega": rel.omega})
+pd.DataFrame(rows).round(3)"""),
+    md("""## Table 3 — differences between sites (Welch's ANOVA, Holm-adjusted)"""),
+    code("""welch = rs.compare_sites(scores, totals, "site", method="welch", seed=1)
+welch.to_frame()[["outcome", "statistic", "df1", "df2", "p", "p_adj"]].round(4)"""),
+    code("""for outcome in totals:
+    print(welch[outcome].summary().splitlines()[0])"""),
+    md("""Care coordinators' view of recovery orientation (RSA provider version):"""),
+    code("""print(rs.compare_sites(cc_scores, "rsa_provider_total", "site", method="welch", seed=1).summary())"""),
+    md("""## Table 4 — site model (ICC) and England vs Wales (exploratory)"""),
+    code("""rows = []
+for outcome in totals:
+    m = rs.site_model(scores, outcome, "site", n_boot=0)
+    c = rs.country_effect(scores, outcome, "site", "country", seed=1)
+    rows.append({"outcome": outcome, "ICC": m.icc, "design effect": m.design_effect,
+                 "England - Wales": c.estimate, "permutation p": c.permutation_p, "p floor": c.p_floor})
+pd.DataFrame(rows).round(3)"""),
+    md("""## Interviews — Framework Method"""),
+    code("""meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
+path = Path("six-site-project.rsqda")
+if path.exists():
+    path.unlink()
+proj = rs.Project.create(path, codebook="care-planning-framework")
+proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
+for row in meta.itertuples():
+    proj.add_document(DATA / "interviews" / f"{row.name}.txt", name=row.name, case=row.case, kind="interview")
+suggestions = proj.suggest()
+proj.accept(suggestions["suggestion_id"].tolist(), coder="coder_a")
+segments = proj.segments(coder="coder_a")
+print(len(proj.documents()), "transcripts,", len(segments), "coded segments")"""),
+    md("""## Table 5 — themes by role (number of people with coded material)"""),
+    code("""segments["theme"] = segments["code"].str.split("/").str[0]
+roles = proj.cases().set_index("case")["role"]
+segments["role"] = segments["case"].map(roles)
+segments.groupby(["theme", "role"])["case"].nunique().unstack(fill_value=0)"""),
+    md("""## Table 6 — care-plan audit (pre-ratings, all teams)"""),
+    code("""audit = rs.audit_care_plans(DATA / "care_plans")
+overall = audit.compliance(by=None).to_frame()
+overall[["criterion", "n_applicable", "proportion_met", "ci_low", "ci_high"]].round(3)"""),
+    md("""## Methods
+
+Every result records how it was obtained; here are the records behind Table 3 and the scoring."""),
+    code("""welch["star_p_total"].provenance"""),
+    code("""results["es"].provenance"""),
+    code("""proj.close()"""),
+]
+
+NOTEBOOKS["05-joint-displays.ipynb"] = [
+    md("""# 5. Joint displays: bringing numbers and words together
+
+Mixed-methods research asks how the two strands speak to each other. This notebook builds three displays:
+
+1. **Statistics by themes** — do people who talked about a theme score differently from those who did not?
+2. **The case matrix** — each participant's scores beside the summaries of their interview.
+3. **Triads** — a service user, their carer and their care coordinator side by side, with the audit of the
+   care plan they share.
+
+Only theme names, numbers and the summaries researchers wrote appear here — never quotations."""),
+    md(SETUP_MD),
+    code(SETUP),
+    code(KEYS),
+    md("""## The two strands
+
+Scores (as in notebook 1) and a coded project (as in notebook 3)."""),
+    code("""service_users = rs.read_survey(DATA / "surveys" / "service_users.csv")
+star = rs.score(service_users, "star-p", id_col="respondent_id", key=KEYS["star-p"])
+rsa = rs.score(service_users, "rsa-person", id_col="respondent_id")
+scores = pd.concat([service_users[["respondent_id", "site"]], star.scores, rsa.scores], axis=1)
+
+meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
+path = Path("joint-project.rsqda")
+if path.exists():
+    path.unlink()
+proj = rs.Project.create(path, codebook="care-planning-framework")
+proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
+for row in meta.itertuples():
+    proj.add_document(DATA / "interviews" / f"{row.name}.txt", name=row.name, case=row.case, kind="interview")
+proj.accept(proj.suggest()["suggestion_id"].tolist(), coder="coder_a")
+print(len(proj.segments()), "coded segments")"""),
+    md("""## 1. Statistics by themes
+
+For each theme: how many interviewed service users have coded material on it, and the STAR-P scores of those
+with and without it. The Mann–Whitney test compares the two groups by ranks; the **rank-biserial
+correlation** says how strongly (from −1 to 1). P values are adjusted for testing many themes (Holm).
+
+The survey ids link the two strands: `case_id` is the id column in the scores, which matches the
+`survey_id` recorded for each interviewee."""),
+    code("""joint = rs.joint_display(scores, proj, case_id="respondent_id", value="star_p_total", by=None)
+print(joint.summary())"""),
+    code("""joint.to_frame()[["theme", "n_with", "n_without", "median_with", "median_without",
+                   "p", "p_adj", "rank_biserial"]].round(3)"""),
+    md("""The same display by site. Small groups give wide uncertainty: read these as descriptions."""),
+    code("""by_site = rs.joint_display(scores, proj, case_id="respondent_id", value="star_p_total", themes=["relationship", "risk"])
+by_site.to_frame()[["theme", "group", "n_with", "n_without", "p", "rank_biserial"]].round(3)"""),
+    md("""## 2. The case matrix
+
+Write a chart summary for a few cells first (in a real study, researchers write these in stage 4 of the
+Framework Method). Cells without a summary show how many segments are coded there."""),
+    code("""segs = proj.segments()
+segs["theme"] = segs["code"].str.split("/").str[0]
+for (case, code), grp in segs[segs["theme"] == "relationship"].groupby(["case", "code"]):
+    proj.chart(case, code, f"Talks about the relationship ({len(grp)} passages).", segments=grp["segment_id"].tolist())
+matrix = rs.case_matrix(scores, proj, case_id="respondent_id", columns=["star_p_total", "rsa_person_total"],
+                        themes=["relationship", "risk", "carers"])
+matrix.to_frame().head()"""),
+    code("""matrix.to_excel("case-matrix.xlsx")
+print(matrix.summary())"""),
+    md("""## 3. Triads
+
+Service users, carers and care coordinators who belong together share a `triad_id`. The audit result of
+their care plan is added from the care-plan folder."""),
+    code("""plans = pd.read_csv(DATA / "care_plans" / "care_plans.csv")
+audit = rs.audit_care_plans(DATA / "care_plans")
+tri = rs.triads(proj, scores, audit=audit, plans=plans[["plan_id", "triad_id"]], value="star_p_total")
+print(tri.summary())"""),
+    code("""tri.to_frame().head()"""),
+    code("""proj.close()"""),
+]
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells = cells
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"{Path(name).stem[:2]}-{i:02d}"
+        nbformat.validate(nb)
+        nbformat.write(nb, HERE / name)
+        print("wrote", HERE / name)
+
+
+if __name__ == "__main__":
+    main()
