@@ -51,7 +51,7 @@ PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
               "Correlations, site model, England vs Wales", "Framework Method project", "Care-plan audit",
-              "Writing the report")
+              "Joint displays", "Writing the report")
 
 
 @dataclass
@@ -451,16 +451,29 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     # 6. audit -------------------------------------------------------------------------------------
     step()
     if (why := _missing("audit_care_plans")) is None:
-        sec, atabs, akey, aprov = _audit(study, notes)
+        sec, atabs, akey, aprov, audit = _audit(study, notes)
         sections.append(sec)
         tables.update(atabs)
         key.update(akey)
         provenance.extend(aprov)
     else:
+        audit = None
         unavailable["audit"] = why
         sections.append(Section("audit", "Care-plan audit", unavailable=why))
 
-    # 7. write -------------------------------------------------------------------------------------
+    # 7. joint displays (integration of the two strands) ---------------------------------------------
+    step()
+    if project_path is not None and audit is not None and "star_p_total" in su_scores:
+        sec, itabs, ikey, iprov = _integration(study, project_path, su_scores, audit, notes)
+        sections.append(sec)
+        tables.update(itabs)
+        key.update(ikey)
+        provenance.extend(iprov)
+    else:
+        unavailable["joint_displays"] = "The joint displays need the project, the audit and the STAR-P scores."
+        sections.append(Section("integration", "Joint displays", unavailable=unavailable["joint_displays"]))
+
+    # 8. write -------------------------------------------------------------------------------------
     step()
     for name, frame in tables.items():
         frame.to_csv(out / "tables" / f"{name}.csv", index=False)
@@ -613,7 +626,7 @@ def _pooled(agreement: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # audit strand
 # --------------------------------------------------------------------------------------------------
-def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list]:
+def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list, Any]:
     plans = study.care_plans
     audit = notes.run(rs.audit_care_plans, plans[["plan_id", "text", "team", "country"]])
     comp = audit.compliance(by="team").to_frame()
@@ -648,4 +661,43 @@ def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list]:
     ], tables=[("Compliance per criterion, all teams (pre-ratings, Wilson 95% CIs)", overall),
                ("Pre-ratings by team (small counts suppressed)", sup_frame.reset_index())],
         figures=[("Proportion of plans meeting each criterion", _compliance_figure(overall))])
-    return section, tables, key, [("Care-plan audit", getattr(audit, "provenance", {}) or {})]
+    return section, tables, key, [("Care-plan audit", getattr(audit, "provenance", {}) or {})], audit
+
+
+# --------------------------------------------------------------------------------------------------
+# integration strand
+# --------------------------------------------------------------------------------------------------
+def _integration(study: Any, project_path: Path, su_scores: pd.DataFrame, audit: Any, notes: _Notes
+                 ) -> tuple[Section, dict, dict, list]:
+    scores = su_scores[["respondent_id", "site", "star_p_total"]]
+    with rs.Project.open(project_path) as proj:
+        joint = notes.run(rs.joint_display, scores, proj, case_id="respondent_id", value="star_p_total", by=None)
+        tri = notes.run(rs.triads, proj, scores[["respondent_id", "star_p_total"]], audit=audit,
+                        plans=study.care_plans[["plan_id", "triad_id"]], value="star_p_total")
+    jtab = joint.to_frame()
+    cols = [c for c in ("theme", "theme_name", "n_with", "n_without", "median_with", "median_without", "statistic",
+                        "p", "p_adj", "rank_biserial", "ci_low", "ci_high", "note") if c in jtab.columns]
+    jtab = jtab[cols]
+    status = tri.theme_status
+    assessed = status[status["status"] != "not assessed"]
+    agree = (pd.crosstab(assessed["theme_name"], assessed["status"])
+             .reindex(columns=["agree", "differ", "none"], fill_value=0).reset_index())
+    ftab = tri.to_frame()
+    linked = int(ftab["plan_id"].notna().sum()) if "plan_id" in ftab else 0
+    key = {"joint_display": {r.theme: {"n_with": int(r.n_with), "n_without": int(r.n_without),
+                                       "p": None if pd.isna(r.p) else float(r.p)} for r in jtab.itertuples()},
+           "triads": {"n_triads": int(len(ftab)), "n_with_plan": linked}}
+    section = Section("integration", "Joint displays: scores by interview themes, and triads", paragraphs=[
+        *joint.summary().splitlines()[:2],
+        "Only numbers and theme names appear here; no interview text.",
+        *tri.summary().splitlines()[:2],
+        f"{linked} of {len(ftab)} triads are linked to their care plan's audit result (tables/triads_audit.csv holds "
+        "pseudonymous case ids, theme names and audit counts only).",
+    ], tables=[("STAR-P total of service users with and without coded material on each theme (Mann-Whitney U, "
+                "rank-biserial r; Holm across themes)", jtab),
+               ("Triads: in how many the theme came up in every account (agree), some (differ) or none", agree)])
+    audit_cols = [c for c in ftab.columns if c in ("triad", "site", "plan_id") or c.startswith("audit_")
+                  or c.startswith("status_")]
+    tables = {"joint_display_star_p": jtab, "triads_theme_agreement": agree, "triads_audit": ftab[audit_cols]}
+    prov = [("Joint display", joint.provenance), ("Triads", tri.provenance)]
+    return section, tables, key, prov

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -99,7 +98,8 @@ _POSTCODE = re.compile(
     re.IGNORECASE,
 )
 _CAP = r"[A-Z][a-z]+(?:[\-'][A-Z]?[a-z]+)?"
-_TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)")
+_TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof")
+_TITLE_BODY = rf"(?:{'|'.join(_TITLES)})\.?\s+(?P<tname>{_CAP}(?:\s+{_CAP})?)"
 # Family and role words after which a capitalised word is taken for a name (case-insensitive words).
 _ROLE = (
     r"(?:(?:step-?)?(?:mum|mom|mother|dad|father|sister|brother|son|daughter)(?:-in-law)?|"
@@ -109,30 +109,46 @@ _ROLE = (
     r"care co-?ordinator|key ?worker|support worker|social worker|CPN|nurse|doctor|psychiatrist|"
     r"psychologist|therapist|counsellor|advocate|GP|consultant|housing officer|landlord|landlady)"
 )
-_FAMILY = re.compile(
-    r"\b(?i:my|his|her|their|our|your)\s+"
+_FAMILY_BODY = (
+    r"(?i:my|his|her|their|our|your)\s+"
     r"(?:(?i:older|younger|elder|eldest|oldest|youngest|big|little|best|late|twin|new)\s+)?"
     rf"(?i:{_ROLE}),?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)"
 )
-# "Alex (my partner)", "Gethin (partner)" and "Mum (Carol)", "carer (Jean Smith)"
-_ROLE_BRACKET = re.compile(
-    rf"(?P<name>{_CAP})\s*\((?i:(?:my|his|her|their)\s+)?(?i:{_ROLE})\)"
-    rf"|\b(?i:{_ROLE})\s*\((?P<name2>{_CAP}(?:\s+{_CAP})?)\)"
-)
-# A staff role word opening a line or sentence, then a name: "Care coordinator Priti Nair 020 ..."
-_ROLE_LEAD = re.compile(
-    r"(?:^[ \t\-*\u2022]*|(?<=[.;] ))(?i:care co-?ordinator|key ?worker|named nurse|CPN|social worker|"
-    r"support worker|psychiatrist|psychologist|consultant)\s+(?:is\s+)?"
-    rf"(?P<name>{_CAP}(?:\s+{_CAP})?)",
-    re.MULTILINE,
-)
-_WORD = re.compile(rf"\b{_CAP}\b")
+# One scan for both: a title ("Dr Patel": group tname) or a family / role word ("my sister Jean",
+# "her husband Graham", "My care co-ordinator, Ruth": group name).
+_TITLED_OR_FAMILY = re.compile(rf"\b(?:{_TITLE_BODY}|{_FAMILY_BODY})")
+# "Alex (my partner)", "Gethin (partner)" and "Mum (Carol)", "carer (Jean Smith)": found from the
+# bracket (a fast literal scan), then the word before it is checked.
+_BRACKET_ROLE = re.compile(rf"\((?i:(?:my|his|her|their)\s+)?(?i:{_ROLE})\)")
+_NAME_BEFORE = re.compile(rf"\b({_CAP})\s*$")
+_BRACKET_NAME = re.compile(rf"\((?P<name>{_CAP}(?:\s+{_CAP})?)\)")
+_ROLE_BEFORE = re.compile(rf"\b(?i:{_ROLE})\s*$")
+
+
+def _role_bracket_names(text: str):
+    """(start, name, rule) of names in "Alex (my partner)" and "Mum (Carol)"."""
+    if "(" not in text:
+        return
+    for m in _BRACKET_ROLE.finditer(text):
+        before = _NAME_BEFORE.search(text, max(0, m.start() - 40), m.start())
+        if before is not None:
+            yield before.start(1), before.group(1), "role_bracket"
+    for m in _BRACKET_NAME.finditer(text):
+        if _ROLE_BEFORE.search(text, max(0, m.start() - 40), m.start()) is not None:
+            yield m.start("name"), m.group("name"), "role_bracket"
+
+
+# At the start of a line or after "; ", ", ", ". ": a name label and colon ("Carer: Jean Smith",
+# "Signed: J Okonkwo": group name), or a staff role word and a name without a colon ("Care
+# coordinator Priti Nair 020 ...": group rname, case-sensitive).  One scan for both.
 _LABELLED = re.compile(
-    r"(?im)(?:^[ \t\-*\u2022]*|(?<=[;,.] ))(?:(?:relevant|full|preferred)\s+)?"
+    r"(?im)(?:^[ \t\-*\u2022]*|(?<=[;,.] ))(?:(?:(?:relevant|full|preferred)\s+)?"
     r"(?:name|service user|patient|client|carer|next of kin|"
     r"care co-?ordinator|key worker|named nurse|signed(?: by)?|signature|nearest relative)"
     r"(?:'s)?(?:\s+(?:full\s+)?name)?"
     rf"\s*(?:\([^)\n]*\))?\s*[:\-]\s*(?P<name>(?:[A-Z]\.?[ \t]+)?{_CAP.replace('[a-z]', '[A-Za-z]')}(?:[ \t]+{_CAP})*)"
+    r"|(?:care co-?ordinator|key ?worker|named nurse|cpn|social worker|support worker|psychiatrist|"
+    rf"psychologist|consultant)\s+(?:is\s+)?(?P<rname>(?-i:{_CAP}(?:\s+{_CAP})?)))"
 )
 # Words that follow titles or labels but are not names.
 _NOT_NAMES = frozenset(
@@ -388,40 +404,41 @@ def _age(born: _dt.date, on: _dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+_GAP_CHARS = frozenset(" \t,;:()[]-\u2013")
+
+
 def _dates_next_to_names(
     text: str, names: list[tuple[int, int]], reference: _dt.date | None
 ) -> list[tuple[int, int, str, str]]:
-    """Dates standing next to a name span that make the person 16-110 years old on the plan date."""
-    if not names:
+    """Dates standing next to a name span that make the person 16-110 years old on the plan date.
+
+    Only the few characters around each name are examined (not the whole text): a date right after
+    the name (``Jean Smith (14/03/1971)``) or right before it (``14/03/1971 Jean Smith``).
+    """
+    found: dict[tuple[int, int], tuple[re.Match, tuple[int, int], bool]] = {}
+    for ns, ne in names:
+        gap = _GAP.match(text, ne)
+        m = _DATE_PARTS.match(text, gap.end())
+        if m is not None:
+            found.setdefault((m.start(), m.end()), (m, (ns, ne), False))
+        p, k = ns, 0
+        while p > 0 and k < 6 and text[p - 1] in _GAP_CHARS:
+            p -= 1
+            k += 1
+        if p > 0 and text[p - 1].isdigit():  # every date form ends with a digit
+            for m in _DATE_PARTS.finditer(text, max(0, p - 30), p):
+                if m.end() == p:
+                    found.setdefault((m.start(), p), (m, (ns, ne), True))
+    if not found:
         return []
     ref = reference or _plan_date(text) or _dt.date.today()
     lo, hi = DOB_AGE_RANGE
-    names = sorted(names)
-    starts = [s for s, _ in names]
     out = []
-    for m in _DATE_PARTS.finditer(text):
-        ds, de = m.start(), m.end()
-        # a name ending just before the date ...
-        k = bisect_left(starts, ds) - 1
-        near = None
-        while k >= 0 and names[k][1] > ds:
-            k -= 1
-        if k >= 0:
-            ns, ne = names[k]
-            gap = _GAP.fullmatch(text, ne, ds)
-            if gap is not None:
-                near = (ns, ne)
-        # ... or starting just after it
-        if near is None:
-            k = bisect_left(starts, de)
-            if k < len(names) and _GAP.fullmatch(text, de, names[k][0]) is not None:
-                near = names[k]
-                if _EVENT_BEFORE.search(text, max(0, text.rfind("\n", 0, ds) + 1), ds):
-                    continue
-        if near is None:
-            continue
-        line_start = text.rfind("\n", 0, near[0]) + 1
-        if _EVENT_BEFORE.search(text, max(line_start, near[0] - 40), near[0]):
+    for (ds, de), (m, (ns, _ne), date_first) in sorted(found.items()):
+        if date_first and _EVENT_BEFORE.search(text, text.rfind("\n", 0, ds) + 1, ds):
+            continue  # "Review 12/09/1990 Jordan Reeve": a dated event, kept
+        line_start = text.rfind("\n", 0, ns) + 1
+        if _EVENT_BEFORE.search(text, max(line_start, ns - 40), ns):
             continue  # "seen by Dr Patel 12/03/1999", "review with Jean 1 May 2025": evidence, kept
         born = _parse_date(m, ref)
         if born is None or not lo <= _age(born, ref) <= hi:
@@ -464,40 +481,57 @@ def _find_spans(
     if name_rules:
         found_words: set[str] = set()
         rule_spans = []
-        for rx, rule in (
-            (_TITLED, "title"),
-            (_FAMILY, "family_word"),
-            (_ROLE_BRACKET, "role_bracket"),
-            (_ROLE_LEAD, "role_word"),
-            (_LABELLED, "name_label"),
+        for found in (
+            _rx_names(_TITLED_OR_FAMILY, text, (("tname", "title"), ("name", "family_word"))),
+            _role_bracket_names(text),
+            _rx_names(_LABELLED, text, (("name", "name_label"), ("rname", "role_word"))),
         ):
-            for m in rx.finditer(text):
-                group = "name" if m.group("name") is not None else "name2"
-                words = m.group(group).split()
+            for s, name, rule in found:
+                words = name.split()
                 while words and words[-1] in _NOT_NAMES:
                     words.pop()
+                if len(words) > 1 and words[0] in _TITLES:  # "my friend Dr Patel"
+                    s = text.index(words[1], s + len(words[0]))
+                    words = words[1:]
                 if not words or words[0] in _NOT_NAMES:
                     continue
-                s = m.start(group)
                 e = s + len(" ".join(words)) if len(words) == 1 else s + _span_of_words(text[s:], words)
                 rule_spans.append((s, e, "name", rule))
                 found_words.update(w for w in words if len(w) > 2 and w[0].isupper())
         spans.extend(rule_spans)
         if found_words:
-            taken = {(s, e) for s, e, _, _ in rule_spans}
-            covered = sorted(taken)
-            for m in _WORD.finditer(text):
-                if m.group(0) in found_words and (m.start(), m.end()) not in taken:
-                    k = bisect_left(covered, (m.start(), m.end()))
-                    inside = any(
-                        cs <= m.start() and m.end() <= ce for cs, ce in covered[max(0, k - 1) : k + 1]
-                    )
-                    if not inside:
-                        spans.append((m.start(), m.end(), "name", "name_repeat"))
+            # later whole-word repeats of a name a rule found ("my partner Gethin ... Gethin will help");
+            # overlaps with the rule spans are resolved by _resolve (the longer span wins)
+            covered = {(s, e) for s, e, _, _ in rule_spans}
+            for word in found_words:
+                i = text.find(word)
+                while i >= 0:
+                    j = i + len(word)
+                    if (
+                        (i == 0 or not _word_char(text[i - 1]))
+                        and (j == len(text) or not _word_char(text[j]))
+                        and (i, j) not in covered
+                    ):
+                        spans.append((i, j, "name", "name_repeat"))
+                    i = text.find(word, j)
     name_spans = [(s, e) for s, e, cat, _ in spans if cat == "name"]
     if name_spans:
         spans.extend(_dates_next_to_names(text, name_spans, reference_date))
     return spans
+
+
+def _rx_names(rx: re.Pattern, text: str, groups: tuple[tuple[str, str], ...]):
+    """(start, name, rule) for each match, from whichever named group matched."""
+    for m in rx.finditer(text):
+        for group, rule in groups:
+            name = m.group(group)
+            if name is not None:
+                yield m.start(group), name, rule
+                break
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "'-_"
 
 
 def _span_of_words(sub: str, words: list[str]) -> int:

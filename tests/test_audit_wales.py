@@ -303,7 +303,7 @@ def test_report_says_where_it_applied_and_suppresses_coverage(tmp_path):
     assert cov.loc["median areas covered", "areas"] == 2.0
     note = (
         "Criterion wales_eight_areas applies only to plans with country: Wales (applies_to in the rubric): "
-        "it was applied to 6 plan(s) and rated 'not applicable' for the other 25."
+        "it was applied to 6 plan(s) and rated 'not applicable' for 25 other plan(s)."
     )
     assert note in rep.notes
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
@@ -325,9 +325,18 @@ def test_report_without_countries_says_so(tmp_path):
         "applied to 0 plan(s)" in n and "give each plan's country (country=, --country-from)" in n
         for n in rep.notes
     )
-    # small counts are not spelled out in the note
+    # counts hidden in the compliance table are not spelled out in the note, nor in the coverage table
     one = rs.audit_care_plans([DATA / "plan_26.txt", DATA / "plan_01.txt"], country=COUNTRY)
-    assert any("applied to fewer than 5 plan(s)" in n for n in one.write_report(tmp_path / "p").notes)
+    rep = one.write_report(tmp_path / "p")
+    assert any(
+        "applied to a suppressed number of plan(s) and rated 'not applicable' for a suppressed number of" in n
+        for n in rep.notes
+    )
+    cov = pd.read_csv(tmp_path / "p" / "coverage_overall.csv")
+    assert cov["n_plans"].isna().all()
+    assert set(cov["n_with_outcome"].dropna()) == {0}  # zeros are shown; the 1 plan with an outcome is not
+    assert cov["proportion_with_outcome"].isna().all() and "mean areas covered" not in set(cov["row"])
+    assert not any("1 plan" in n for n in rep.notes)
 
 
 def test_cli_country_from(tmp_path):

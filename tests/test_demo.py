@@ -199,3 +199,22 @@ def test_out_must_be_a_folder(tmp_path):
     target.write_text("")
     with pytest.raises(rs.errors.RecoveryStudyError, match="is a file"):
         run_demo(target)
+
+
+def test_joint_display_equals_the_library(demo, direct):
+    """The report's joint display equals rs.joint_display on the demo's own project and the direct scores."""
+    result, html, key, _ = demo
+    study, su_scores, _ = direct
+    scores = pd.concat([study.service_users[["respondent_id"]], su_scores[["star_p_total"]]], axis=1)
+    with rs.Project.open(result.project_path) as proj:
+        joint = rs.joint_display(scores, proj, case_id="respondent_id", value="star_p_total", by=None).to_frame()
+    assert set(key["joint_display"]) == set(joint["theme"])
+    for row in joint.itertuples():
+        got = key["joint_display"][row.theme]
+        assert (got["n_with"], got["n_without"]) == (row.n_with, row.n_without)
+        if pd.isna(row.p):
+            assert got["p"] is None
+        else:
+            assert got["p"] == pytest.approx(row.p, rel=1e-12)
+    assert key["triads"] == {"n_triads": 30, "n_with_plan": 30}
+    assert "Joint displays" in html

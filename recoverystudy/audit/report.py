@@ -122,7 +122,7 @@ def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95)
     return out, suppression_rule(threshold), n_cells
 
 
-def published_coverage(audit, threshold: int = 5) -> pd.DataFrame:
+def published_coverage(audit, threshold: int = 5, published: pd.DataFrame | None = None) -> pd.DataFrame:
     """Coverage (e.g. the Welsh eight areas of life) over all plans a criterion applied to, suppressed.
 
     One row per (criterion, row): a row per area (plans with an outcome in it), then "at least one
@@ -131,7 +131,14 @@ def published_coverage(audit, threshold: int = 5) -> pd.DataFrame:
     secondary suppression (so the plans *without* an outcome cannot be worked out either); a
     proportion resting on a hidden count is NaN.  Rows "mean areas covered" and "median areas
     covered" (in ``areas``) are given only when at least *threshold* plans were rated.
+
+    The table is kept consistent with the published compliance table (*published*, from
+    :func:`published_compliance`; computed when not given): where that hides the criterion's
+    overall number of applicable plans or of plans met, the same numbers are hidden here.
     """
+    if published is None:
+        published = published_compliance(audit, threshold)[0]
+    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
     cols = ["criterion", "coverage", "row", "n_plans", "n_with_outcome", "proportion_with_outcome", "areas"]
     cov = audit.coverage
     frames = []
@@ -148,7 +155,13 @@ def published_coverage(audit, threshold: int = 5) -> pd.DataFrame:
         table = pd.DataFrame(
             {"with": list(counts.values()), "without": [n - v for v in counts.values()]}, index=list(counts)
         )
-        sup = suppress_small_counts(table, threshold)
+        force = np.zeros((len(table) + 1, 3), dtype=bool)
+        if crit in overall.index:
+            if pd.isna(overall.loc[crit, "n_applicable"]):
+                force[:, 2] = True  # the number of plans rated is hidden in the compliance table
+            if pd.isna(overall.loc[crit, "n_met"]):
+                force[list(counts).index("at least one area"), 0] = True  # = the plans met
+        sup = suppress_small_counts(table, threshold, force=force)
         pub = sup.table.drop(index=TOTAL)
         hidden = sup.suppressed.drop(index=TOTAL)
         out = pd.DataFrame(
@@ -163,7 +176,7 @@ def published_coverage(audit, threshold: int = 5) -> pd.DataFrame:
         ok = ~(hidden["with"] | hidden[TOTAL]).to_numpy()
         out["proportion_with_outcome"] = np.where(ok, table["with"].to_numpy() / max(n, 1), np.nan)
         out["areas"] = np.nan
-        if n >= threshold:
+        if n >= threshold and not hidden[TOTAL].any():
             extra = pd.DataFrame(
                 {
                     "criterion": crit,
@@ -183,22 +196,34 @@ def published_coverage(audit, threshold: int = 5) -> pd.DataFrame:
     return res
 
 
-def _scope_notes(audit, threshold: int) -> list[str]:
-    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to."""
+def _scope_notes(audit, threshold: int, published: pd.DataFrame) -> list[str]:
+    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to.
+
+    The counts are those of the published compliance table, so a number hidden there stays hidden.
+    """
     notes = []
+    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
+
+    def count(k) -> str:
+        if pd.isna(k):
+            return "a suppressed number of"
+        k = int(k)
+        return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
+
     for row in audit.scope().itertuples():
-
-        def count(k: int) -> str:
-            return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
-
         attr = row.applies_to.split(":")[0]
+        known = row.criterion in overall.index
+        applied = overall.loc[row.criterion, "n_applicable"] if known else pd.NA
+        other = overall.loc[row.criterion, "n_not_applicable"] if known else pd.NA
+        if row.n_applied == 0:  # none in scope: every plan is out of it (the audited total is published)
+            applied, other = 0, len(audit.plans)
         text = (
             f"Criterion {row.criterion} applies only to plans with {row.applies_to} (applies_to in the "
-            f"rubric): it was applied to {count(row.n_applied)} plan(s) and rated 'not applicable' for the "
-            f"other {count(row.n_not_applied)}"
+            f"rubric): it was applied to {count(applied)} plan(s) and rated 'not applicable' for "
+            f"{count(other)} other plan(s)"
         )
         if row.n_attribute_missing:
-            text += f", of which {count(row.n_attribute_missing)} had no {attr} given"
+            text += f", {count(row.n_attribute_missing)} of them with no {attr} given"
         if row.n_applied == 0:
             text += (
                 f". No plan was given {row.applies_to}; give each plan's {attr} (country=, --country-from)"
@@ -257,8 +282,9 @@ class AuditReport(Result):
     Attributes
     ----------
     files : dict[str, str]
-        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart`` and,
-        with a secret, ``csv_scorecard``).
+        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart``; with a
+        secret, ``csv_scorecard``; when a coverage criterion such as the Welsh eight areas of life
+        applied to any plan, ``csv_coverage``).
     person_level : bool
         True if person-level outputs were written (a secret was given).
     log_path : str or None
@@ -403,7 +429,7 @@ def write_audit_report(
     overall = published[published["team"] == ALL_TEAMS].drop(columns=["team"]).reset_index(drop=True)
     teams = published[published["team"] != ALL_TEAMS].reset_index(drop=True)
     criteria_df = rubric.to_frame()[["criterion", "group", "question", "citation", "applies_to"]]
-    coverage = published_coverage(audit, threshold)
+    coverage = published_coverage(audit, threshold, published)
     redaction_log: list = []
     scorecard = None
     if person_level:
@@ -450,7 +476,7 @@ def write_audit_report(
             "No secret was given, so person-level outputs (per-plan scorecard, evidence quotes, list "
             "of plan ids) were NOT written; only aggregate tables are included."
         )
-    notes.extend(_scope_notes(audit, threshold))
+    notes.extend(_scope_notes(audit, threshold, published))
     if rubric.notes:
         notes.append(f"Rubric notes: {rubric.notes}")
     notes.append(
