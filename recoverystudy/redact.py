@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from recoverystudy._dates import MONTHS
 from recoverystudy.results import Result, base_provenance
 
 __all__ = [
@@ -248,26 +249,7 @@ _NOT_NAMES = frozenset(
 )
 
 # --- dates of birth next to a name -------------------------------------------------------------------
-_MONTH_NUM = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            "jan january",
-            "feb february",
-            "mar march",
-            "apr april",
-            "may",
-            "jun june",
-            "jul july",
-            "aug august",
-            "sep sept september",
-            "oct october",
-            "nov november",
-            "dec december",
-        ]
-    )
-    for m in names.split()
-}
+_MONTH_NUM = MONTHS
 _DATE_PARTS = re.compile(
     r"(?<![\d/.\-])(?:"
     r"(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})"

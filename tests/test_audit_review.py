@@ -139,3 +139,53 @@ def test_not_applicable_is_excluded_from_the_denominator(audit):
         audit.compliance(by=None, source="prerated").to_frame().set_index("criterion").loc["qs14_copy_given"]
     )
     assert pre["n_applicable"] == 5
+
+
+def test_confirmations_survive_the_session(tmp_path):
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    plans = pd.DataFrame({"plan_id": ["p1", "p2"], "text": ["Review date: 1 May 2026", "My goals\nI want work."]})
+    audit = rs.audit_care_plans(plans)
+    audit.confirm("p1", "qs14_review_date", "partly met", reviewer="AB", note="no plan date")
+    audit.confirm("p2", "qs14_own_goals", "met", reviewer="CD")
+    saved = audit.save_confirmations(tmp_path / "review.csv")
+    again = rs.audit_care_plans(plans)
+    assert again.load_confirmations(saved) == 2
+    pd.testing.assert_frame_equal(again.confirmations.fillna(""), audit.confirmations.fillna(""))
+    final = again.ratings("final").set_index(["plan_id", "criterion"])["rating"]
+    assert final[("p1", "qs14_review_date")] == "partly met"
+
+
+def test_bad_confirmations_file_names_the_line_and_applies_nothing(tmp_path):
+    import pandas as pd
+    import pytest
+
+    import recoverystudy as rs
+
+    plans = pd.DataFrame({"plan_id": ["p1"], "text": ["Review date: 1 May 2026"]})
+    bad = tmp_path / "review.csv"
+    bad.write_text("plan_id,criterion,rating,reviewer\np1,qs14_review_date,met,AB\np1,qs14_review_date,great,AB\n")
+    audit = rs.audit_care_plans(plans)
+    with pytest.raises(rs.errors.AuditError, match=r"review.csv, line 3: .*'great'"):
+        audit.load_confirmations(bad)
+    assert audit.confirmations.empty
+
+
+def test_team_mapping_matches_file_names_without_extension(tmp_path):
+    import warnings
+
+    import pytest
+
+    import recoverystudy as rs
+
+    (tmp_path / "CP-1.txt").write_text("My goals\nI want to work.", encoding="utf-8")
+    (tmp_path / "CP-2.txt").write_text("Review date: 1 May 2026", encoding="utf-8")
+    audit = rs.audit_care_plans(tmp_path, team={"CP-1": "North", "CP-2.txt": "South"})
+    assert audit.plans.set_index("plan_id")["team"].to_dict() == {"CP-1.txt": "North", "CP-2.txt": "South"}
+    with pytest.warns(rs.errors.RecoveryStudyWarning, match="1 of 2 plans have no team"):
+        partial = rs.audit_care_plans(tmp_path, team={"CP-1": "North"})
+    assert partial.plans.set_index("plan_id")["team"].to_dict() == {"CP-1.txt": "North", "CP-2.txt": None}
+    with pytest.raises(rs.errors.AuditError, match="matches none of the 2 plans"), warnings.catch_warnings():
+        rs.audit_care_plans(tmp_path, team={"plan-9": "East"})

@@ -303,11 +303,12 @@ guidance. A trust can copy the rubric file and edit it."""),
 pd.DataFrame([{"criterion": c.id, "group": c.group, "question": c.question} for c in rubric.criteria])"""),
     md("""## Pre-rate the plans
 
-Plans can be a folder of .txt/.docx/.odt/.rtf/.pdf files. The team of each plan comes from a CSV file."""),
-    code("""teams = rs.read_team_metadata(DATA / "care_plans" / "care_plans.csv")
-plans = sorted(p for p in (DATA / "care_plans").iterdir() if p.suffix in {".txt", ".docx"})
-teams = {p.name: teams[p.stem] for p in plans if p.stem in teams}
-audit = rs.audit_care_plans(DATA / "care_plans", team=teams)
+Plans can be a folder of .txt/.docx/.odt/.rtf/.pdf files. The team and the country of each plan come
+from a CSV file (the Welsh "eight areas of life" criterion applies only to plans from Welsh services)."""),
+    code("""metadata = DATA / "care_plans" / "care_plans.csv"
+audit = rs.audit_care_plans(DATA / "care_plans",
+                            team=rs.read_plan_metadata(metadata, "team"),
+                            country=rs.read_plan_metadata(metadata, "country"))
 print(audit.summary())"""),
     code("""audit.prerated.head(10)"""),
     md("""### The evidence behind a rating
@@ -321,6 +322,9 @@ row = audit.prerated[audit.prerated["plan_id"] == first_plan].iloc[0]
 audit.confirm(first_plan, row["criterion"], row["rating"], reviewer="reviewer 1", note="Agree with the evidence.")
 audit.confirm(first_plan, row["criterion"], "partly met", reviewer="reviewer 2", note="Goal is vague.")
 audit.confirmations"""),
+    md("""Save the reviewers' work to a **private** file (it names plans and reviewers), and load it next time with
+`audit.load_confirmations(...)`."""),
+    code("""audit.save_confirmations("private-confirmations.csv")"""),
     md("""## Compliance by team
 
 The proportion of plans meeting each criterion, with Wilson 95% confidence intervals."""),

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from recoverystudy.errors import AuditError, DocumentReadError
+from recoverystudy.errors import AuditError, DocumentReadError, RecoveryStudyWarning
 
 __all__ = ["PLAN_SUFFIXES", "collect_plans", "read_plan_metadata", "read_team_metadata"]
 
@@ -196,7 +197,7 @@ def _attach(frame: pd.DataFrame, plans, label: str, value) -> None:
             raise TypeError(
                 f"{label} must be a mapping or Series plan_id -> {label} (or a column name for a DataFrame)."
             )
-        frame[label] = frame["plan_id"].map(lambda p: mapping.get(p) if hasattr(mapping, "get") else None)
+        frame[label] = _lookup(frame["plan_id"], mapping, label)
     elif isinstance(value, str) and isinstance(plans, pd.DataFrame):
         if value not in plans.columns:
             raise AuditError(f"The plans DataFrame has no {label} column {value!r}.")
@@ -204,6 +205,31 @@ def _attach(frame: pd.DataFrame, plans, label: str, value) -> None:
             plans.loc[plans["plan_id"].astype(str).isin(frame["plan_id"]), value].astype(object).to_numpy()
         )
     frame[label] = frame[label].astype(object)
+
+
+def _lookup(plan_ids: pd.Series, mapping, label: str) -> pd.Series:
+    """plan_id -> value from *mapping*, also accepting keys without the file extension ("CP-A001" for
+    "CP-A001.txt", as metadata exported from a records system usually has).  No match at all is an
+    error; plans left without a value are named in a warning, never dropped silently."""
+    keys = {str(k): v for k, v in dict(mapping).items()}
+    ids = plan_ids.astype(str)
+    stems = ids.map(lambda p: Path(p).stem)
+    unique_stem = ~stems.duplicated(keep=False)
+    exact = ids.map(keys)
+    by_stem = stems.where(unique_stem).map(keys)
+    values = exact.where(ids.isin(keys.keys()), by_stem)
+    if len(keys) and len(ids) and values.isna().all():
+        raise AuditError(
+            f"The {label} mapping matches none of the {len(ids)} plans: plan ids look like "
+            f"{', '.join(map(repr, ids.iloc[:3]))}, mapping keys like {', '.join(map(repr, list(keys)[:3]))}."
+        )
+    unmatched = ids[values.isna()]
+    if len(keys) and len(unmatched):
+        warnings.warn(
+            f"{len(unmatched)} of {len(ids)} plans have no {label} in the mapping (e.g. "
+            f"{', '.join(map(repr, unmatched.iloc[:3]))}); they are reported without a {label}.",
+            RecoveryStudyWarning, stacklevel=4)
+    return values.astype(object).where(values.notna(), None)
 
 
 def read_team_metadata(path: str | os.PathLike) -> dict[str, str]:

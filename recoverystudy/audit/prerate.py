@@ -17,31 +17,13 @@ import re
 from collections.abc import Callable, Sequence
 
 from recoverystudy.audit.rubric import Rubric
+from recoverystudy._dates import MONTHS
 from recoverystudy.audit.sections import PlanLayout, in_spans
 
 __all__ = ["PlanRating", "prerate_many", "prerate_text"]
 
 _MAX_EVIDENCE = 3
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            "jan january",
-            "feb february",
-            "mar march",
-            "apr april",
-            "may",
-            "jun june",
-            "jul july",
-            "aug august",
-            "sep sept september",
-            "oct october",
-            "nov november",
-            "dec december",
-        ]
-    )
-    for m in names.split()
-}
+_MONTHS = MONTHS
 _DATE = (
     r"(?:(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})(?!\d)"
     r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
