@@ -186,8 +186,6 @@ class CarePlanAudit(Result):
 
     @property
     def confirmations(self) -> pd.DataFrame:
-        """Every confirmation recorded so far, in order: ``plan_id, criterion, rating, reviewer, note,
-        confirmed_at``."""
         cols = ["plan_id", "criterion", "rating", "reviewer", "note", "confirmed_at"]
         return pd.DataFrame(self._confirmations, columns=cols)
 
