@@ -169,6 +169,8 @@ class SiteComparison(Result):
     def apa(self) -> str:
         """The APA-style sentence for the omnibus test and its main effect size."""
         row = self.omnibus.iloc[0]
+        if not np.isfinite(row["statistic"]):
+            return f"{_TEST_NAME[self.method]}: not defined for these data ({self.undefined_reason()})."
         es = self.effect_sizes.loc[self.primary_effect_size]
         sym = _ES_SYMBOL[self.primary_effect_size]
         if self.method == "kruskal":
@@ -183,6 +185,19 @@ class SiteComparison(Result):
             f"{_TEST_NAME[self.method]}: {stat}, p {format_p(row['p'])}, {sym} = {es['value']:.2f}, "
             f"{ci_text} (N = {int(row['n'])}, {int(row['k'])} sites)."
         )
+
+    def undefined_reason(self) -> str:
+        """Why the omnibus statistic is NaN, in words ("" when it is defined)."""
+        if np.isfinite(self.omnibus["statistic"].iloc[0]):
+            return ""
+        flat = self.descriptives.loc[self.descriptives["sd"].fillna(0) == 0, "site"].astype(str).tolist()
+        if self.method == "kruskal" or len(flat) == len(self.descriptives):
+            return "every value is the same, so there is nothing to rank or compare; the effect sizes are NaN"
+        if self.method == "welch":
+            return (f"site(s) {', '.join(flat)} have no spread (all values equal) and Welch's test weights each "
+                    "site by n / variance; use method='kruskal' (or 'anova' if equal variances are plausible); "
+                    "the effect sizes are NaN")
+        return "there is no variation within sites; the effect sizes are NaN"
 
     def summary(self) -> str:
         """Plain-English summary: APA sentence, post-hoc pairs, exclusions and assumption checks."""

@@ -310,6 +310,7 @@ def _parse_scale(ctx: _Ctx, sid: str, raw: Any, item_ids: list[str], numbers: di
     path = f"scales.{sid}"
     if not isinstance(raw, dict):
         raise ctx.fail(path, "must be a mapping.")
+    _no_unknown_fields(ctx, raw, _SCALE_FIELDS, f"{path}.")
     label = raw.get("label", sid)
     items = _resolve_items(ctx, raw.get("items"), f"{path}.items", item_ids, numbers)
     method = raw.get("method", "mean")
@@ -345,6 +346,23 @@ def _parse_scale(ctx: _Ctx, sid: str, raw: Any, item_ids: list[str], numbers: di
     return Scale(sid, str(label), items, method, min_ans, prov, map_, n_items)
 
 
+_INSTRUMENT_FIELDS = ("schema", "id", "title", "short_title", "version", "citation", "respondent", "licence", "notes",
+                      "items", "response", "non_answer", "reverse_keyed", "scales")
+_KEY_FIELDS = ("schema", "key_for", "synthetic", "label", "source", "response", "reverse_keyed", "scales")
+_SCALE_FIELDS = ("label", "items", "method", "n_items", "min_answered", "min_answered_provenance", "provenance")
+
+
+def _no_unknown_fields(ctx: _Ctx, raw: dict, allowed: tuple[str, ...], where: str) -> None:
+    """A misspelt field (``scalez:``) must not be ignored silently: it would drop what the author meant."""
+    unknown = [k for k in raw if k not in allowed]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(str(unknown[0]), allowed, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ctx.fail(f"{where}{unknown[0]}", f"unknown field.{hint} Allowed here: {', '.join(allowed)}.")
+
+
 def _parse_instrument(raw: Any, file: str) -> Instrument:
     ctx = _Ctx(file)
     if not isinstance(raw, dict):
@@ -354,6 +372,7 @@ def _parse_instrument(raw: Any, file: str) -> Instrument:
         if schema == _KEY_SCHEMA or "key_for" in raw:
             raise ctx.fail("schema", "this is a key file; pass it as key=, e.g. load_instrument(name, key=path).")
         raise ctx.fail("schema", f"must be {_SCHEMA!r}; got {schema!r}.")
+    _no_unknown_fields(ctx, raw, _INSTRUMENT_FIELDS, "")
     iid = _require(ctx, raw, "id", str)
     for key in ("title", "version", "citation", "respondent"):
         _require(ctx, raw, key, str)
@@ -449,6 +468,7 @@ def _apply_key(inst: Instrument, raw: Any, file: str) -> Instrument:
     ctx = _Ctx(file)
     if not isinstance(raw, dict):
         raise ctx.fail("(top level)", "a key file must be a YAML mapping.")
+    _no_unknown_fields(ctx, raw, _KEY_FIELDS, "")
     target = raw.get("key_for")
     if target is not None and target != inst.id:
         raise ctx.fail("key_for", f"this key is for {target!r}, not {inst.id!r}.")

@@ -57,7 +57,10 @@ def read_survey(path: str | os.PathLike, *, sheet: str | int | None = None) -> p
         df = _read_csv(p)
     elif suffix in (".xlsx", ".xlsm"):
         try:
-            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
+            # as for CSV: typed codes such as "N/A" or "NA" stay text (they are non-answers to count),
+            # only empty cells are missing
+            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, engine="openpyxl",
+                               keep_default_na=False, na_values=[""])
         except Exception as exc:  # openpyxl raises many types for damaged files
             raise SurveyReadError(f"Could not read the Excel file {p}: {exc}", file=str(p)) from exc
         df.attrs.update(source_format="xlsx")

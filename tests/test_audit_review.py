@@ -189,3 +189,21 @@ def test_team_mapping_matches_file_names_without_extension(tmp_path):
     assert partial.plans.set_index("plan_id")["team"].to_dict() == {"CP-1.txt": "North", "CP-2.txt": None}
     with pytest.raises(rs.errors.AuditError, match="matches none of the 2 plans"), warnings.catch_warnings():
         rs.audit_care_plans(tmp_path, team={"plan-9": "East"})
+
+
+def test_reviewer_disagreement_is_flagged_not_settled_silently():
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    audit = rs.audit_care_plans(pd.DataFrame({"plan_id": ["p1"], "text": ["Review date: 1 May 2026"]}))
+    audit.confirm("p1", "qs14_review_date", "met", reviewer="R1")
+    audit.confirm("p1", "qs14_own_goals", "not evidenced", reviewer="R1")
+    audit.confirm("p1", "qs14_own_goals", "not evidenced", reviewer="R2")  # agreement: no conflict
+    audit.confirm("p1", "qs14_review_date", "not evidenced", reviewer="R2")
+    conflicts = audit.review_conflicts()
+    assert conflicts.values.tolist() == [["p1", "qs14_review_date", "R1: met; R2: not evidenced", "not evidenced"]]
+    card = audit.scorecard().set_index("criterion")
+    assert bool(card.loc["qs14_review_date", "reviewers_disagree"]) is True
+    assert bool(card.loc["qs14_own_goals", "reviewers_disagree"]) is False
+    assert "Reviewers disagree on 1 rating(s)" in audit.summary()

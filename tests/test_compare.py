@@ -372,3 +372,26 @@ def test_plot_returns_axes_and_figure():
     fig = rs.compare_sites(df, ["o1", "o2"], "site").plot()
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_undefined_welch_is_explained_not_printed_as_nan():
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"site": np.repeat(list("ABC"), 10), "y": rng.normal(size=30)})
+    d.loc[d.site == "C", "y"] = 5.0
+    with pytest.warns(rs.errors.UndefinedStatisticWarning, match="no spread"):
+        res = rs.compare_sites(d, "y", "site")
+    assert np.isnan(res.omnibus["statistic"].iloc[0])
+    text = res.summary()
+    assert "nan" not in text.split("\n")[0]
+    assert "site(s) C have no spread" in text and "method='kruskal'" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.errors.UndefinedStatisticWarning)
+        flat = rs.compare_sites(d.assign(y=1.0), "y", "site", method="kruskal")
+    assert "every value is the same" in flat.summary()

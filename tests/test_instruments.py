@@ -128,3 +128,21 @@ def test_instrument_views():
     wai = rs.load_instrument("wai-sr")
     assert "WAI-SR" in wai.summary() and "<table" in wai._repr_html_()
     assert wai.column("total") == "wai_sr_total"
+
+
+def test_misspelt_fields_are_refused_with_a_suggestion(tmp_path):
+    from recoverystudy._resources import data_dir
+
+    raw = yaml.safe_load((data_dir("instruments") / "wai-sr.yaml").read_text(encoding="utf-8"))
+    raw["scalez"] = raw.pop("scales")
+    bad = tmp_path / "wai-typo.yaml"
+    bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(InstrumentError, match=r"wai-typo.yaml: scalez: unknown field. Did you mean 'scales'"):
+        rs.load_instrument(bad)
+    raw["scales"] = raw.pop("scalez")
+    raw["scales"]["task"]["min_answerd"] = 3
+    bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(InstrumentError, match=r"scales.task.min_answerd: unknown field. Did you mean 'min_answered'"):
+        rs.load_instrument(bad)
+    with pytest.raises(InstrumentError, match=r"reverse_keys: unknown field. Did you mean 'reverse_keyed'"):
+        rs.load_instrument("wai-sr", key={"key_for": "wai-sr", "source": "test", "reverse_keys": ["wai_01"]})

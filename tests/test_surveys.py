@@ -69,3 +69,32 @@ def test_read_errors_name_the_file(tmp_path, content, suffix, match):
 def test_missing_file():
     with pytest.raises(SurveyReadError, match="not found"):
         rs.read_survey("no-such-file.csv")
+
+
+def test_xlsx_keeps_typed_non_answer_codes(tmp_path):
+    """'N/A' typed in Excel stays a code to count (as in CSV); only empty cells are missing."""
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    pd.DataFrame({"id": ["a", "b", "c"], "x": [1, "N/A", None]}).to_excel(tmp_path / "t.xlsx", index=False)
+    df = rs.read_survey(tmp_path / "t.xlsx")
+    assert df["x"].tolist()[:2] == [1, "N/A"] and pd.isna(df["x"].iloc[2])
+
+
+def test_spelled_out_dont_know_is_a_non_answer():
+    import warnings
+
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    items = rs.load_instrument("rsa-person").item_ids
+    df = pd.DataFrame({c: [4] for c in items}, dtype=object)
+    df[items[0]] = ["Don't know"]
+    df[items[1]] = ["not applicable"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.errors.RecoveryStudyWarning)
+        res = rs.score(df, "rsa-person").to_frame().iloc[0]
+    assert res["rsa_person_total"] == 4.0
+    assert res["rsa_person_total_n_answered"] == 34 and res["rsa_person_total_n_nonanswer"] == 2

@@ -436,7 +436,8 @@ def write_audit_report(
         precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None)
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         sc.insert(0, "plan", pseudonymise(sc["plan_id"], secret).to_numpy())
-        keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "final"]
+        keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
+                "final"]
         if len(audit.coverage):
             keep.append("coverage")
         if quotes:

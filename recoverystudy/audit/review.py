@@ -301,12 +301,48 @@ class CarePlanAudit(Result):
             out = merged.drop(columns="rating_pre")
         return out.reset_index(drop=True)
 
+    def review_conflicts(self) -> pd.DataFrame:
+        """Plan x criterion pairs where reviewers' latest ratings differ, to settle at a team meeting.
+
+        The final rating of such a pair is the most recent confirmation; this table makes sure the
+        disagreement is seen rather than settled silently.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``plan_id, criterion, ratings`` (e.g. ``"R1: met; R2: not evidenced"``), ``final``.
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> audit = rs.audit_care_plans(pd.DataFrame({"plan_id": ["p1"], "text": ["Review date: 1 May 2026"]}))
+        >>> audit.confirm("p1", "qs14_review_date", "met", reviewer="R1")
+        >>> audit.confirm("p1", "qs14_review_date", "not evidenced", reviewer="R2")
+        >>> audit.review_conflicts()[["criterion", "ratings", "final"]].values.tolist()
+        [['qs14_review_date', 'R1: met; R2: not evidenced', 'not evidenced']]
+        """
+        latest = self.confirmations.drop_duplicates(["plan_id", "criterion", "reviewer"], keep="last")
+        cols = ["plan_id", "criterion", "ratings", "final"]
+        if latest.empty:
+            return pd.DataFrame(columns=cols)
+        n_distinct = latest.groupby(["plan_id", "criterion"])["rating"].transform("nunique")
+        clash = latest[n_distinct > 1]
+        if clash.empty:
+            return pd.DataFrame(columns=cols)
+        grouped = clash.groupby(["plan_id", "criterion"], sort=False)
+        out = grouped.apply(lambda g: "; ".join(f"{r}: {v}" for r, v in zip(g["reviewer"], g["rating"])),
+                            include_groups=False).rename("ratings").reset_index()
+        final = (self.confirmations.drop_duplicates(["plan_id", "criterion"], keep="last")
+                 .set_index(["plan_id", "criterion"])["rating"])
+        out["final"] = final.reindex(pd.MultiIndex.from_frame(out[["plan_id", "criterion"]])).to_numpy()
+        return out[cols]
+
     # --- outputs ----------------------------------------------------------------------------------
     def scorecard(self, *, redact: bool = True, names=None, _quotes=None) -> pd.DataFrame:
         """Per-plan scorecard: one row per plan and criterion.
 
         Columns: plan_id, team, criterion, group, question, prerated, rule, confirmed,
-        n_reviewers, final, evidence (the quoted sentences, redacted unless ``redact=False``),
+        n_reviewers, reviewers_disagree (see :meth:`review_conflicts`), final, evidence (the quoted sentences, redacted unless ``redact=False``),
         evidence_offsets ("start-end; ..."), coverage (for a coverage criterion such as the Welsh
         eight areas of life: "3 of 8: education and training; ..."; otherwise empty).
 
@@ -334,6 +370,9 @@ class CarePlanAudit(Result):
         )
         sc = sc.merge(n_rev, on=["plan_id", "criterion"], how="left")
         sc["n_reviewers"] = sc["n_reviewers"].fillna(0).astype("int64")
+        conflicts = self.review_conflicts()[["plan_id", "criterion"]].assign(reviewers_disagree=True)
+        sc = sc.merge(conflicts, on=["plan_id", "criterion"], how="left")
+        sc["reviewers_disagree"] = sc["reviewers_disagree"].fillna(False).astype(bool)
         sc["final"] = sc["confirmed"].where(sc["confirmed"].notna(), sc["prerated"])
         quotes, offsets = _quotes if _quotes is not None else quote_evidence(self, redact=redact, names=names)
         key = pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]])
@@ -552,6 +591,10 @@ class CarePlanAudit(Result):
                 "ratings confirmed by a reviewer."
             ),
         ]
+        n_conflicts = len(self.review_conflicts())
+        if n_conflicts:
+            lines.append(f"Reviewers disagree on {n_conflicts} rating(s); the latest confirmation is used for now. "
+                         "See audit.review_conflicts() and settle them.")
         for row in self.scope().itertuples():
             lines.append(
                 f"{row.criterion} applies only to plans with {row.applies_to}: applied to {row.n_applied} of "
