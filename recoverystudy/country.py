@@ -100,6 +100,8 @@ class CountryEffect(Result):
             f"{self.p_floor:.3f}). Wild cluster bootstrap (Webb weights): p = {self.wild_bootstrap_p:.3f}. "
             f"Mixed model: {g} - {r} = {self.mixed_model_estimate:.2f} (SE {self.mixed_model_se:.2f})."
         )
+        if "wild_bootstrap_caveat" in self.provenance:
+            text += " " + self.provenance["wild_bootstrap_caveat"]
         if self.exploratory:
             text += (
                 f" This comparison is EXPLORATORY: it rests on only {self.n_sites} sites, not on the number of people. "
@@ -276,5 +278,10 @@ def country_effect(
                        + ("all 6^G weight vectors enumerated" if 6**G <= _ENUMERATE_LIMIT else f"{n_boot} draws"),
         mixed_model=mm.provenance["model"].replace("_y", value).replace("_grp", f"[{country} == {grp}]"),
         exploratory_rule="fewer than 10 sites")
+    if min(k, G - k) == 1:
+        lone = grp if k == 1 else ref
+        prov["wild_bootstrap_caveat"] = (
+            f"Only one {lone} site: the wild cluster bootstrap is unreliable when a single cluster carries the "
+            "contrast (MacKinnon & Webb 2017); do not rely on its p value.")
     return CountryEffect(value, ref, grp, estimate, p_perm, 1 / n_arr, n_arr, p_wild, t_obs, n_w,
                          float(row["estimate"]), float(row["se"]), exploratory, G, site_tab.reset_index(), prov)

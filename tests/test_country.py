@@ -106,3 +106,21 @@ def test_seed_is_recorded_when_not_given():
         warnings.simplefilter("ignore", rs.errors.SingularFitWarning)
         model = rs.site_model(df, "y", "site", n_boot=20)
     assert isinstance(model.provenance["seed"], int)
+
+
+def test_one_site_in_a_country_warns_about_the_wild_bootstrap():
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    rng = np.random.default_rng(5)
+    sites = np.repeat(list("ABCDEF"), 10)
+    df = pd.DataFrame({"y": rng.normal(size=60), "site": sites, "country": np.where(sites == "F", "Wales", "England")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.errors.RecoveryStudyWarning)
+        res = rs.country_effect(df, "y", "site", "country", seed=1)
+    assert res.n_arrangements == 6 and res.p_floor == 1 / 6
+    assert "Only one Wales site: the wild cluster bootstrap is unreliable" in res.summary()
