@@ -243,7 +243,10 @@ def _resolve_min_answered(min_answered: Any, scale_id: str, size: int, default: 
         return math.ceil(min_answered * size - 1e-9), "user"
     m = int(min_answered)
     if not 1 <= m <= size:
-        raise ValueError(f"min_answered for scale {scale_id!r} must be between 1 and its {size} items; got {m}.")
+        raise ValueError(f"min_answered for scale {scale_id!r} must be between 1 and its {size} items; got {m}. "
+                         "A single number applies to every scale; give one per scale as a mapping, e.g. "
+                         f"min_answered={{{scale_id!r}: {max(1, min(m, size))}, ...}}, or a proportion such as 0.75 "
+                         "for all scales.")
     return m, "user"
 
 
