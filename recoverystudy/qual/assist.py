@@ -104,6 +104,9 @@ class AssistMixin:
         return frame
 
     def _rules(self, rules: Mapping | None) -> dict[int, tuple[str, dict]]:
+        if hasattr(rules, "codes") and not isinstance(rules, Mapping):  # a Codebook: use its codes' rules
+            rules = {c.path: {"keywords": list(c.keywords), "lemmas": list(c.lemmas)}
+                     for c in rules.codes if c.keywords or c.lemmas}
         if rules is None:
             out = {}
             for code_id, path, rules_json in self._q("SELECT code_id, path, rules_json FROM codes ORDER BY sort_order"):

@@ -450,6 +450,12 @@ class CodingMixin:
             where.append("s.coder_id IN (SELECT u.user_id FROM users u WHERE u.name = ?)")
             params.append(coder)
         if site is not None:
+            sites = [r[0] for r in self._q(
+                "SELECT DISTINCT ca.value FROM case_attributes ca JOIN attributes a ON a.attribute_id = ca.attribute_id"
+                " WHERE a.name = 'site' ORDER BY ca.value")]
+            if str(site) not in sites:
+                raise KeyError(f"No case has site {site!r}; the sites are "
+                               f"{', '.join(map(repr, sites)) if sites else '(none: no case has a site attribute)'}.")
             where.append("s.document_id IN (SELECT d2.document_id FROM documents d2 JOIN case_attributes ca ON"
                          " ca.case_id = d2.case_id JOIN attributes a ON a.attribute_id = ca.attribute_id"
                          " WHERE a.name = 'site' AND ca.value = ?)")

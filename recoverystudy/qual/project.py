@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,8 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
         return self._store.transaction()
 
     def _uid(self, name: str | None = None) -> int:
-        return self._store.user_id(name or self.user)
+        # an empty name is an error (store.user_id says so), never silently the logged-in user
+        return self._store.user_id(self.user if name is None else name)
 
     def _doc_id(self, document: int | str) -> int:
         if isinstance(document, (int,)) and not isinstance(document, bool):
@@ -258,9 +260,12 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
         if isinstance(source, Path):
             return read_document(source)
         if isinstance(source, str):
-            if "\n" not in source and len(source) < 1024 and Path(source).suffix.lower() in (
-                ".txt", ".md", ".docx", ".odt", ".rtf", ".pdf"
-            ) and Path(source).is_file():
+            # one line ending in a file extension is a path, not a one-line transcript: a missing or
+            # unsupported file is an error, never stored as the document's text
+            one_line = "\n" not in source and len(source) < 1024
+            suffix = Path(source).suffix.lower() if one_line else ""
+            known = suffix in (".txt", ".md", ".docx", ".odt", ".rtf", ".pdf")
+            if one_line and re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) and (known or "/" in source or "\\" in source):
                 return read_document(source)
             return document_from_text(source)
         raise TypeError(f"path_or_text must be a path or text; got {type(source).__name__}.")
