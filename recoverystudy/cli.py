@@ -14,11 +14,23 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from recoverystudy.errors import RecoveryStudyError, RecoveryStudyWarning
+from recoverystudy.errors import RecoveryStudyError, RecoveryStudyWarning, UnverifiedKeyError
 
 __all__ = ["main"]
 
 _USER_ERRORS = (RecoveryStudyError, FileNotFoundError, ValueError, KeyError)
+
+
+def _out_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--out must be a .csv or .xlsx file in a folder that exists (checked before any work is done)."""
+    if value is None:
+        return None
+    if value.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.BadParameter(f"{value.name}: give a file ending in .csv or .xlsx.", ctx=ctx, param=param)
+    if not value.parent.expanduser().is_dir():
+        raise click.BadParameter(f"the folder {str(value.parent)!r} does not exist; create it first.", ctx=ctx,
+                                 param=param)
+    return value.expanduser()
 
 
 class _Group(click.Group):
@@ -86,7 +98,7 @@ def instruments_cmd() -> None:
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A scoring key file from your licensed manual (YAML).")
 @click.option("--id-col", default=None, metavar="COLUMN", help="Column with respondent ids.")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_out_file,
               help="Write the scores to this CSV or XLSX file (default: print a preview).")
 @click.option("--invalid", type=click.Choice(["raise", "missing"]), default="raise", show_default=True,
               help="What to do with answers outside the allowed range: stop, or treat them as not answered.")
@@ -113,7 +125,10 @@ def score_cmd(file: Path, instrument: str, key: Path | None, id_col: str | None,
                                f"{', '.join(map(str, list(data.columns)[:8]))}.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = score(data, instrument, id_col=id_col, key=key, on_invalid=invalid)
+        try:
+            result = score(data, instrument, id_col=id_col, key=key, on_invalid=invalid)
+        except UnverifiedKeyError as exc:
+            raise click.UsageError(f"{exc} On the command line, give the key file with --key FILE.") from None
     _show_warnings(caught)
     click.echo(result.summary())
     frame = result.to_frame()
@@ -187,7 +202,7 @@ def demo_cmd(out: Path, seed: int, scale: float) -> None:
 @click.option("--adjust", type=click.Choice(["holm", "hochberg", "bonferroni", "bh", "by", "none"]), default="holm",
               show_default=True, help="Correction for testing several scores (and Dunn's pairs).")
 @click.option("--seed", type=int, default=None, help="Seed for the bootstrap intervals (kruskal), for repeatable results.")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_out_file,
               help="Write the results table to this CSV or XLSX file.")
 def compare_cmd(file: Path, values: tuple[str, ...], site: str, method: str, no_posthoc: bool, adjust: str,
                 seed: int | None, out: Path | None) -> None:

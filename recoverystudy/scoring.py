@@ -335,7 +335,9 @@ def score(
     # respondents
     if id_col is not None:
         if id_col not in data.columns:
-            raise MissingItemsError(f"id_col {id_col!r} is not a column of the data.", missing=[id_col])
+            cols = [str(c) for c in data.columns]
+            raise MissingItemsError(f"id_col {id_col!r} is not a column of the data; its columns include "
+                                    f"{', '.join(cols[:8])}{' ...' if len(cols) > 8 else ''}.", missing=[id_col])
         ids = data[id_col]
         dup = ids[ids.duplicated(keep=False) & ids.notna()]
         if len(dup):

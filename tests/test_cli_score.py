@@ -66,3 +66,25 @@ def test_score_keep_unknown_column_is_a_user_error():
     res = run("score", str(EXAMPLE), "--instrument", "wai-sr", "--keep", "ward")
     assert res.exit_code == 2
     assert "no column 'ward'" in res.output
+
+
+def test_bad_out_is_a_user_error_before_any_work(tmp_path):
+    res = run("score", EXAMPLE, "--instrument", "wai-sr", "--out", str(tmp_path / "missing" / "x.csv"))
+    assert res.exit_code == 2 and "does not exist; create it first" in res.output
+    res = run("score", EXAMPLE, "--instrument", "wai-sr", "--out", str(tmp_path / "x.pdf"))
+    assert res.exit_code == 2 and "give a file ending in .csv or .xlsx" in res.output
+    assert not (tmp_path / "x.pdf").exists()
+    res = run("compare", EXAMPLE, "--value", "rsa_person_01", "--site", "site", "--out", str(tmp_path / "no" / "c.csv"))
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_refused_instrument_points_to_the_key_option():
+    res = run("score", EXAMPLE, "--instrument", "star-p")
+    assert res.exit_code == 2
+    assert "give the key file with --key FILE" in res.output and "Traceback" not in res.output
+
+
+def test_unknown_id_column_lists_the_columns():
+    res = run("score", EXAMPLE, "--instrument", "wai-sr", "--id-col", "respondentid")
+    assert res.exit_code == 2
+    assert "its columns include respondent_id, site" in res.output

@@ -194,11 +194,13 @@ turns a suggestion into a coding."""),
     code(SETUP),
     md("""## Create a project and add the transcripts
 
-The project is one file. Every change is saved at once; a crash cannot lose work that was already saved."""),
+The project is one file. Every change is saved at once; a crash cannot lose work that was already saved.
+Each run of this notebook starts a fresh project; if one is already there, it is kept under a new name."""),
     code("""meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
 path = Path("framework-project.rsqda")
-if path.exists():
-    path.unlink()
+if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
+    kept = path.rename(path.with_name(f"{path.stem}-earlier-{pd.Timestamp.now():%Y%m%d-%H%M%S}.rsqda"))
+    print(f"Kept the earlier project as {kept.name}")
 proj = rs.Project.create(path, codebook="care-planning-framework")
 proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
 for row in meta.itertuples():
@@ -398,8 +400,9 @@ pd.DataFrame(rows).round(3)"""),
     md("""## Interviews — Framework Method"""),
     code("""meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
 path = Path("six-site-project.rsqda")
-if path.exists():
-    path.unlink()
+if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
+    kept = path.rename(path.with_name(f"{path.stem}-earlier-{pd.Timestamp.now():%Y%m%d-%H%M%S}.rsqda"))
+    print(f"Kept the earlier project as {kept.name}")
 proj = rs.Project.create(path, codebook="care-planning-framework")
 proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
 for row in meta.itertuples():
@@ -449,8 +452,9 @@ scores = pd.concat([service_users[["respondent_id", "site"]], star.scores, rsa.s
 
 meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
 path = Path("joint-project.rsqda")
-if path.exists():
-    path.unlink()
+if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
+    kept = path.rename(path.with_name(f"{path.stem}-earlier-{pd.Timestamp.now():%Y%m%d-%H%M%S}.rsqda"))
+    print(f"Kept the earlier project as {kept.name}")
 proj = rs.Project.create(path, codebook="care-planning-framework")
 proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
 for row in meta.itertuples():
