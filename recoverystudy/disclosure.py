@@ -4,7 +4,15 @@ Primary suppression hides every count from 1 to ``threshold - 1`` (zeros are sho
 otherwise).  Secondary suppression then hides further cells until no suppressed count can be worked
 out from the published row and column totals: first the classic rule (no row or column may contain
 exactly one suppressed cell), then an exact check by linear algebra (a suppressed cell is
-recoverable if its unit vector lies in the row space of the total equations).
+recoverable if its unit vector lies in the row space of the total equations), then a bound-aware
+check by linear programming.  Because zeros are published, a reader knows every hidden count is at
+least 1 (at least 0 when zeros are suppressed too); with those bounds a hidden count can be pinned
+even when the totals alone do not determine it (a row of total 9 showing 7 and 0 with two hidden
+cells: both are 1).  For every cell hidden because it is small (or forced), the smallest and largest
+values consistent with everything published and these bounds are found (``scipy.optimize.linprog``,
+HiGHS; the table constraints are totally unimodular, so the LP bounds are the integer bounds), and
+the feasible range must contain at least one value other than the true one.  While a cell fails,
+further cells are suppressed.
 
 The rule is not a national standard: thresholds of 3 to 10 are used in UK practice and NHS Digital's
 current sub-national count rule is not established (``shared/reference/care-plan-audit.md`` s.3).
@@ -16,6 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import scipy.sparse as sp
+from scipy.optimize import linprog
 
 import numpy as np
 import pandas as pd
@@ -38,9 +49,16 @@ def suppression_rule(threshold: int, *, suppress_zeros: bool = False, margins: b
     low = 0 if suppress_zeros else 1
     text = f"Counts from {low} to {threshold - 1} are suppressed (shown as *)."
     if margins:
+        shown = (
+            "every hidden count is known to be at least 0"
+            if suppress_zeros
+            else "zeros are shown, so every hidden count is known to be at least 1"
+        )
         text += (
-            " Further cells are suppressed where needed so that no hidden count can be worked out from"
-            " the row and column totals (secondary suppression, checked exactly by linear algebra)."
+            " Further cells are suppressed where needed so that no hidden count can be worked out, or"
+            " narrowed to a single value, from the row and column totals and the published counts"
+            f" (secondary suppression; the check accounts for published zeros and the known bounds:"
+            f" {shown}; checked exactly by linear algebra and linear programming)."
             " Percentages and confidence intervals are hidden wherever a count they rest on is hidden."
         )
     return text
@@ -88,10 +106,12 @@ class SuppressedTable(Result):
 
     def summary(self) -> str:
         n_primary = int(self.primary.to_numpy().sum())
-        return (
+        text = (
             f"{self.n_suppressed} of {self.counts.size} cells suppressed "
             f"({n_primary} small, {self.n_suppressed - n_primary} to protect them). {self.rule}"
         )
+        notes = self.provenance.get("notes") or []
+        return " ".join([text, *notes])
 
 
 def _check_counts(table: pd.DataFrame) -> np.ndarray:
@@ -143,41 +163,233 @@ def _determined(mask: np.ndarray, lines: list[list[tuple[int, int]]]) -> list[tu
     return [cells[k] for k in np.flatnonzero(proj_diag > 1 - 1e-9)]
 
 
+def _line_eqs(
+    values: np.ndarray, mask: np.ndarray, lines: list[list[tuple[int, int]]]
+) -> tuple[list[tuple[int, int]], sp.csr_matrix, np.ndarray]:
+    """The published equations over the suppressed cells: ``A x = b`` (published cells moved to b)."""
+    cells = [tuple(int(v) for v in c) for c in np.argwhere(mask)]
+    index = {c: k for k, c in enumerate(cells)}
+    rows, cols, data, rhs = [], [], [], []
+    r = 0
+    for line in lines:
+        const = 0.0
+        hit = False
+        for pos, cell in enumerate(line):
+            coef = -1.0 if pos == len(line) - 1 else 1.0
+            if cell in index:
+                rows.append(r)
+                cols.append(index[cell])
+                data.append(coef)
+                hit = True
+            else:
+                const += coef * float(values[cell])
+        if hit:
+            rhs.append(-const)
+            r += 1
+    a = sp.csr_matrix((data, (rows, cols)), shape=(r, len(cells)))
+    return cells, a, np.asarray(rhs, dtype=float)
+
+
+def _unprotected(
+    values: np.ndarray,
+    mask: np.ndarray,
+    lines: list[list[tuple[int, int]]],
+    sensitive: np.ndarray,
+    low: int,
+    protected: set | None = None,
+    only: tuple[int, int] | None = None,
+) -> list[tuple[int, int]]:
+    """Sensitive suppressed cells whose feasible range, given everything published, is one value.
+
+    The feasible range of a hidden cell is found by minimising and maximising it over all tables
+    that agree with the published cells and totals, with every hidden cell at least *low* (a
+    reader knows this when zeros are published; a hidden cell whose true count is below *low*,
+    which only a forced cell can be, gets 0).  A cell is protected when the range holds a whole
+    number other than the true count.  Every LP solution found is a feasible table, so each one
+    also protects every other cell whose value differs in it; cells found protected are added to
+    *protected* (protection only grows as more cells are suppressed).  With *only*, just that cell
+    is checked.
+    """
+    protected = set() if protected is None else protected
+    cells, a, b = _line_eqs(values, mask, lines)
+    if not cells:
+        return []
+    truth = np.array([float(values[c]) for c in cells])
+    lb = np.where(truth < low, 0.0, float(low))
+    bounds = np.column_stack([lb, np.full(len(cells), np.inf)])
+    todo = [
+        k
+        for k, c in enumerate(cells)
+        if (c == only if only is not None else sensitive[c]) and c not in protected
+    ]
+    if not todo:
+        return []
+    if a.shape[0] == 0:  # nothing published constrains the hidden cells: unbounded above
+        protected.update(cells[k] for k in todo)
+        return []
+    open_ = set(todo)
+
+    def absorb(x: np.ndarray) -> None:
+        moved = [k for k in open_ if abs(x[k] - truth[k]) > 0.5]
+        for k in moved:
+            open_.discard(k)
+            protected.add(cells[k])
+
+    def solve(c: np.ndarray) -> tuple[int, np.ndarray | None]:
+        res = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        return res.status, (res.x if res.status == 0 else None)
+
+    # one cheap pass moving all open cells at once, up then down
+    for sign in (-1.0, 1.0):
+        c = np.zeros(len(cells))
+        c[list(open_)] = sign
+        status, x = solve(c)
+        if x is not None:
+            absorb(x)
+    exposed = []
+    for k in todo:
+        if k not in open_:
+            continue
+        for sign in (-1.0, 1.0):  # maximise, then minimise
+            if k not in open_:
+                break
+            c = np.zeros(len(cells))
+            c[k] = sign
+            status, x = solve(c)
+            if status == 3:  # unbounded above: protected
+                open_.discard(k)
+                protected.add(cells[k])
+            elif x is not None:
+                absorb(x)
+        if k in open_:
+            exposed.append(cells[k])
+    return exposed
+
+
 def _secondary(
-    values: np.ndarray, mask: np.ndarray, margins: bool, keep_cols: frozenset = frozenset()
+    values: np.ndarray,
+    mask: np.ndarray,
+    margins: bool,
+    keep_cols: frozenset = frozenset(),
+    sensitive: np.ndarray | None = None,
+    low: int = 1,
+    notes: list[str] | None = None,
+    labels: tuple[list, list] | None = None,
+    max_trials: int = 12,
 ) -> np.ndarray:
     mask = mask.copy()
+    notes = [] if notes is None else notes
     lines = _lines(values.shape, margins)
     if not lines:
         return mask
+    if sensitive is None:
+        sensitive = mask.copy()
+    nr, nc = values.shape
 
-    def pick(line: list[tuple[int, int]]) -> bool:
-        candidates = [c for c in line if not mask[c]]
+    def cross(cell: tuple[int, int], line: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The other line through *cell* (the column if *line* is its row, and vice versa)."""
+        i, j = cell
+        row, col = lines[i], lines[nr + j]
+        return col if line is row else row
+
+    def pick(m: np.ndarray, line: list[tuple[int, int]]) -> bool:
+        candidates = [c for c in line if not m[c]]
         if not candidates:
             return False
-        # prefer the smallest non-zero inner cell, then zeros, then the line total
+        # prefer the smallest non-zero inner cell, then a non-zero total, then zeros (a hidden zero
+        # would break the published "hidden counts are at least 1" bound when zeros are shown)
         inner = candidates[:-1] if candidates[-1] == line[-1] else candidates
-        pool = [c for c in inner if values[c] > 0] or inner or candidates
+        pool = (
+            [c for c in inner if values[c] > 0]
+            or [c for c in candidates if values[c] > 0]
+            or inner
+            or candidates
+        )
         choice = min(pool, key=lambda c: (c[1] in keep_cols, values[c], c))
-        mask[choice] = True
+        m[choice] = True
         return True
 
+    def close(m: np.ndarray) -> np.ndarray:
+        """The classic rule and the exact linear-algebra check, repeated until both pass."""
+        m = m.copy()
+        for _ in range(values.size + 1):
+            changed = False
+            for line in lines:
+                if sum(m[c] for c in line) == 1:
+                    changed |= pick(m, line)
+            if changed:
+                continue
+            exposed = _determined(m, lines)
+            if not exposed:
+                break
+            cell = exposed[0]
+            through = [line for line in lines if cell in line]
+            # a line with a non-zero cell left first (hiding a published-style zero breaks the bound)
+            through.sort(key=lambda line: not any(not m[c] and values[c] > 0 for c in line))
+            for line in through:
+                if pick(m, line):
+                    changed = True
+                    break
+            if not changed:  # pragma: no cover - every line full: nothing left to hide
+                break
+        return m
+
+    def name(cell: tuple[int, int]) -> str:
+        if labels is None:
+            return str(cell)
+        return f"({labels[0][cell[0]]!r}, {labels[1][cell[1]]!r})"
+
+    protected: set = set()
     for _ in range(values.size + 1):
-        changed = False
-        for line in lines:
-            if sum(mask[c] for c in line) == 1:
-                changed |= pick(line)
-        if changed:
-            continue
-        exposed = _determined(mask, lines)
+        mask = close(mask)
+        exposed = _unprotected(values, mask, lines, sensitive, low, protected)
         if not exposed:
             break
         cell = exposed[0]
-        for line in lines:
-            if cell in line and pick(line):
-                changed = True
+        own = [lines[cell[0]], lines[nr + cell[1]]]
+        # its own row and column first; if they have nothing left to hide, every line that
+        # already holds a hidden cell (the pin can come through other lines' bounds)
+        stages = [own, [ln for ln in lines if any(mask[c] for c in ln) and ln not in own]]
+        done = False
+        for stage in stages:
+            cands: dict[tuple[int, int], tuple] = {}
+            for line in stage:
+                for c in line:
+                    if mask[c] or c in cands or values[c] < low:
+                        continue  # a hidden zero would break the published bound when zeros are shown
+                    other = cross(c, line)
+                    helped = any(mask[o] for o in other if o != c)
+                    cands[c] = (c == line[-1], c[1] in keep_cols, not helped, int(values[c]), c)
+            if not cands:
+                continue
+            for c in sorted(cands, key=cands.get)[:max_trials]:
+                trial = mask.copy()
+                trial[c] = True
+                trial = close(trial)
+                if not _unprotected(values, trial, lines, sensitive, low, set(), only=cell):
+                    mask = trial
+                    done = True
+                    break
+            if done:
                 break
-        if not changed:  # pragma: no cover - every line full: nothing left to hide
+            # no single further cell protects it: hide the rest of the line with fewest cells left
+            left = [sum(not mask[c] and values[c] >= low for c in ln) for ln in stage]
+            k = min((n, k) for k, n in enumerate(left) if n)[1]
+            line = stage[k]
+            for c in line:
+                if not mask[c] and values[c] >= low:
+                    mask[c] = True
+            pos = lines.index(line)
+            kind, at = ("row", pos) if pos < nr else ("column", pos - nr)
+            label = labels[0 if kind == "row" else 1][at] if labels else at
+            notes.append(
+                f"No single further suppression protected cell {name(cell)}, so the rest of {kind} "
+                f"{label!r} was suppressed."
+            )
+            done = True
+            break
+        if not done:  # pragma: no cover - nothing left to hide, yet still pinned
+            notes.append(f"Cell {name(cell)} could not be protected by further suppression.")
             break
     return mask
 
@@ -228,7 +440,19 @@ def suppress_small_counts(
     Secondary suppression first applies the rule "no row or column with exactly one suppressed
     cell" (choosing the smallest non-zero cell), then checks exactly, by the rank of the total
     equations, that no suppressed cell is determined; any such cell triggers another suppression.
-    Bounds from non-negativity (interval disclosure) are not modelled.
+    It then checks bounds (interval disclosure): a reader knows every hidden count is at least 1
+    when zeros are published (at least 0 otherwise), which can pin a hidden count the totals alone
+    do not determine.  For each cell hidden because it is small (or forced), the minimum and maximum
+    consistent with everything published are found by linear programming (HiGHS; exact for these
+    tables, whose constraints are totally unimodular), and the range must contain a whole number
+    other than the true count.  While a cell fails, a further cell on its row or column is
+    suppressed: the first, in this order, that protects it (after re-applying the rules above):
+    non-zero before zero, inner cells before totals, *keep* columns last, cells whose other line
+    already holds a hidden cell first, then the smallest count.  If none of these does, the rest
+    of its row (or column, whichever has fewer cells left) is suppressed and
+    ``provenance["notes"]`` (and ``summary()``) says so.  The primary cells are not also bounded
+    above by ``threshold - 1``: a reader cannot in general tell a small cell from a protecting one,
+    and with that bound a threshold of 2 could never be protected.
 
     Examples
     --------
@@ -267,7 +491,10 @@ def suppress_small_counts(
             )
         mask |= forced
     keep_cols = frozenset(k for k, col in enumerate(columns) if col in set(keep))
-    mask = _secondary(full, mask, margins, keep_cols)
+    notes: list[str] = []
+    mask = _secondary(
+        full, mask, margins, keep_cols, sensitive=mask.copy(), low=low, notes=notes, labels=(index, columns)
+    )
     counts = pd.DataFrame(full, index=index, columns=columns)
     counts.index.name = table.index.name
     suppressed = pd.DataFrame(mask, index=index, columns=columns)
@@ -279,6 +506,7 @@ def suppress_small_counts(
         suppress_zeros=suppress_zeros,
         margins=margins,
         rule=rule,
+        notes=notes,
     )
     return SuppressedTable(
         counts=counts,

@@ -93,3 +93,145 @@ def test_keep_column_spared_when_there_is_a_choice():
     assert plain.suppressed.loc["A", "met"]  # the smallest complement in row A is met (6)
     assert not kept.suppressed.loc["A", "met"] and kept.suppressed.loc["A", "not"]
     assert _recoverable(kept.counts.to_numpy(), kept.suppressed.to_numpy()) == []
+
+
+# --- bound-aware protection (interval disclosure) -------------------------------------------------
+
+
+def _intervals(counts: np.ndarray, mask: np.ndarray, low: int = 1) -> dict:
+    """Independent audit: the LP range of every hidden cell given all published cells, all row and
+    column totals (the last row/column) and the reader's bound (hidden counts >= *low*)."""
+    from scipy.optimize import linprog
+
+    hidden = [tuple(int(v) for v in c) for c in np.argwhere(mask)]
+    nr, nc = counts.shape
+    lines = [[(i, j) for j in range(nc)] for i in range(nr)] + [
+        [(i, j) for i in range(nr)] for j in range(nc)
+    ]
+    a_rows, b = [], []
+    for line in lines:
+        row = np.zeros(len(hidden))
+        const = 0.0
+        for cell in line:
+            sign = -1.0 if cell == line[-1] else 1.0
+            if cell in hidden:
+                row[hidden.index(cell)] = sign
+            else:
+                const += sign * counts[cell]
+        if row.any():
+            a_rows.append(row)
+            b.append(-const)
+    out = {}
+    for k, cell in enumerate(hidden):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(hidden))
+            c[k] = sign
+            bounds = [(low, None)] * len(hidden)
+            res = linprog(c, A_eq=np.array(a_rows), b_eq=b, bounds=bounds, method="highs")
+            ends.append(np.inf if res.status == 3 else sign * res.fun)
+        out[cell] = (ends[0], ends[1])
+    return out
+
+
+def _pinned(counts, mask, primary, low=1):
+    iv = _intervals(counts, mask, low)
+    return [c for c, (lo, hi) in iv.items() if primary[c] and hi - lo < 1 - 1e-9]
+
+
+REVIEWER = pd.DataFrame(
+    {"a": [7, 10, 12], "b": [1, 8, 9], "c": [1, 6, 7], "d": [0, 5, 6]}, index=["A", "B", "C"]
+)
+
+
+def test_reviewer_case_published_zero_no_longer_pins_the_small_cells():
+    # Row A: total 9, 7 and 0 shown. The old rank-based check hid A.b, A.c and (to protect the
+    # columns) B.b, B.c, which no total determines -- but A.b + A.c = 2 with both >= 1 pins both at 1.
+    counts = rs.suppress_small_counts(REVIEWER).counts.to_numpy()
+    old = np.zeros_like(counts, dtype=bool)
+    old[[0, 0, 1, 1], [1, 2, 1, 2]] = True
+    primary = (counts > 0) & (counts < 5)
+    assert _recoverable(counts, old) == []  # the linear check passed it ...
+    assert _pinned(counts, old, primary) == [(0, 1), (0, 2)]  # ... yet both are exactly 1
+    assert _intervals(counts, old)[(0, 1)] == (1.0, 1.0)
+
+    s = rs.suppress_small_counts(REVIEWER)
+    assert s.suppressed.to_numpy().tolist() == [
+        [True, True, True, False, False],  # A: 7 also hidden (smallest non-zero; the 0 stays shown)
+        [True, True, True, False, False],  # B: 10 hidden to protect column a
+        [False, False, False, False, False],
+        [False, False, False, False, False],
+    ]
+    assert s.table.loc["A", "d"] == 0 and s.table.loc["A", "Total"] == 9
+    mask = s.suppressed.to_numpy()
+    assert _recoverable(counts, mask) == []
+    assert _pinned(counts, mask, s.primary.to_numpy()) == []
+    iv = _intervals(counts, mask)
+    assert iv[(0, 1)] == (1.0, 7.0) and iv[(0, 2)] == (1.0, 6.0)
+    assert s.provenance["notes"] == []
+    assert "published zeros and the known bounds" in s.rule and "at least 1" in s.rule
+
+
+def test_column_wise_case():
+    t = REVIEWER.T  # the pinning now runs down column A
+    s = rs.suppress_small_counts(t)
+    expected = np.array(rs.suppress_small_counts(REVIEWER).suppressed.to_numpy()).T
+    assert s.suppressed.to_numpy().tolist() == expected.tolist()
+    assert s.suppressed.loc[["a", "b", "c"], "A"].all() and not s.suppressed.loc["d", "A"]
+    counts = s.counts.to_numpy()
+    assert _pinned(counts, s.suppressed.to_numpy(), s.primary.to_numpy()) == []
+
+
+def test_already_safe_pattern_unchanged():
+    # A: 2 and 3 hidden, B's 10 and 12 protect the columns; A.a + A.b = 5 leaves A.a anywhere in 1..4
+    t = pd.DataFrame({"a": [2, 10, 19], "b": [3, 12, 19], "c": [20, 20, 9]}, index=["A", "B", "C"])
+    s = rs.suppress_small_counts(t)
+    assert s.suppressed.to_numpy().tolist() == [
+        [True, True, False, False],
+        [True, True, False, False],
+        [False, False, False, False],
+        [False, False, False, False],
+    ]
+    iv = _intervals(s.counts.to_numpy(), s.suppressed.to_numpy())
+    assert iv[(0, 0)] == (1.0, 4.0) and iv[(0, 1)] == (1.0, 4.0)
+    assert s.provenance["notes"] == []
+    # the documented example is unchanged too (see test_hand_example)
+
+
+def test_zeros_suppressed_too_uses_bound_zero():
+    # with suppress_zeros the 0 is itself hidden, so the reader's bound is 0: A.b + A.c + A.d = 2
+    # leaves each of them in 0..2 and no further suppression is needed
+    s = rs.suppress_small_counts(REVIEWER, suppress_zeros=True)
+    mask = s.suppressed.to_numpy()
+    assert mask[0].tolist() == [False, True, True, True, False]
+    assert _pinned(s.counts.to_numpy(), mask, s.primary.to_numpy(), low=0) == []
+    assert "at least 0" in s.rule
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_primary_cell_pinned_random_tables_with_zeros(seed):
+    rng = np.random.default_rng(100 + seed)
+    t = pd.DataFrame(rng.choice([0, 0, 1, 2, 3, 6, 9, 15], size=(6, 4)), columns=list("wxyz"))
+    s = rs.suppress_small_counts(t)
+    counts = s.counts.to_numpy()
+    mask = s.suppressed.to_numpy()
+    assert (mask | ~s.primary.to_numpy()).all()
+    assert not (mask & (counts == 0)).any()  # published zeros stay published
+    assert _recoverable(counts, mask) == []
+    assert _pinned(counts, mask, s.primary.to_numpy()) == []
+
+
+def test_large_team_table_is_fast_and_protected():
+    import time
+
+    rng = np.random.default_rng(7)
+    lam = rng.choice([1, 3, 8, 20], size=(200, 1))
+    t = pd.DataFrame(rng.poisson(lam, size=(200, 5)), columns=list("abcde"))
+    start = time.perf_counter()
+    s = rs.suppress_small_counts(t)
+    assert time.perf_counter() - start < 30
+    from recoverystudy.disclosure import _lines, _unprotected
+
+    mask = s.suppressed.to_numpy()
+    full = s.counts.to_numpy()
+    assert _unprotected(full, mask, _lines(full.shape, True), s.primary.to_numpy(), 1) == []
