@@ -186,3 +186,18 @@ def test_sigkill_mid_batch_loses_nothing_acknowledged(tmp_path):
         assert set(acknowledged) <= stored
         assert len(stored) - len(acknowledged) in (0, 1)  # at most the one committed but not yet acknowledged
         assert (proj.coding_log()["action"] == "code").sum() == len(stored)
+
+
+def test_a_code_added_after_the_freeze_is_not_claimed_by_that_version(proj):
+    proj.freeze_framework("v1")
+    proj.add_code("recovery/new_code", name="New code")
+    proj.code("SU01-int", 0, 11, "recovery/new_code", coder="AB")
+    proj.code("SU01-int", 0, 11, "recovery/hope_and_goals", coder="AB")
+    proj.code_many(pd.DataFrame({"document": ["SU02-int", "SU02-int"], "start": [6, 6], "end": [12, 12],
+                                 "code": ["recovery/new_code", "risk/risk_discussion"]}), coder="CD")
+    seg = proj.segments().set_index(["code", "coder"])["framework_version"]
+    assert pd.isna(seg[("recovery/new_code", "AB")]) and pd.isna(seg[("recovery/new_code", "CD")])
+    assert seg[("recovery/hope_and_goals", "AB")] == 1 and seg[("risk/risk_discussion", "CD")] == 1
+    proj.freeze_framework("v2 adds new_code")
+    proj.code("SU01-int", 12, 20, "recovery/new_code", coder="AB")
+    assert proj.segments(coder="AB").set_index("start").loc[12, "framework_version"] == 2

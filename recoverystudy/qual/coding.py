@@ -8,6 +8,8 @@ change is appended to ``coding_log`` with the coder and the UTC time.
 
 from __future__ import annotations
 
+import json
+
 import re
 import warnings
 from typing import Any
@@ -112,12 +114,27 @@ class CodingMixin:
                 f"need 0 <= start < end <= {n_chars}."
             )
 
+    @staticmethod
+    def _codes_outside_frozen(conn) -> set[int]:
+        """Codes that are not part of the latest frozen framework version (added since it was frozen).
+
+        A segment under such a code was coded under the working, not yet frozen, codebook: it records
+        no framework version rather than claiming a version that does not contain its code.
+        """
+        row = conn.execute("SELECT snapshot_json FROM framework_versions ORDER BY version DESC LIMIT 1").fetchone()
+        if row is None:
+            return set()
+        frozen = {rec.get("path") for rec in json.loads(row[0])}
+        return {int(cid) for cid, path in conn.execute("SELECT code_id, path FROM codes") if path not in frozen}
+
     def _insert_segment(self, conn, doc_id: int, code_id: int, coder_id: int, start: int, end: int, coder: str,
                         action: str) -> int:
         now = utc_now()
+        version_sql = ("NULL" if int(code_id) in self._codes_outside_frozen(conn)
+                       else "(SELECT MAX(version) FROM framework_versions)")
         cur = conn.execute(
             "INSERT INTO segments(guid, document_id, code_id, coder_id, start, end, framework_version, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, (SELECT MAX(version) FROM framework_versions), ?)",
+            f" VALUES (?, ?, ?, ?, ?, ?, {version_sql}, ?)",
             (new_guid(), doc_id, code_id, coder_id, start, end, now))
         seg_id = int(cur.lastrowid)
         conn.execute(
@@ -324,6 +341,11 @@ class CodingMixin:
                 " ON CONFLICT(document_id, code_id, coder_id, start, end) DO NOTHING",
                 zip(seg_ids.tolist(), new_guids(n), doc_ids.tolist(), code_arr.tolist(), coder_ids.tolist(),
                     starts.tolist(), ends.tolist()))
+            draft = self._codes_outside_frozen(conn) if version is not None else set()
+            if draft:
+                marks = ",".join("?" * len(draft))
+                conn.execute(f"UPDATE segments SET framework_version = NULL WHERE segment_id BETWEEN ? AND ?"
+                             f" AND code_id IN ({marks})", (first, last, *sorted(draft)))
             n_new = conn.execute("SELECT COUNT(*) FROM segments WHERE segment_id BETWEEN ? AND ?",
                                  (first, last)).fetchone()[0]
             ok = np.ones(n, dtype=bool)
@@ -425,6 +447,9 @@ class CodingMixin:
         pandas.DataFrame
             ``segment_id, document, case, code, coder, start, end, text, context_before,
             context_after, framework_version`` ordered by document and position.
+            ``framework_version`` is the frozen framework the segment was coded under; it is empty
+            (``<NA>``) for segments coded under the working codebook: before the first
+            :meth:`freeze_framework`, or with a code added since the latest freeze.
 
         Examples
         --------
