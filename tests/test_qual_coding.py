@@ -89,14 +89,14 @@ def test_code_quote(proj):
 
 def test_uncode_and_log(proj):
     seg = proj.code_quote("SU02-int", "high risk", "risk/risk_discussion", coder="AB", memo="why")
-    proj.uncode(seg, coder="CD")
+    proj.uncode(seg, coder="CD", others=True)
     assert len(proj.segments()) == 0
     log = proj.coding_log()
     assert log["action"].tolist() == ["code", "uncode"]
     assert log.iloc[1][["coder", "detail", "code"]].tolist() == ["CD", "coded by AB", "risk/risk_discussion"]
     assert proj.memos()["text"].tolist() == ["why"]  # the memo survives the uncoding
     with pytest.raises(KeyError):
-        proj.uncode(seg, coder="CD")
+        proj.uncode(seg, coder="CD", others=True)
 
 
 def test_segment_filters(proj):
@@ -201,3 +201,13 @@ def test_a_code_added_after_the_freeze_is_not_claimed_by_that_version(proj):
     proj.freeze_framework("v2 adds new_code")
     proj.code("SU01-int", 12, 20, "recovery/new_code", coder="AB")
     assert proj.segments(coder="AB").set_index("start").loc[12, "framework_version"] == 2
+
+
+def test_removing_another_coders_segment_needs_others_true(proj):
+    seg = proj.code("SU01-int", 0, 11, "recovery/personal_recovery", coder="ann")
+    with pytest.raises(PermissionError, match="coded by 'ann', not 'zed'"):
+        proj.uncode(seg, coder="zed")
+    assert len(proj.segments()) == 1
+    assert proj.uncode(seg, coder="zed", others=True) == seg
+    log = proj.coding_log()
+    assert log["action"].tolist() == ["code", "uncode"] and log["coder"].tolist() == ["ann", "zed"]

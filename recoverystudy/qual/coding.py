@@ -223,11 +223,13 @@ class CodingMixin:
         return self.code(document, start, end, code, coder=coder, memo=memo)
 
     def uncode(self, segment: int | str, start: int | None = None, end: int | None = None, code: str | None = None,
-               *, coder: str) -> int:
+               *, coder: str, others: bool = False) -> int:
         """Remove a coding: ``uncode(segment_id, coder=...)`` or ``uncode(document, start, end, code, coder=...)``.
 
         With a document span, the segment of *coder* with exactly that span and code is removed.  The
         removal is logged (the log keeps the span, code and coder).  Returns the removed segment id.
+        Removing another coder's segment by id needs ``others=True`` (it changes their coding and
+        any agreement computed from it); the log records who removed whose coding.
 
         Examples
         --------
@@ -245,10 +247,15 @@ class CodingMixin:
             if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)):
                 raise TypeError("uncode(segment_id, coder=...) needs an integer segment id, or give "
                                 "document, start, end and code.")
-            row = self._q("SELECT segment_id FROM segments WHERE segment_id = ?", (int(segment),))
+            row = self._q("SELECT s.segment_id, u.name FROM segments s JOIN users u ON u.user_id = s.coder_id"
+                          " WHERE s.segment_id = ?", (int(segment),))
             if not row:
                 raise KeyError(f"No segment {segment} in project {self.path.name}.")
-            seg_id = int(row[0][0])
+            seg_id, owner = int(row[0][0]), row[0][1]
+            if owner != str(coder).strip() and not others:
+                raise PermissionError(f"Segment {seg_id} was coded by {owner!r}, not {coder!r}; removing another "
+                                      "coder's segment changes their coding (and agreement): pass others=True "
+                                      "if the team agreed to it.")
         else:
             if start is None or end is None or code is None:
                 raise TypeError("uncode(document, start, end, code, coder=...) needs all of start, end and code.")
