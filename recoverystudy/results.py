@@ -102,3 +102,22 @@ def resolve_seed(seed: Any) -> Any:
 
         return int(np.random.SeedSequence().entropy % (2**63))
     return seed
+
+
+def excel_target(path: Any) -> Any:
+    """Check an Excel output path before writing: it must end in .xlsx and its folder must exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> excel_target(pathlib.Path(tempfile.mkdtemp()) / "out.xlsx").suffix
+    '.xlsx'
+    """
+    from pathlib import Path
+
+    target = Path(path).expanduser()
+    if target.suffix.lower() != ".xlsx":
+        raise ValueError(f"{target.name}: an Excel workbook is written; give a file name ending in .xlsx.")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"The folder {target.parent} does not exist; cannot write {target.name}.")
+    return target

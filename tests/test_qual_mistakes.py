@@ -56,3 +56,12 @@ def test_suggest_takes_a_codebook(proj):
     got = proj.suggest(book)
     assert proj.suggest().empty  # the default rules are the codebook's: nothing new to suggest
     assert {"care_plan_document/copy_and_ownership", "crisis/crisis_plan"} <= set(got["code"])
+
+
+def test_framework_matrix_excel_target_is_checked(proj, tmp_path):
+    matrix = proj.framework_matrix()
+    with pytest.raises(ValueError, match="ending in .xlsx"):
+        matrix.to_excel(tmp_path / "matrix.csv")
+    with pytest.raises(FileNotFoundError, match="does not exist; cannot write matrix.xlsx"):
+        matrix.to_excel(tmp_path / "missing" / "matrix.xlsx")
+    assert not (tmp_path / "matrix.csv").exists() and not (tmp_path / "missing").exists()

@@ -28,7 +28,7 @@ from recoverystudy.integrate._common import (
     resolve_themes,
     segment_counts,
 )
-from recoverystudy.results import Result, base_provenance, frame_to_html
+from recoverystudy.results import Result, base_provenance, excel_target, frame_to_html
 
 __all__ = ["CaseMatrix", "case_matrix"]
 
@@ -152,9 +152,7 @@ class CaseMatrix(Result):
         ['Case matrix', 'Coded segments', 'Provenance']
         >>> proj.close()
         """
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"The folder {path.parent} does not exist; cannot write {path.name}.")
+        path = excel_target(path)
         prov = pd.DataFrame({"field": list(self.provenance),
                              "value": [", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
                                        for v in self.provenance.values()]})

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.qual.store import new_guid, utc_now
-from recoverystudy.results import Result, base_provenance, frame_to_html
+from recoverystudy.results import Result, base_provenance, excel_target, frame_to_html
 
 __all__ = ["FrameworkMixin", "FrameworkMatrix"]
 
@@ -168,7 +168,7 @@ class FrameworkMatrix(Result):
         ['Understandings of recovery', 'Personalisation']
         >>> proj.close()
         """
-        path = Path(path)
+        path = excel_target(path)
         wide = self.to_frame()
         themes: dict[str, list[str]] = {}
         for c in self.codes:
