@@ -65,3 +65,9 @@ def test_framework_matrix_excel_target_is_checked(proj, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist; cannot write matrix.xlsx"):
         matrix.to_excel(tmp_path / "missing" / "matrix.xlsx")
     assert not (tmp_path / "matrix.csv").exists() and not (tmp_path / "missing").exists()
+
+
+def test_import_cases_reads_a_file(proj, tmp_path):
+    (tmp_path / "cases.csv").write_text("case,site,role\nSU02,Beckford,service user\nCC01,Ashby,care coordinator\n")
+    assert proj.import_cases(str(tmp_path / "cases.csv")) == [2, 3]
+    assert proj.cases().set_index("case").loc["CC01", "role"] == "care coordinator"

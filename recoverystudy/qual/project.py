@@ -511,10 +511,12 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
                 (case_id, attr_id, _attr_text(value, declared), now))
         conn.execute("UPDATE cases SET modified_at = ? WHERE case_id = ?", (now, case_id))
 
-    def import_cases(self, data: pd.DataFrame, *, case_col: str = "case") -> list[int]:
+    def import_cases(self, data: pd.DataFrame | str | Path, *, case_col: str = "case") -> list[int]:
         """Add or update many cases from a DataFrame (one row per case, other columns are attributes).
 
-        Missing values leave an attribute unset.  All rows are written in one transaction.
+        *data* may also be the path of a CSV, Excel or SPSS file (read with
+        :func:`recoverystudy.read_survey`).  Missing values leave an attribute unset.  All rows are
+        written in one transaction.
 
         Examples
         --------
@@ -527,6 +529,13 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
         [30.0, nan]
         >>> proj.close()
         """
+        if isinstance(data, (str, Path)):
+            from recoverystudy.surveys import read_survey
+
+            data = read_survey(data)
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"import_cases needs a DataFrame or the path of a CSV/Excel/SPSS file; got "
+                            f"{type(data).__name__}.")
         if case_col not in data.columns:
             raise KeyError(f"Column {case_col!r} not found; the frame has {list(data.columns)}.")
         if data[case_col].isna().any():
