@@ -806,3 +806,25 @@ def test_pipeline_on_synthetic_study(tmp_path):
         assert len(t.to_frame()) == iv["triad_id"].nunique() == 30
         assert t.to_frame()["plan_id"].notna().sum() == 30
         assert len(t.theme_status) == 30 * 9 and set(t.theme_status["status"]) <= {"agree", "differ", "none"}
+
+
+def test_project_may_be_given_as_a_path(tmp_path):
+    import pandas as pd
+
+    import recoverystudy as rs
+
+    path = tmp_path / "p.rsqda"
+    with rs.Project.create(path) as proj:
+        proj.import_cases(pd.DataFrame({"case": ["A", "B", "C", "D"], "site": ["s"] * 4}))
+        for case in "ABCD":
+            proj.add_document(f"{case}: my care plan talks about risk and my goals.", name=case, case=case)
+        proj.code_quote("A", "risk", "risk/risk_discussion", coder="AB")
+        proj.code_quote("B", "risk", "risk/risk_discussion", coder="AB")
+    scores = pd.DataFrame({"id": ["A", "B", "C", "D"], "score": [1.0, 2.0, 3.0, 4.0]})
+    by_path = rs.joint_display(scores, str(path), case_id="id", value="score", themes=["risk"], by=None).to_frame()
+    with rs.Project.open(path) as proj:
+        direct = rs.joint_display(scores, proj, case_id="id", value="score", themes=["risk"], by=None).to_frame()
+    pd.testing.assert_frame_equal(by_path, direct)
+    row = direct.iloc[0]
+    assert (row["n_with"], row["n_without"], row["statistic"]) == (2, 2, 0.0)  # U of the lower "with" arm
+    assert rs.case_matrix(scores, path, case_id="id", columns=["score"], themes=["risk"]).to_frame().shape[0] == 4

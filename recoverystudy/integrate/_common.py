@@ -12,6 +12,9 @@ Nothing here returns or keeps the text of a coded segment.
 
 from __future__ import annotations
 
+import functools
+import os
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +26,7 @@ from recoverystudy._validate import check_columns, check_frame, check_numeric, c
 from recoverystudy.errors import CodebookError, MissingItemsError, StatisticsError
 
 __all__ = [
+    "accepts_project_path",
     "CARE_PLAN_KIND",
     "NOT_SET",
     "Linked",
@@ -353,3 +357,23 @@ def group_column(cases: pd.DataFrame, scores_linked: pd.DataFrame | None,
             f"column of the scores frame (columns: {examples(score_cols, 10) or 'none'}).", missing=[by])
     text = lab.astype("string")
     return text.fillna(NOT_SET).astype(object), source
+
+
+def accepts_project_path(func):
+    """Let *project* be the path of a project file as well as an open Project (opened read-only use,
+    closed again afterwards)."""
+    sig = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        project = bound.arguments.get("project")
+        if isinstance(project, (str, os.PathLike)):
+            from recoverystudy.qual.project import Project
+
+            with Project.open(project) as opened:
+                bound.arguments["project"] = opened
+                return func(*bound.args, **bound.kwargs)
+        return func(*args, **kwargs)
+
+    return wrapper

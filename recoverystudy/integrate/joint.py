@@ -16,6 +16,7 @@ from recoverystudy._stats import ADJUST_METHODS, adjust_pvalues
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.errors import EmptyDataError
 from recoverystudy.integrate._common import (
+    accepts_project_path,
     NOT_SET,
     coded_counts,
     group_column,
@@ -130,6 +131,7 @@ class JointDisplay(Result):
         return "\n".join(lines)
 
 
+@accepts_project_path
 def joint_display(
     scores: pd.DataFrame,
     project: Any,

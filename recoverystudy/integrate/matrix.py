@@ -18,6 +18,7 @@ import pandas as pd
 
 from recoverystudy._validate import check_columns, check_option
 from recoverystudy.integrate._common import (
+    accepts_project_path,
     charts,
     coded_counts,
     infer_values,
@@ -224,6 +225,7 @@ def _cells(project: Any, cases: Sequence[str], themes: Sequence[str], counts_lon
                          "kind": kind, "n_segments": totals.to_numpy(), "text": texts.to_numpy(dtype=object)})
 
 
+@accepts_project_path
 def case_matrix(
     scores: pd.DataFrame,
     project: Any,

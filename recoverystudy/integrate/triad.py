@@ -16,6 +16,7 @@ import pandas as pd
 from recoverystudy.audit.inputs import PLAN_SUFFIXES
 from recoverystudy.errors import AuditError, MissingItemsError, StatisticsError
 from recoverystudy.integrate._common import (
+    accepts_project_path,
     NOT_SET,
     coded_counts,
     examples,
@@ -229,6 +230,7 @@ def _audit_columns(audit: Any, plan_triad: pd.Series) -> pd.DataFrame:
     return out
 
 
+@accepts_project_path
 def triads(
     project: Any,
     scores: pd.DataFrame | None = None,
