@@ -71,3 +71,18 @@ def test_import_cases_reads_a_file(proj, tmp_path):
     (tmp_path / "cases.csv").write_text("case,site,role\nSU02,Beckford,service user\nCC01,Ashby,care coordinator\n")
     assert proj.import_cases(str(tmp_path / "cases.csv")) == [2, 3]
     assert proj.cases().set_index("case").loc["CC01", "role"] == "care coordinator"
+
+
+def test_a_theme_level_chart_is_shown_in_the_matrix(proj, tmp_path):
+    import openpyxl
+
+    proj.chart("SU01", "relationship", "Trusts the coordinator; wants more time.", author="AB")
+    matrix = proj.framework_matrix(group_by=None)
+    frame = matrix.to_frame()
+    assert "relationship" in matrix.codes
+    assert "Trusts the coordinator; wants more time." in frame.to_string()
+    assert "Trusts the coordinator" in matrix.to_html()
+    book = openpyxl.load_workbook(matrix.to_excel(tmp_path / "m.xlsx"))
+    values = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert "Trusts the coordinator; wants more time." in values
+    assert "relationship" in proj.framework_matrix(codes=["relationship"]).codes

@@ -277,7 +277,7 @@ class FrameworkMixin:
         ----------
         codes : iterable of str, optional
             Code paths (a theme selects its codes).  Default: every code under a theme, plus themes
-            that have no codes.
+            that have no codes or that have a summary charted at theme level (their own column).
         cases : iterable of str, optional
             Default: every case.
         group_by : str or None, default="site"
@@ -301,14 +301,17 @@ class FrameworkMixin:
         parents = {r[3] for r in all_codes if r[3] is not None}
         names = {r[1]: r[2] for r in all_codes}
         theme_names = {r[1]: r[2] for r in all_codes if r[3] is None}
+        # a theme is a column of its own when it has no codes, or when a summary was charted at theme level
+        theme_charted = {r[0] for r in self._q("SELECT DISTINCT c.path FROM charts h JOIN codes c ON c.code_id = h.code_id"
+                                                " WHERE c.parent_id IS NULL")}
         if codes is None:
-            chosen = [r[1] for r in all_codes if r[3] is not None or r[0] not in parents]
+            chosen = [r[1] for r in all_codes if r[3] is not None or r[0] not in parents or r[1] in theme_charted]
         else:
             chosen = []
             for c in ([codes] if isinstance(codes, str) else codes):
                 self._code_id(c)
                 kids = [r[1] for r in all_codes if r[1].startswith(c + "/")]
-                chosen += kids or [c]
+                chosen += ([c] if kids and c in theme_charted else []) + (kids or [c])
             chosen = list(dict.fromkeys(chosen))
         case_rows = self._q("SELECT case_id, name FROM cases ORDER BY name")
         if cases is not None:
