@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 import recoverystudy as rs
-from recoverystudy.audit.prerate import prerate_text
+from recoverystudy.audit.prerate import NEGATED, prerate_text
 
 DATA = Path(__file__).parent / "data" / "care_plans"
 EXPECTED = pd.read_csv(DATA / "_expected" / "expected_ratings.csv").set_index("plan")
@@ -138,7 +138,7 @@ def test_evidence_offsets_quote_the_plan():
     for row in ev.itertuples():
         assert row.sentence_start <= row.start < row.end <= len(text)
         assert "\n" not in text[row.sentence_start : row.sentence_end]
-        if kinds[row.evidence] in ("pattern", "linked", "date"):
+        if kinds[row.evidence.removesuffix(NEGATED)] in ("pattern", "linked", "date"):
             assert row.end <= row.sentence_end  # the match lies in the quoted sentence
     met = audit.prerated[audit.prerated["rating"] == "met"]
     # every "met" has evidence for the rule that fired
@@ -191,17 +191,22 @@ def test_agreement_on_held_out_plans():
     All 7 misses are under-ratings; wales_eight_areas 1/2 - heldout_07 gives its outcomes in a
     pipe table ("| Finance and money | To claim the PIP ... |"), which the rules do not read
     (pre-rated "partly met", coverage 0 of the 5 areas).  heldout_08's coverage (2 areas) is exact.
-    Overall 126/152 = 0.829.  Floor: overall >= 0.80 and at most 2 over-ratings."""
+    Overall 126/152 = 0.829.  Floor: overall >= 0.80 and at most 2 over-ratings.
+    After negation handling was added (tests/test_audit_negation.py; rules otherwise unchanged):
+    127/152 = 0.836 - heldout_04's review over-rating ("Jason did not attend the review.") is now
+    "not evidenced" as expected; heldout_05 toc_carer_identified moved from "partly met" to "not
+    evidenced" ("I don't have any family nearby ...": negated family mention; expected "met", a
+    miss either way).  One over-rating remains (heldout_06 goals)."""
     audit = rs.audit_care_plans([DATA / p for p in HELDOUT.index], country=COUNTRY)
     got = audit.prerated.pivot(index="plan_id", columns="criterion", values="rating")
     got = got.loc[HELDOUT.index, HELDOUT.columns]
     agree = (got == HELDOUT).to_numpy()
     assert agree.mean() >= 0.80
-    assert agree.sum() == 126
+    assert agree.sum() == 127
     assert (got["wales_eight_areas"] == HELDOUT["wales_eight_areas"]).sum() == 7
     order = {"not applicable": -1, "not evidenced": 0, "partly met": 1, "met": 2}
     over = (got.map(order.get) > HELDOUT.map(order.get)) & (HELDOUT != "not applicable")
-    assert int(over.to_numpy().sum()) <= 2
+    assert int(over.to_numpy().sum()) <= 1
 
 
 def test_project_care_plan_documents(tmp_path):

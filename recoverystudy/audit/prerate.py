@@ -20,9 +20,12 @@ from recoverystudy.audit.rubric import Rubric
 from recoverystudy._dates import MONTHS
 from recoverystudy.audit.sections import PlanLayout, in_spans
 
-__all__ = ["PlanRating", "prerate_many", "prerate_text"]
+__all__ = ["NEGATED", "PlanRating", "prerate_many", "prerate_text"]
 
 _MAX_EVIDENCE = 3
+#: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
+#: plan has been agreed." -> ``crisis_mention (negated)``): shown to the reviewer, never counted.
+NEGATED = " (negated)"
 _MONTHS = MONTHS
 _DATE = (
     r"(?:(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})(?!\d)"
@@ -376,19 +379,34 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
     text = layout.text
     if low is None:
         low = text.lower()
-    if len(low) != len(text):  # a few Unicode letters change length when lower-cased: no fast path
+    exact_mode = len(low) != len(text)
+    if exact_mode:  # a few Unicode letters change length when lower-cased: no fast path
         low = text
         comp = comp.exact()
     name_cache: dict[str, set] = {}
     evidence: dict[str, list] = {}
     date_values: dict[str, list] = {}
     rules = comp.rubric.evidence
+    negation = comp.rubric.negation
+    negated_found: dict[str, list] = {}
+    neg_pos: list = []  # [cue positions] once computed (the fast path needs the lower-cased text)
+
+    def is_negated(ms: int, me: int, ss: int, se: int) -> bool:
+        if exact_mode:
+            return negation.negated(text, ms, me, ss, se)
+        if not neg_pos:
+            neg_pos.append(negation.positions(low))
+        return negation.negated(text, ms, me, ss, se, neg_pos[0])
 
     def compute(name: str) -> int:
         ev = rules[name]
         found: list = []
         count = 0
         kind = ev.kind
+        neg = negation if ev.negation else None
+        if neg is not None:
+            negated: list = []
+            neg_seen: set[int] = set()
         if kind == "pattern":
             spans = (
                 layout.spans(ev.sections, ev.exclude_sections)
@@ -405,11 +423,19 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
                     if ms < last_end or m.end() == ms or (ev.skip_labels and layout.in_label(ms)):
                         continue
                     ss, se = layout.sentence(ms)
-                    last_end = se
                     if ss in seen:
+                        last_end = se
                         continue
                     if ev.unless is not None and ev.unless.search(text, ss, se):
+                        last_end = se
                         continue
+                    if neg is not None and is_negated(ms, m.end(), ss, se):
+                        # not evidence; a later match in the same sentence may still count
+                        if len(negated) < _MAX_EVIDENCE and ss not in neg_seen:
+                            neg_seen.add(ss)
+                            negated.append((ms, m.end(), ss, se))
+                        continue
+                    last_end = se
                     seen.add(ss)
                     if len(found) < _MAX_EVIDENCE:
                         found.append((ms, m.end(), ss, se))
@@ -529,6 +555,12 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
                     continue
                 if ev.unless is not None and ev.unless.search(text, ss, se):
                     continue
+                if neg is not None and is_negated(ms, m.end(), ss, se):
+                    last_end = ms + 1  # a later match in the same sentence may still count
+                    if len(negated) < _MAX_EVIDENCE and ss not in neg_seen:
+                        neg_seen.add(ss)
+                        negated.append((ms, m.end(), ss, se))
+                    continue
                 seen.add(ss)
                 if len(found) < _MAX_EVIDENCE:
                     found.append((ms, m.end(), ss, se))
@@ -537,10 +569,13 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
             count = len(seen)
         counts[ev.name] = count
         evidence[ev.name] = found
+        if neg is not None and negated:
+            negated_found[ev.name] = negated
         return count
 
     counts = _LazyCounts()
     counts.compute = compute
+    counts.negated = negated_found
     return counts, evidence
 
 
@@ -549,6 +584,7 @@ class _LazyCounts(dict):
     met" rule of a criterion already met) costs nothing."""
 
     compute = None
+    negated: dict = {}  # evidence name -> matches found only in negated form (set per plan)
 
     def __missing__(self, key: str) -> int:
         return self.compute(key)
@@ -617,6 +653,12 @@ def prerate_text(
                         continue
                     for s, e, ss, se in found[name][:2]:
                         ev_rows.append((name, s, e, ss, se))
+        if counts.negated and rating in ("partly met", "not evidenced"):
+            # negated matches of the rules that would have raised the rating: shown to the reviewer
+            # as negative evidence ("No crisis plan has been agreed."), never counted
+            for name in crit.uses:
+                for s, e, ss, se in counts.negated.get(name, ())[:2]:
+                    ev_rows.append((name + NEGATED, s, e, ss, se))
         for name in cov_names:
             counts[name]  # make sure the coverage was counted (lazily computed)
             coverage[(crit.id, name)] = tuple(row[0] for row in found[name])

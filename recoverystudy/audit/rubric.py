@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ import pandas as pd
 from recoverystudy._resources import bundled_files
 from recoverystudy.errors import RubricError
 
-__all__ = ["RATINGS", "Criterion", "EvidenceRule", "Rubric", "list_rubrics", "load_rubric"]
+__all__ = ["RATINGS", "Criterion", "EvidenceRule", "Negation", "Rubric", "list_rubrics", "load_rubric"]
 
 RATINGS = ("met", "partly met", "not evidenced", "not applicable")
 RULE_ORDER = ("not applicable", "met", "partly met")
@@ -53,6 +54,184 @@ class EvidenceRule:
     also: re.Pattern | None = None
     scope: str = "sentence"
     areas: tuple[tuple[str, tuple[str, ...]], ...] = ()  # kind "coverage": (area label, evidence names)
+    #: kinds "pattern" and "linked": a match governed by a negation cue is not evidence (see Negation)
+    negation: bool = False
+
+
+#: Defaults for the rubric's ``negation`` block (used when the block is absent or leaves a key out).
+DEFAULT_NEGATION: dict = {
+    "cues": [
+        "no", "not", "none", "never", "without", "n't", "nor", "nobody", "no one", "nothing",
+        "declined", "declines", "refused", "refuses", "unable to", "no longer", "not yet",
+    ],
+    "window": 5,
+    "after_cues": [
+        "has not been", "have not been", "had not been", "hasn't been", "haven't been", "has not yet been",
+        "was not", "were not", "wasn't", "weren't", "not yet", "declined", "refused",
+    ],
+    "after_window": 3,
+    "boundaries": [
+        ",", ";", ":", "(", ")", "\u2013", "\u2014", "but", "however", "although", "though", "whereas",
+        "except", "because", "since", "which", "who", "when", "while",
+    ],
+    "exceptions": [
+        "\\bnot (?:only|just|least)\\b",
+        "\\bno (?:doubt|matter)\\b",
+        "\\bnothing about me without me\\b",
+        "\\b(?:tel|telephone|phone|mobile|contact|fax|ref|reference|nhs)\\.?\\s*no\\b",
+        "\\bif\\b[^,;:.\\n]{0,25}?\\b(?:no|not|n't|never|none|nobody|unable)\\b|\\bif\\b[^,;:.\\n]{0,25}?n't\\b",
+        "\\bwhether or not\\b",
+    ],
+}
+_NEG_KEYS = frozenset(DEFAULT_NEGATION)
+
+
+def _phrase(cue: str) -> str:
+    """A cue phrase as a regular expression: words matched whole, spaces as any white space."""
+    body = r"\s+".join(re.escape(w) for w in cue.split())
+    body = body.replace("'", "['\u2019]")
+    lead = r"\b" if cue[0].isalnum() and not cue.startswith("n't") else ""
+    tail = r"\b" if cue[-1].isalnum() else ""
+    return lead + body + tail
+
+
+@dataclass(frozen=True)
+class Negation:
+    """How the pre-rater recognises negated evidence (the rubric's ``negation`` block).
+
+    A match of a ``pattern`` or ``linked`` rule with ``negation`` on is *negated* - not evidence -
+    when, in its own sentence and clause, a cue comes at most ``window`` words before it (or inside
+    the match, e.g. "service user declined to"), or an ``after_cues`` phrase comes at most
+    ``after_window`` words after it ("A review date has not been set").  ``boundaries`` (punctuation
+    or words) end a clause; a cue inside a match of an ``exceptions`` pattern ("not only", "tel no",
+    "If there is no improvement") does not negate.
+    """
+
+    cues: tuple[str, ...]
+    window: int
+    after_cues: tuple[str, ...]
+    after_window: int
+    boundaries: tuple[str, ...]
+    exceptions: tuple[str, ...]
+    before: re.Pattern = field(repr=False, compare=False)  # cue + up to `window` words + end
+    inside: re.Pattern = field(repr=False, compare=False)  # any cue
+    after: re.Pattern | None = field(repr=False, compare=False)  # up to `after_window` words + after cue
+    exception: re.Pattern | None = field(repr=False, compare=False)
+
+    @classmethod
+    def build(cls, cues, window, after_cues, after_window, boundaries, exceptions) -> Negation:
+        puncts = "".join(re.escape(b) for b in boundaries if not b[0].isalnum())
+        words = "|".join(re.escape(b) for b in boundaries if b[0].isalnum())
+        stop = rf"(?!(?:{words})\b)" if words else ""
+        sep = rf"[^\w{puncts}]+"  # between words, inside one clause
+        word = r"[\w'\u2019]+"
+        cue_rx = "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
+        before = re.compile(
+            rf"(?:{cue_rx})(?:{sep}{stop}{word}){{0,{window}}}[^\w{puncts}]*\Z", re.IGNORECASE
+        )
+        after = None
+        if after_cues and after_window >= 0:
+            after_rx = "|".join(_phrase(c) for c in sorted(after_cues, key=len, reverse=True))
+            after = re.compile(
+                rf"[^\w{puncts}]*(?:{stop}{word}{sep}){{0,{after_window}}}?(?:{after_rx})", re.IGNORECASE
+            )
+        exception = re.compile("|".join(f"(?:{x})" for x in exceptions), re.IGNORECASE) if exceptions else None
+        return cls(
+            tuple(cues), window, tuple(after_cues), after_window, tuple(boundaries), tuple(exceptions),
+            before, re.compile(cue_rx, re.IGNORECASE), after, exception,
+        )
+
+    def _excepted(self, text: str, cs: int, ss: int, se: int) -> bool:
+        if self.exception is None:
+            return False
+        for m in self.exception.finditer(text, max(ss, cs - 40), min(se, cs + 60)):
+            if m.start() <= cs < m.end():
+                return True
+        return False
+
+    @property
+    def needles(self) -> tuple[tuple[str, bool], ...]:
+        """(first word of a cue, must start a word?): every cue starts with one of these."""
+        got = self.__dict__.get("_needles")
+        if got is None:
+            firsts = {c.split()[0].lower() for c in self.cues}
+            firsts |= {f.replace("'", "\u2019") for f in firsts if "'" in f}
+            keep = sorted(f for f in firsts if not any(f != g and f.startswith(g) for g in firsts))
+            # as in _phrase: a cue starting "n't" is attached to its word ("don't"), others start a word
+            got = tuple((f, f[0].isalnum() and not f.startswith(("n't", "n\u2019t"))) for f in keep)
+            # the after-cue check may use the positions too if every after cue contains a needle
+            after_ok = all(any(f in c.lower() for f, _ in got) for c in self.after_cues)
+            object.__setattr__(self, "_after_ok", after_ok)
+            object.__setattr__(self, "_needles", got)
+        return got
+
+    def positions(self, low: str) -> list[int]:
+        """Sorted offsets in the lower-cased text where a cue may start (a fast, loose prefilter)."""
+        out: list[int] = []
+        find = low.find
+        for needle, word_start in self.needles:
+            i = find(needle)
+            while i >= 0:
+                if not word_start or i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_"):
+                    out.append(i)
+                i = find(needle, i + 1)
+        out.sort()
+        return out
+
+    def negated(
+        self, text: str, ms: int, me: int, ss: int, se: int, positions: list[int] | None = None
+    ) -> bool:
+        """True if the match ``text[ms:me]`` (in the sentence ``text[ss:se]``) is negated.
+
+        *positions* (from :meth:`positions` on the lower-cased text, same offsets) lets the cue
+        regexes run only where a cue may start; without it every position is tried.
+        """
+        lo = max(ss, ms - 24 * (self.window + 2))
+        if positions is None:
+            return self._negated_slow(text, ms, me, ss, se, lo)
+        n = len(positions)
+        j = bisect_left(positions, lo)
+        if j == n or positions[j] >= se:
+            return False
+        match = self.before.match
+        while j < n and positions[j] < ms:
+            p = positions[j]
+            if match(text, p, ms) is not None and not self._excepted(text, p, ss, se):
+                return True
+            j += 1
+        match = self.inside.match
+        while j < n and positions[j] < me:
+            p = positions[j]
+            if match(text, p, me) is not None and not self._excepted(text, p, ss, se):
+                return True
+            j += 1
+        if self.after is None or (self._after_ok and (j == n or positions[j] >= se)):
+            return False
+        m = self.after.match(text, me, se)
+        return m is not None and not self._excepted(text, m.end() - 1, ss, se)
+
+    def _negated_slow(self, text: str, ms: int, me: int, ss: int, se: int, lo: int) -> bool:
+        pos = lo
+        while True:
+            m = self.before.search(text, pos, ms)
+            if m is None:
+                break
+            if not self._excepted(text, m.start(), ss, se):
+                return True
+            pos = m.start() + 1
+        pos = ms
+        while True:
+            m = self.inside.search(text, pos, me)
+            if m is None:
+                break
+            if not self._excepted(text, m.start(), ss, se):
+                return True
+            pos = m.start() + 1
+        if self.after is not None:
+            m = self.after.match(text, me, se)
+            if m is not None and not self._excepted(text, m.end() - 1, ss, se):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -129,6 +308,7 @@ class Rubric:
     notes: str = ""
     sha256: str = field(default="", compare=False)
     headings: re.Pattern | None = field(default=None, compare=False)
+    negation: Negation | None = field(default=None, compare=False)
 
     @property
     def criterion_ids(self) -> list[str]:
@@ -271,7 +451,9 @@ def _str_list(value: Any, *, file: str, where: str, allowed: set[str]) -> tuple[
     return tuple(value)
 
 
-def _evidence_rule(name: str, spec: Any, *, file: str, macros: dict, kinds: set[str]) -> EvidenceRule:
+def _evidence_rule(
+    name: str, spec: Any, *, file: str, macros: dict, kinds: set[str], negation: Negation | None = None
+) -> EvidenceRule:
     where = f"evidence {name!r}"
     if not _ID.match(name):
         raise RubricError(f"{file}: {where}: names must be lower_snake_case.", file=file, evidence=name)
@@ -301,6 +483,7 @@ def _evidence_rule(name: str, spec: Any, *, file: str, macros: dict, kinds: set[
         "also",
         "scope",
         "areas",
+        "negation",
     }
     extra = sorted(set(spec) - known)
     if extra:
@@ -404,6 +587,26 @@ def _evidence_rule(name: str, spec: Any, *, file: str, macros: dict, kinds: set[
         raise RubricError(
             f"{file}: {where}: 'areas' is only used with kind 'coverage'.", file=file, evidence=name
         )
+    neg = spec.get("negation")
+    if neg is not None and not isinstance(neg, bool):
+        raise RubricError(
+            f"{file}: {where}.negation must be true or false; got {neg!r}.", file=file, evidence=name
+        )
+    if neg and kind not in ("pattern", "linked"):
+        raise RubricError(
+            f"{file}: {where}: 'negation: true' is only used with kinds 'pattern' and 'linked'.",
+            file=file,
+            evidence=name,
+        )
+    if neg is None:
+        # default: on for pattern / linked rules, except rules that look for a negative statement
+        # themselves (their pattern contains a cue, e.g. "no carers?", "declined to sign")
+        neg = (
+            kind in ("pattern", "linked")
+            and negation is not None
+            and negation.inside.search(kw["pattern"].pattern) is None
+        )
+    kw["negation"] = bool(neg) and negation is not None
     return EvidenceRule(name=name, kind=kind, description=desc.strip(), **kw)
 
 
@@ -437,6 +640,49 @@ def _applies_to(value: Any, *, file: str, criterion: str) -> tuple[tuple[str, tu
             )
         out.append((key, tuple(v.strip() for v in vals)))
     return tuple(out)
+
+
+def _negation(value: Any, *, file: str) -> Negation | None:
+    """Validate the ``negation`` block; keys left out take DEFAULT_NEGATION; ``negation: false`` turns it off."""
+    if value is False:
+        return None
+    if value is None:
+        value = {}
+    where = f"{file}: negation"
+    if not isinstance(value, dict):
+        raise RubricError(f"{where} must be a mapping (cues, window, ...) or false; got {value!r}.", file=file)
+    extra = sorted(set(value) - _NEG_KEYS)
+    if extra:
+        raise RubricError(
+            f"{where}: unknown key(s) {', '.join(map(str, extra))} (allowed: {', '.join(sorted(_NEG_KEYS))}).",
+            file=file,
+        )
+    spec = {**DEFAULT_NEGATION, **value}
+    for key in ("window", "after_window"):
+        n = spec[key]
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 10:
+            raise RubricError(f"{where}.{key} must be a whole number from 0 to 10; got {n!r}.", file=file)
+    for key in ("cues", "after_cues", "boundaries", "exceptions"):
+        items = spec[key]
+        if items is None:
+            items = spec[key] = []
+        if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
+            raise RubricError(
+                f"{where}.{key} must be a list of non-empty strings (quote \"no\": YAML reads a bare no "
+                f"as false); got {items!r}.",
+                file=file,
+            )
+        spec[key] = [x.strip() if key != "boundaries" else x.strip() or x for x in items]
+    if not spec["cues"]:
+        raise RubricError(f"{where}.cues must list at least one cue (or write 'negation: false').", file=file)
+    for k, x in enumerate(spec["exceptions"]):
+        try:
+            re.compile(x)
+        except re.error as exc:
+            raise RubricError(f"{where}.exceptions[{k}]: invalid regular expression ({exc}).", file=file) from None
+    return Negation.build(
+        spec["cues"], spec["window"], spec["after_cues"], spec["after_window"], spec["boundaries"], spec["exceptions"]
+    )
 
 
 def _parse(data: Any, file: str, digest: str) -> Rubric:
@@ -478,11 +724,13 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
             headings = compile_headings(alts)
         except re.error as exc:  # pragma: no cover - each alternative compiled above
             raise RubricError(f"{file}: headings: invalid regular expression ({exc}).", file=file) from None
+    negation = _negation(data.get("negation", {}), file=file)
     ev_spec = data["evidence"]
     if not isinstance(ev_spec, dict):
         raise RubricError(f"{file}: evidence must be a mapping of named rules.", file=file)
     evidence = {
-        n: _evidence_rule(n, s, file=file, macros=macros, kinds=set(sections)) for n, s in ev_spec.items()
+        n: _evidence_rule(n, s, file=file, macros=macros, kinds=set(sections), negation=negation)
+        for n, s in ev_spec.items()
     }
     for ev in evidence.values():
         for area, names in ev.areas:
@@ -596,6 +844,7 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
         notes=" ".join(str(data.get("notes", "")).split()),
         sha256=digest,
         headings=headings,
+        negation=negation,
     )
 
 
