@@ -170,11 +170,14 @@ class Instrument:
         """
         sc = self.scales[scale]
         problems = []
+        from_file = f" (the key file {Path(self.key_file).name} does not give it)" if self.key_file else ""
         if sc.items is None or not sc.provenance.scorable:
-            problems.append("its item key is not established")
+            problems.append(f"its item key is not established{from_file}")
         # the reverse key is part of every scale's scoring: unknown reversals block every scale
         if self.reverse_keyed is None or not self.reverse_provenance.scorable:
-            problems.append("the reverse key is not established")
+            problems.append("the reverse key is not established" + (
+                f" (the key file {Path(self.key_file).name} has no reverse_keyed list; add one, or "
+                "reverse_keyed: [] if no item is reversed)" if self.key_file else ""))
         if not problems:
             return None
         return f"{self.short_title} {scale!r}: " + " and ".join(problems) + "."

@@ -146,3 +146,11 @@ def test_misspelt_fields_are_refused_with_a_suggestion(tmp_path):
         rs.load_instrument(bad)
     with pytest.raises(InstrumentError, match=r"reverse_keys: unknown field. Did you mean 'reverse_keyed'"):
         rs.load_instrument("wai-sr", key={"key_for": "wai-sr", "source": "test", "reverse_keys": ["wai_01"]})
+
+
+def test_refusal_with_a_key_file_says_what_the_file_lacks():
+    inst = rs.load_instrument("es", key={"key_for": "es", "source": "licensed manual",
+                                         "scales": {"total": {"items": "all", "method": "mean"}}})
+    reason = inst.refusal_reason("total")
+    assert "has no reverse_keyed list; add one, or reverse_keyed: [] if no item is reversed" in reason
+    assert rs.load_instrument("es").refusal_reason("total") == "Empowerment Scale 'total': the reverse key is not established."
