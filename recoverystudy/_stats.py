@@ -24,6 +24,9 @@ from recoverystudy._validate import check_columns, check_frame, check_option
 from recoverystudy.errors import EmptyDataError, ExclusionWarning, InsufficientDataError, StatisticsError
 
 ADJUST_METHODS = ("holm", "hochberg", "bonferroni", "bh", "by", "none")
+#: how each adjustment is named in plain-English summaries
+ADJUST_NAMES = {"holm": "Holm", "hochberg": "Hochberg", "bonferroni": "Bonferroni", "bh": "Benjamini–Hochberg",
+                "by": "Benjamini–Yekutieli", "none": "no"}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from scipy import stats
 
 from recoverystudy._stats import (
     ADJUST_METHODS,
+    ADJUST_NAMES,
     Groups,
     adjust_pvalues,
     descriptives,
@@ -36,7 +37,7 @@ from recoverystudy.posthoc import (
     pairwise_sentence,
     tukey_table,
 )
-from recoverystudy.results import Result, base_provenance, frame_to_html
+from recoverystudy.results import Result, base_provenance, frame_to_html, resolve_seed
 
 __all__ = ["SiteComparison", "SiteComparisons", "compare_sites"]
 
@@ -335,8 +336,7 @@ class SiteComparisons(Result, Mapping):
     def summary(self) -> str:
         """One APA sentence per outcome, with the p adjusted across outcomes."""
         frame = self.to_frame()
-        name = {"holm": "Holm", "bh": "Benjamini–Hochberg", "by": "Benjamini–Yekutieli",
-                "bonferroni": "Bonferroni", "hochberg": "Hochberg", "none": "no"}[self.adjust]  # fmt: skip
+        name = ADJUST_NAMES[self.adjust]
         lines = [
             f"{len(self)} outcomes compared across sites; p adjusted across outcomes with the {name} method."
         ]
@@ -669,8 +669,8 @@ def compare_sites(
         raise TypeError(f"posthoc must be True or False; got {posthoc!r}.")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError(f"n_boot must be a whole number ≥ 0; got {n_boot!r}.")
-    if seed is None and method == "kruskal":
-        seed = int(np.random.SeedSequence().entropy % (2**63))  # recorded, so the run can be repeated
+    if method == "kruskal":  # bootstrap: a drawn seed is recorded, so the run can be repeated
+        seed = resolve_seed(seed)
     if isinstance(value, str):
         return _compare_one(
             data, value, site, method, bool(posthoc), ci, int(n_boot), seed, adjust, alternative

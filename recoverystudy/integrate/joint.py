@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy._stats import ADJUST_METHODS, adjust_pvalues
+from recoverystudy._stats import ADJUST_METHODS, ADJUST_NAMES, adjust_pvalues
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.errors import EmptyDataError
 from recoverystudy.integrate._common import (
@@ -37,8 +37,6 @@ TABLE_COLUMNS = ["theme", "theme_name", "group", "n_cases", "n_with", "n_without
                  "median_with", "q1_with", "q3_with", "mean_with",
                  "median_without", "q1_without", "q3_without", "mean_without",
                  "statistic", "p", "p_adj", "rank_biserial", "ci_low", "ci_high", "method", "note"]
-_ADJUST_NAME = {"holm": "Holm", "hochberg": "Hochberg", "bonferroni": "Bonferroni",
-                "bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli", "none": "no"}
 
 
 def _link_text(link: str) -> str:
@@ -104,7 +102,7 @@ class JointDisplay(Result):
              f"an interview (scores matched to cases by {_link_text(self.link)})."),
             ("Cases with coded material on a theme are compared with cases without it: two-sided "
              "Mann-Whitney U test, rank-biserial r above 0 means higher scores among cases with coded "
-             f"material; p adjusted ({_ADJUST_NAME[p['adjust']]}) across the {n_themes} theme(s) within each "
+             f"material; p adjusted ({ADJUST_NAMES[p['adjust']]}) across the {n_themes} theme(s) within each "
              "group. Coded material means the theme came up in the interview, not which view was expressed."),
         ]
         pct = round(p["confidence"] * 100)
@@ -310,7 +308,7 @@ def joint_display(
         effect_size="rank-biserial r = 1 - 2 U_without / (n_with n_without) = 2 U / (n_with n_without) - 1; "
                     "positive when cases with coded material score higher",
         ci_method="tanh(atanh(r) +/- z sqrt((n1 + n2 + 1) / (3 n1 n2))), as effectsize::rank_biserial",
-        confidence=conf, adjust=adjust, correction=f"{_ADJUST_NAME[adjust]} across themes within each group",
+        confidence=conf, adjust=adjust, correction=f"{ADJUST_NAMES[adjust]} across themes within each group",
         presence_rule="at least one coded segment under the theme (care plan documents excluded)",
         min_per_arm=MIN_PER_ARM, quantiles="R type 7",
         matches="R wilcox.test(correct = TRUE); effectsize::rank_biserial; p.adjust",
