@@ -257,12 +257,13 @@ class AssistMixin:
         with self._tx() as conn:
             uid = self._uid(coder)
             now = utc_now()
+            draft = self._codes_outside_frozen(conn)
             for sug_id, doc_id, code_id, start, end, _ in rows:
                 existing = conn.execute(
                     "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
                     " AND start = ? AND end = ?", (doc_id, code_id, uid, start, end)).fetchone()
                 seg = int(existing[0]) if existing else self._insert_segment(conn, doc_id, code_id, uid, start, end,
-                                                                             coder, "accept")
+                                                                             coder, "accept", draft)
                 conn.execute("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
                              " segment_id = ? WHERE suggestion_id = ?", (uid, now, seg, sug_id))
                 out.append(seg)

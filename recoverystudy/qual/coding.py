@@ -128,10 +128,13 @@ class CodingMixin:
         return {int(cid) for cid, path in conn.execute("SELECT code_id, path FROM codes") if path not in frozen}
 
     def _insert_segment(self, conn, doc_id: int, code_id: int, coder_id: int, start: int, end: int, coder: str,
-                        action: str) -> int:
+                        action: str, draft: set[int] | None = None) -> int:
+        """Insert one segment and its log line; *draft* is :meth:`_codes_outside_frozen` when the caller
+        inserts many segments in one transaction (computed here otherwise)."""
         now = utc_now()
-        version_sql = ("NULL" if int(code_id) in self._codes_outside_frozen(conn)
-                       else "(SELECT MAX(version) FROM framework_versions)")
+        if draft is None:
+            draft = self._codes_outside_frozen(conn)
+        version_sql = "NULL" if int(code_id) in draft else "(SELECT MAX(version) FROM framework_versions)"
         cur = conn.execute(
             "INSERT INTO segments(guid, document_id, code_id, coder_id, start, end, framework_version, created_at)"
             f" VALUES (?, ?, ?, ?, ?, ?, {version_sql}, ?)",
