@@ -20,6 +20,7 @@ from recoverystudy.errors import AuditError, DocumentReadError, RecoveryStudyWar
 __all__ = ["PLAN_SUFFIXES", "collect_plans", "read_plan_metadata", "read_team_metadata"]
 
 PLAN_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".rtf", ".pdf")
+_PLAN_SUFFIX = r"(?i)\.(?:" + "|".join(ext.lstrip(".") for ext in PLAN_SUFFIXES) + r")$"
 PLAN_COLUMNS = ["plan_id", "text", "team", "country", "source_format", "sha256", "path"]
 SKIPPED_COLUMNS = ["plan_id", "path", "reason", "detail"]
 
@@ -207,17 +208,30 @@ def _attach(frame: pd.DataFrame, plans, label: str, value) -> None:
     frame[label] = frame[label].astype(object)
 
 
-def _lookup(plan_ids: pd.Series, mapping, label: str) -> pd.Series:
-    """plan_id -> value from *mapping*, also accepting keys without the file extension ("CP-A001" for
-    "CP-A001.txt", as metadata exported from a records system usually has).  No match at all is an
-    error; plans left without a value are named in a warning, never dropped silently."""
+def match_plan_ids(plan_ids: pd.Series, mapping) -> pd.Series:
+    """The value of *mapping* for each plan id, by the exact id or else by the file name without its
+    extension ("CP-A001" for "CP-A001.txt", as metadata from a records system usually has) when that
+    name is unique among the plans.  Unmatched plans get NaN.
+
+    Examples
+    --------
+    >>> ids = pd.Series(["CP-1.txt", "CP-2.docx", "CP-3.txt"])
+    >>> match_plan_ids(ids, {"CP-1": "North", "CP-2.docx": "South"}).tolist()
+    ['North', 'South', nan]
+    """
     keys = {str(k): v for k, v in dict(mapping).items()}
     ids = plan_ids.astype(str)
-    stems = ids.map(lambda p: Path(p).stem)
-    unique_stem = ~stems.duplicated(keep=False)
-    exact = ids.map(keys)
-    by_stem = stems.where(unique_stem).map(keys)
-    values = exact.where(ids.isin(keys.keys()), by_stem)
+    stems = ids.str.replace(_PLAN_SUFFIX, "", regex=True)
+    by_stem = stems.where(~stems.duplicated(keep=False)).map(keys)
+    return ids.map(keys).where(ids.isin(keys.keys()), by_stem)
+
+
+def _lookup(plan_ids: pd.Series, mapping, label: str) -> pd.Series:
+    """plan_id -> value from *mapping* (see :func:`match_plan_ids`).  No match at all is an error;
+    plans left without a value are named in a warning, never dropped silently."""
+    keys = {str(k): v for k, v in dict(mapping).items()}
+    ids = plan_ids.astype(str)
+    values = match_plan_ids(ids, keys)
     if len(keys) and len(ids) and values.isna().all():
         raise AuditError(
             f"The {label} mapping matches none of the {len(ids)} plans: plan ids look like "

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy.audit.inputs import PLAN_SUFFIXES
+from recoverystudy.audit.inputs import match_plan_ids
 from recoverystudy.errors import AuditError, MissingItemsError, StatisticsError
 from recoverystudy.integrate._common import (
     accepts_project_path,
@@ -34,7 +34,6 @@ __all__ = ["ROLE_ORDER", "Triads", "triads"]
 #: Roles shown first, in this order (matched without regard to case); other roles follow, sorted.
 ROLE_ORDER = ("service user", "carer", "care coordinator")
 STATUSES = ("agree", "differ", "none", "not assessed")
-_SUFFIX = r"(?i)\.(?:" + "|".join(ext.lstrip(".") for ext in PLAN_SUFFIXES) + r")$"
 _RATING_COLUMNS = {"met": "audit_n_met", "partly met": "audit_n_partly_met",
                    "not evidenced": "audit_n_not_evidenced", "not applicable": "audit_n_not_applicable"}
 
@@ -200,10 +199,8 @@ def _plan_links(audit: Any, project: Any, cases: pd.DataFrame, link: str,
         how = "plan document's case -> case attribute " + repr(link)
     out = out[out.notna() & ~out.index.duplicated()]
     # plans audited from a folder are named by file ("CP-A001.txt"); metadata usually gives "CP-A001"
-    stems = plan_ids.str.replace(_SUFFIX, "", regex=True)
     direct = plan_ids.isin(set(out.index))
-    key = plan_ids.where(direct, stems)
-    triad = key.map(out)
+    triad = match_plan_ids(plan_ids, out)
     if (~direct & triad.notna()).any():
         how += " (plan file names matched without their extension)"
     linked = pd.Series(triad.to_numpy(dtype=object), index=plan_ids.to_numpy(dtype=object))
