@@ -249,7 +249,6 @@ _NOT_NAMES = frozenset(
 )
 
 # --- dates of birth next to a name -------------------------------------------------------------------
-_MONTH_NUM = MONTHS
 _DATE_PARTS = re.compile(
     r"(?<![\d/.\-])(?:"
     r"(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})"
@@ -356,9 +355,9 @@ def _parse_date(m: re.Match, reference: _dt.date | None = None) -> _dt.date | No
         elif g("y2"):
             d, mo, y = int(g("d2")), int(g("m2")), g("y2")
         elif g("d3"):
-            d, mo, y = int(g("d3")), _MONTH_NUM[g("m3").lower()], g("y3")
+            d, mo, y = int(g("d3")), MONTHS[g("m3").lower()], g("y3")
         else:
-            d, mo, y = int(g("d4")), _MONTH_NUM[g("m4").lower()], g("y4")
+            d, mo, y = int(g("d4")), MONTHS[g("m4").lower()], g("y4")
         if len(y) == 2:
             ref = reference or _dt.date.today()
             year = 2000 + int(y)

@@ -26,7 +26,6 @@ _MAX_EVIDENCE = 3
 #: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
 #: plan has been agreed." -> ``crisis_mention (negated)``): shown to the reviewer, never counted.
 NEGATED = " (negated)"
-_MONTHS = MONTHS
 _DATE = (
     r"(?:(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})(?!\d)"
     r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
@@ -70,7 +69,7 @@ def _parse_date(m: re.Match) -> int | None:
         elif m.group("y2"):
             year, mo, d = int(m.group("y2")), int(m.group("m2")), int(m.group("d2"))
         else:
-            mo = _MONTHS.get(m.group("m3").lower())
+            mo = MONTHS.get(m.group("m3").lower())
             if mo is None:
                 return None
             d, year = int(m.group("d3")), int(m.group("y3"))
