@@ -43,6 +43,19 @@ KEYS = """# The Empowerment Scale and STAR-P keys are not published in a form we
 KEYS = {"es": DATA / "keys" / "es-synthetic.yaml", "star-p": DATA / "keys" / "star-p-synthetic.yaml"}"""
 
 
+#: the cell that makes a notebook's project from the interview files (the same in notebooks 00, 03 and 05)
+PROJECT_CELL = """meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
+path = Path("{name}.rsqda")
+if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
+    kept = path.rename(path.with_name(f"{{path.stem}}-earlier-{{pd.Timestamp.now():%Y%m%d-%H%M%S}}.rsqda"))
+    print(f"Kept the earlier project as {{kept.name}}")
+proj = rs.Project.create(path, codebook="care-planning-framework")
+proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
+for row in meta.itertuples():
+    proj.add_document(DATA / "interviews" / f"{{row.name}}.txt", name=row.name, case=row.case, kind="interview")
+"""
+
+
 def md(text: str):
     return nbformat.v4.new_markdown_cell(text.strip("\n"))
 
@@ -196,16 +209,7 @@ turns a suggestion into a coding."""),
 
 The project is one file. Every change is saved at once; a crash cannot lose work that was already saved.
 Each run of this notebook starts a fresh project; if one is already there, it is kept under a new name."""),
-    code("""meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
-path = Path("framework-project.rsqda")
-if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
-    kept = path.rename(path.with_name(f"{path.stem}-earlier-{pd.Timestamp.now():%Y%m%d-%H%M%S}.rsqda"))
-    print(f"Kept the earlier project as {kept.name}")
-proj = rs.Project.create(path, codebook="care-planning-framework")
-proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
-for row in meta.itertuples():
-    proj.add_document(DATA / "interviews" / f"{row.name}.txt", name=row.name, case=row.case, kind="interview")
-proj"""),
+    code(PROJECT_CELL.format(name="framework-project") + """proj"""),
     code("""proj.cases().head()"""),
     md("""Speaker turns ("Interviewer:", "SU07:", "Carer:" …) are found automatically."""),
     code("""proj.turns().head()"""),
@@ -398,16 +402,7 @@ for outcome in totals:
                  "England - Wales": c.estimate, "permutation p": c.permutation_p, "p floor": c.p_floor})
 pd.DataFrame(rows).round(3)"""),
     md("""## Interviews — Framework Method"""),
-    code("""meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
-path = Path("six-site-project.rsqda")
-if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
-    kept = path.rename(path.with_name(f"{path.stem}-earlier-{pd.Timestamp.now():%Y%m%d-%H%M%S}.rsqda"))
-    print(f"Kept the earlier project as {kept.name}")
-proj = rs.Project.create(path, codebook="care-planning-framework")
-proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
-for row in meta.itertuples():
-    proj.add_document(DATA / "interviews" / f"{row.name}.txt", name=row.name, case=row.case, kind="interview")
-suggestions = proj.suggest()
+    code(PROJECT_CELL.format(name="six-site-project") + """suggestions = proj.suggest()
 proj.accept(suggestions["suggestion_id"].tolist(), coder="coder_a")
 segments = proj.segments(coder="coder_a")
 print(len(proj.documents()), "transcripts,", len(segments), "coded segments")"""),
@@ -450,16 +445,7 @@ star = rs.score(service_users, "star-p", id_col="respondent_id", key=KEYS["star-
 rsa = rs.score(service_users, "rsa-person", id_col="respondent_id")
 scores = pd.concat([service_users[["respondent_id", "site"]], star.scores, rsa.scores], axis=1)
 
-meta = pd.read_csv(DATA / "interviews" / "interviews.csv")
-path = Path("joint-project.rsqda")
-if path.exists():  # this notebook starts a fresh project; an earlier one is kept under a new name, never deleted
-    kept = path.rename(path.with_name(f"{path.stem}-earlier-{pd.Timestamp.now():%Y%m%d-%H%M%S}.rsqda"))
-    print(f"Kept the earlier project as {kept.name}")
-proj = rs.Project.create(path, codebook="care-planning-framework")
-proj.import_cases(meta[["case", "role", "site", "country", "triad_id", "survey_id"]], case_col="case")
-for row in meta.itertuples():
-    proj.add_document(DATA / "interviews" / f"{row.name}.txt", name=row.name, case=row.case, kind="interview")
-proj.accept(proj.suggest()["suggestion_id"].tolist(), coder="coder_a")
+""" + PROJECT_CELL.format(name="joint-project") + """proj.accept(proj.suggest()["suggestion_id"].tolist(), coder="coder_a")
 print(len(proj.segments()), "coded segments")"""),
     md("""## 1. Statistics by themes
 
