@@ -362,7 +362,9 @@ class CarePlanAudit(Result):
         sc.insert(4, "question", sc["criterion"].map(questions))
         latest = self.confirmations.drop_duplicates(["plan_id", "criterion", "reviewer"], keep="last")
         last_any = latest.drop_duplicates(["plan_id", "criterion"], keep="last")
-        n_rev = latest.groupby(["plan_id", "criterion"]).size().rename("n_reviewers").reset_index()
+        per_pair = latest.groupby(["plan_id", "criterion"])["rating"]
+        n_rev = pd.DataFrame({"n_reviewers": per_pair.size(), "reviewers_disagree": per_pair.nunique() > 1}
+                             ).reset_index()
         sc = sc.merge(
             last_any[["plan_id", "criterion", "rating"]].rename(columns={"rating": "confirmed"}),
             on=["plan_id", "criterion"],
@@ -370,8 +372,6 @@ class CarePlanAudit(Result):
         )
         sc = sc.merge(n_rev, on=["plan_id", "criterion"], how="left")
         sc["n_reviewers"] = sc["n_reviewers"].fillna(0).astype("int64")
-        conflicts = self.review_conflicts()[["plan_id", "criterion"]].assign(reviewers_disagree=True)
-        sc = sc.merge(conflicts, on=["plan_id", "criterion"], how="left")
         sc["reviewers_disagree"] = sc["reviewers_disagree"].fillna(False).astype(bool)
         sc["final"] = sc["confirmed"].where(sc["confirmed"].notna(), sc["prerated"])
         quotes, offsets = _quotes if _quotes is not None else quote_evidence(self, redact=redact, names=names)
