@@ -10,7 +10,7 @@ import tempfile
 import time
 
 import recoverystudy as rs
-from recoverystudy.demo import run_demo
+from recoverystudy.report.demo import run_demo
 
 
 def main() -> None:

@@ -19,36 +19,36 @@ from recoverystudy import errors as errors
 
 # --- instruments, scoring, reliability (issue: foundation) ----------------------------------------
 # (section owned by the scoring work; add explicit re-exports here: `from x import y as y`)
-from recoverystudy.examples import list_examples as list_examples
-from recoverystudy.examples import load_example as load_example
-from recoverystudy.instruments import Instrument as Instrument
-from recoverystudy.instruments import list_instruments as list_instruments
-from recoverystudy.instruments import load_instrument as load_instrument
-from recoverystudy.scoring import ScoreResult as ScoreResult
-from recoverystudy.scoring import score as score
-from recoverystudy.reliability import Reliability as Reliability
-from recoverystudy.reliability import reliability as reliability
-from recoverystudy.surveys import read_survey as read_survey
+from recoverystudy.quant.examples import list_examples as list_examples
+from recoverystudy.quant.examples import load_example as load_example
+from recoverystudy.quant.instruments import Instrument as Instrument
+from recoverystudy.quant.instruments import list_instruments as list_instruments
+from recoverystudy.quant.instruments import load_instrument as load_instrument
+from recoverystudy.quant.scoring import ScoreResult as ScoreResult
+from recoverystudy.quant.scoring import score as score
+from recoverystudy.quant.reliability import Reliability as Reliability
+from recoverystudy.quant.reliability import reliability as reliability
+from recoverystudy.quant.surveys import read_survey as read_survey
 
 # --- cross-site statistics (issue: comparisons) ---------------------------------------------------
 # (section owned by the statistics work)
-from recoverystudy.correlate import Correlations as Correlations
-from recoverystudy.correlate import correlate as correlate
-from recoverystudy.country import CountryEffect as CountryEffect
-from recoverystudy.country import country_effect as country_effect
-from recoverystudy.multilevel import SiteModel as SiteModel
-from recoverystudy.multilevel import site_model as site_model
-from recoverystudy.compare import SiteComparison as SiteComparison
-from recoverystudy.compare import SiteComparisons as SiteComparisons
-from recoverystudy.compare import compare_sites as compare_sites
-from recoverystudy.effsize import EffectSize as EffectSize
-from recoverystudy.effsize import f_to_epsilon2 as f_to_epsilon2
-from recoverystudy.effsize import f_to_eta2 as f_to_eta2
-from recoverystudy.effsize import f_to_omega2 as f_to_omega2
-from recoverystudy.posthoc import PairwiseComparisons as PairwiseComparisons
-from recoverystudy.posthoc import dunn as dunn
-from recoverystudy.posthoc import games_howell as games_howell
-from recoverystudy.posthoc import tukey_hsd as tukey_hsd
+from recoverystudy.stats.correlate import Correlations as Correlations
+from recoverystudy.stats.correlate import correlate as correlate
+from recoverystudy.stats.country import CountryEffect as CountryEffect
+from recoverystudy.stats.country import country_effect as country_effect
+from recoverystudy.stats.multilevel import SiteModel as SiteModel
+from recoverystudy.stats.multilevel import site_model as site_model
+from recoverystudy.stats.compare import SiteComparison as SiteComparison
+from recoverystudy.stats.compare import SiteComparisons as SiteComparisons
+from recoverystudy.stats.compare import compare_sites as compare_sites
+from recoverystudy.stats.effsize import EffectSize as EffectSize
+from recoverystudy.stats.effsize import f_to_epsilon2 as f_to_epsilon2
+from recoverystudy.stats.effsize import f_to_eta2 as f_to_eta2
+from recoverystudy.stats.effsize import f_to_omega2 as f_to_omega2
+from recoverystudy.stats.posthoc import PairwiseComparisons as PairwiseComparisons
+from recoverystudy.stats.posthoc import dunn as dunn
+from recoverystudy.stats.posthoc import games_howell as games_howell
+from recoverystudy.stats.posthoc import tukey_hsd as tukey_hsd
 
 # --- qualitative workspace (issue: framework method) ----------------------------------------------
 # (section owned by the workspace work)
@@ -69,11 +69,11 @@ from recoverystudy.audit import read_plan_metadata as read_plan_metadata
 from recoverystudy.audit import read_team_metadata as read_team_metadata
 from recoverystudy.audit import split_sections as split_sections
 from recoverystudy.audit import wilson_interval as wilson_interval
-from recoverystudy.disclosure import suppress_small_counts as suppress_small_counts
-from recoverystudy.pseudonym import load_secret as load_secret
-from recoverystudy.pseudonym import pseudonymise as pseudonymise
-from recoverystudy.redact import Redaction as Redaction
-from recoverystudy.redact import redact as redact
+from recoverystudy.privacy.disclosure import suppress_small_counts as suppress_small_counts
+from recoverystudy.privacy.pseudonym import load_secret as load_secret
+from recoverystudy.privacy.pseudonym import pseudonymise as pseudonymise
+from recoverystudy.privacy.redact import Redaction as Redaction
+from recoverystudy.privacy.redact import redact as redact
 
 # --- synthetic study, examples (issue: demo) ------------------------------------------------------
 # (section owned by the demo work)

@@ -79,7 +79,7 @@ def instruments_cmd() -> None:
     A scale whose scoring key has not been published is listed as "refused": supply the key from
     your licensed manual with --key to score it.
     """
-    from recoverystudy.instruments import list_instruments
+    from recoverystudy.quant.instruments import list_instruments
 
     table = list_instruments()
     for row in table.itertuples():
@@ -114,8 +114,8 @@ def score_cmd(file: Path, instrument: str, key: Path | None, id_col: str | None,
     Example:
       recoverystudy score answers.csv --instrument rsa-person --id-col respondent_id --keep site --out scores.csv
     """
-    from recoverystudy.scoring import score
-    from recoverystudy.surveys import read_survey
+    from recoverystudy.quant.scoring import score
+    from recoverystudy.quant.surveys import read_survey
 
     data = read_survey(file)
     kept = [c.strip() for c in keep.split(",") if c.strip()]
@@ -169,7 +169,7 @@ def demo_cmd(out: Path, seed: int, scale: float) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from recoverystudy.demo import DEMO_STEPS, run_demo
+    from recoverystudy.report.demo import DEMO_STEPS, run_demo
 
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -215,8 +215,8 @@ def compare_cmd(file: Path, values: tuple[str, ...], site: str, method: str, no_
     """
     import pandas as pd
 
-    from recoverystudy.compare import compare_sites
-    from recoverystudy.surveys import read_survey
+    from recoverystudy.stats.compare import compare_sites
+    from recoverystudy.quant.surveys import read_survey
 
     data = read_survey(file)
     missing = [c for c in (*values, site) if c not in data.columns]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import recoverystudy as rs
 from recoverystudy.cli import main
-from recoverystudy.report import read_key_numbers
+from recoverystudy.report.html import read_key_numbers
 
 
 @pytest.fixture

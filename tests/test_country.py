@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import recoverystudy as rs
-from recoverystudy.country import WEBB_WEIGHTS, _cluster_robust_t, _wild_t
+from recoverystudy.stats.country import WEBB_WEIGHTS, _cluster_robust_t, _wild_t
 from recoverystudy.errors import FewClustersWarning, InsufficientDataError, StatisticsError
 
 

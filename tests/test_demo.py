@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import recoverystudy as rs
-from recoverystudy.demo import DEMO_STEPS, run_demo
-from recoverystudy.report import read_key_numbers
+from recoverystudy.report.demo import DEMO_STEPS, run_demo
+from recoverystudy.report.html import read_key_numbers
 
 PRIMARY = ["rsa_person_total", "es_total", "star_p_total", "wai_sr_total"]
 

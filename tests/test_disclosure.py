@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import recoverystudy as rs
-from recoverystudy.disclosure import suppress_linked
+from recoverystudy.privacy.disclosure import suppress_linked
 
 
 def _recoverable(counts: np.ndarray, mask: np.ndarray) -> list[tuple[int, int]]:
@@ -230,7 +230,7 @@ def test_large_team_table_is_fast_and_protected():
     start = time.perf_counter()
     s = rs.suppress_small_counts(t)
     assert time.perf_counter() - start < 30
-    from recoverystudy.disclosure import _lines, _unprotected
+    from recoverystudy.privacy.disclosure import _lines, _unprotected
 
     mask = s.suppressed.to_numpy()
     full = s.counts.to_numpy()

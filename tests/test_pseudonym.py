@@ -10,7 +10,7 @@ import pytest
 
 import recoverystudy as rs
 from recoverystudy.errors import PrivacyError
-from recoverystudy.pseudonym import key_fingerprint
+from recoverystudy.privacy.pseudonym import key_fingerprint
 
 SECRET = "correct horse battery staple"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import recoverystudy as rs
-from recoverystudy.redact import nhs_number_is_valid
+from recoverystudy.privacy.redact import nhs_number_is_valid
 
 
 # NHS Data Dictionary example 943 476 5919, by hand: weights 10..2 on 9,4,3,4,7,6,5,9,1 give

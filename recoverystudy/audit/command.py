@@ -113,7 +113,7 @@ def audit_command(
 
     from recoverystudy.audit.inputs import read_plan_metadata, read_team_metadata
     from recoverystudy.audit.review import audit_care_plans
-    from recoverystudy.pseudonym import load_secret
+    from recoverystudy.privacy.pseudonym import load_secret
 
     console = Console(stderr=True)
     try:

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.compliance import ALL_TEAMS
-from recoverystudy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
+from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
 from recoverystudy.errors import PrivacyError
-from recoverystudy.pseudonym import key_fingerprint, pseudonymise
-from recoverystudy.redact import (
+from recoverystudy.privacy.pseudonym import key_fingerprint, pseudonymise
+from recoverystudy.privacy.redact import (
     PROPOSAL_RULES,
     REDACTION_MARKERS,
     _find_spans,

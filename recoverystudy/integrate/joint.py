@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy._stats import ADJUST_METHODS, ADJUST_NAMES, adjust_pvalues
+from recoverystudy.stats._base import ADJUST_METHODS, ADJUST_NAMES, adjust_pvalues
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.errors import EmptyDataError
 from recoverystudy.integrate._common import (
@@ -27,7 +27,7 @@ from recoverystudy.integrate._common import (
     resolve_themes,
 )
 from recoverystudy.integrate._ranktest import EXACT_LIMIT, MIN_PER_ARM, mann_whitney
-from recoverystudy.posthoc import format_p
+from recoverystudy.stats.posthoc import format_p
 from recoverystudy.results import Result, base_provenance
 
 __all__ = ["OVERALL", "JointDisplay", "joint_display"]

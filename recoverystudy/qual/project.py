@@ -530,7 +530,7 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
         >>> proj.close()
         """
         if isinstance(data, (str, Path)):
-            from recoverystudy.surveys import read_survey
+            from recoverystudy.quant.surveys import read_survey
 
             data = read_survey(data)
         if not isinstance(data, pd.DataFrame):

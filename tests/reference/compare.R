@@ -1,4 +1,4 @@
-# Reference values for recoverystudy.compare / posthoc / effsize.
+# Reference values for recoverystudy.stats.compare / posthoc / effsize.
 #
 # Run from anywhere:   Rscript tests/reference/compare.R
 # Writes compare.json beside this script (relative to the script's own folder).

@@ -1,4 +1,4 @@
-# Reference values for recoverystudy.correlate and recoverystudy.multilevel.
+# Reference values for recoverystudy.stats.correlate and recoverystudy.multilevel.
 # Run from anywhere:  Rscript tests/reference/models.R   (writes models.json beside this script)
 suppressPackageStartupMessages({library(lme4); library(jsonlite)})
 args <- commandArgs(trailingOnly = FALSE)

@@ -1,4 +1,4 @@
-# Reference values for recoverystudy.reliability, from R psych.
+# Reference values for recoverystudy.quant.reliability, from R psych.
 # Run from anywhere:  Rscript tests/reference/reliability.R
 # Writes tests/reference/reliability.json beside this script (data + psych results + sessionInfo).
 suppressPackageStartupMessages({library(psych); library(jsonlite)})

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from recoverystudy._stats import (
+from recoverystudy.stats._base import (
     ADJUST_METHODS,
     ADJUST_NAMES,
     Groups,
@@ -27,9 +27,9 @@ from recoverystudy._stats import (
     prepare_groups,
 )
 from recoverystudy._validate import check_frame, check_option, check_probability
-from recoverystudy.effsize import ALTERNATIVES, ci_phrase, f_to_eta2, f_to_omega2, kruskal_effect_sizes
+from recoverystudy.stats.effsize import ALTERNATIVES, ci_phrase, f_to_eta2, f_to_omega2, kruskal_effect_sizes
 from recoverystudy.errors import UndefinedStatisticWarning
-from recoverystudy.posthoc import (
+from recoverystudy.stats.posthoc import (
     POSTHOC_COLUMNS,
     dunn_table,
     format_p,
@@ -111,7 +111,7 @@ class SiteComparison(Result):
         alternative, method.  For Welch, ``eta2``/``omega2`` come from Welch's F and df and the
         rows ``eta2_anova``/``omega2_anova`` give the classic sums-of-squares values beside them.
     posthoc : DataFrame
-        Pairwise table (see :mod:`recoverystudy.posthoc`); empty when ``posthoc=False``.
+        Pairwise table (see :mod:`recoverystudy.stats.posthoc`); empty when ``posthoc=False``.
     assumptions : DataFrame
         Brown-Forsythe and Levene tests of equal variances and per-site Shapiro-Wilk; columns
         check, site, statistic, df1, df2, p, n, note.  Reported only.
@@ -586,7 +586,7 @@ def compare_sites(
         * ``"anova"``: classic one-way ANOVA (R ``aov``), then Tukey-Kramer HSD.
         * ``"kruskal"``: Kruskal-Wallis rank test (R ``kruskal.test``), then Dunn's test.
     posthoc : bool, default=True
-        Compute the pairwise table (columns in :mod:`recoverystudy.posthoc`, including Hedges' g
+        Compute the pairwise table (columns in :mod:`recoverystudy.stats.posthoc`, including Hedges' g
         with a noncentral-t CI for Tukey and Games-Howell).
     ci : float, default=0.95
         Confidence level for every interval (means, pairwise differences, effect sizes).

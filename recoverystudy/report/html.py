@@ -7,7 +7,7 @@ rule, seed, package version), never typed by hand.  The key numbers are also emb
 (``<script type="application/json" id="rs-key-numbers">``) so that a test or another program can check
 the report against the library.
 
->>> from recoverystudy.report import Section, build_report
+>>> from recoverystudy.report.html import Section, build_report
 >>> import pandas as pd
 >>> html = build_report([Section("s1", "Scores", paragraphs=["Hello."], tables=[("T", pd.DataFrame({"a": [1.5]}))])],
 ...                     title="Demo")

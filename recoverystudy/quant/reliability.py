@@ -192,8 +192,8 @@ class Reliability(Result):
 # public function
 # ----------------------------------------------------------------------------------------------
 def _keyed_items(data: pd.DataFrame, instrument: Any, scale: str | None, key: Any) -> tuple[pd.DataFrame, dict]:
-    from recoverystudy.instruments import load_instrument
-    from recoverystudy.scoring import _item_columns, prepare_items
+    from recoverystudy.quant.instruments import load_instrument
+    from recoverystudy.quant.scoring import _item_columns, prepare_items
 
     inst = load_instrument(instrument, key=key)
     if scale is None:

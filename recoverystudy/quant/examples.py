@@ -40,7 +40,7 @@ def register_example(name: str, loader: Callable[[], object], *, description: st
 
 
 def _load_example_survey() -> pd.DataFrame:
-    from recoverystudy.surveys import read_survey
+    from recoverystudy.quant.surveys import read_survey
 
     with resources.as_file(resources.files("recoverystudy.datasets").joinpath("example_survey.csv")) as path:
         df = read_survey(path)

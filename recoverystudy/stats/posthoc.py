@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from recoverystudy._stats import (
+from recoverystudy.stats._base import (
     ADJUST_METHODS,
     Groups,
     adjust_pvalues,
@@ -32,7 +32,7 @@ from recoverystudy._stats import (
     tukey_sf,
 )
 from recoverystudy._validate import check_option, check_probability
-from recoverystudy.effsize import hedges_g_pairs
+from recoverystudy.stats.effsize import hedges_g_pairs
 from recoverystudy.results import Result, base_provenance
 
 __all__ = ["PairwiseComparisons", "dunn", "games_howell", "tukey_hsd"]

@@ -35,7 +35,7 @@ from recoverystudy.errors import (
     UnverifiedKeyError,
     UnverifiedKeyWarning,
 )
-from recoverystudy.instruments import Instrument, load_instrument
+from recoverystudy.quant.instruments import Instrument, load_instrument
 from recoverystudy.results import Result, base_provenance
 
 __all__ = ["score", "ScoreResult", "prepare_items"]

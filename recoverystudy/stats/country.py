@@ -259,7 +259,7 @@ def country_effect(
     p_wild, t_obs, n_w = _wild_bootstrap(X, yv, g_codes, G, n_boot, np.random.default_rng(seed))
 
     # mixed model with country as a fixed effect
-    from recoverystudy.multilevel import site_model
+    from recoverystudy.stats.multilevel import site_model
 
     mm_data = pd.DataFrame({"_y": yv, "_site": frame[site].to_numpy(), "_grp": X[:, 1]})
     with warnings.catch_warnings():

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 import recoverystudy as rs
-from recoverystudy.report import Section, figure_to_base64, format_p, methods_paragraphs, write_report
+from recoverystudy.report.html import Section, figure_to_base64, format_p, methods_paragraphs, write_report
 
 __all__ = ["DEMO_STEPS", "DemoResult", "run_demo"]
 
@@ -196,7 +196,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     Examples
     --------
     >>> import tempfile
-    >>> from recoverystudy.demo import run_demo
+    >>> from recoverystudy.report.demo import run_demo
     >>> with tempfile.TemporaryDirectory() as tmp:                     # doctest: +SKIP
     ...     result = run_demo(tmp, seed=0)
     ...     result.report_path.name

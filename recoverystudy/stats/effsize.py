@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from recoverystudy._stats import percentile_ci
+from recoverystudy.stats._base import percentile_ci
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.results import Result, base_provenance
 

@@ -1,0 +1,1 @@
+"""Privacy: redaction of identifiers, keyed pseudonyms and small-number disclosure control."""
