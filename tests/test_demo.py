@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -174,11 +175,14 @@ def test_audit_numbers_and_privacy(demo, direct):
 
 def test_methods_are_generated_from_provenance(demo):
     _, html, _, _ = demo
-    methods = html[html.index("id='methods'"):]
-    assert "Welch" in methods and "games-howell" in methods
+    methods = html[html.index('id="methods"'):]
+    assert "Welch" in methods and "Games-Howell" in methods
     assert "SYNTHETIC STAR-P key" in methods
-    assert "key provenance: synthetic" in methods
+    assert "a SYNTHETIC key invented for the demonstration study" in methods
     assert f"recoverystudy {rs.__version__}" in methods
+    # prose, not key-value lists; no path of this machine
+    assert "quantiles: R type" not in methods and "key provenance:" not in methods
+    assert "/tmp/" not in html and str(Path.home()) + "/" not in html
 
 
 def test_unavailable_parts_are_reported_not_faked(tmp_path, monkeypatch):

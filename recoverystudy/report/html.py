@@ -19,20 +19,23 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import io
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Section", "build_report", "figure_to_base64", "format_p", "methods_paragraphs", "read_key_numbers", "table_html",
-           "write_report"]
+from recoverystudy.report.apa import format_frame, format_p
+from recoverystudy.report.glossary import GLOSSARY, glossary_for, label_for, term_for_column
+from recoverystudy.report.methods import methods_paragraphs, strip_paths
+
+__all__ = ["Section", "build_report", "figure_to_base64", "format_p", "group_notes", "methods_paragraphs",
+           "read_key_numbers", "table_html", "write_report"]
 
 
 @dataclass
@@ -60,19 +63,6 @@ class Section:
     unavailable: str | None = None
 
 
-def format_p(p: float) -> str:
-    """APA-style p value: ``p < .001`` or ``p = .034``.
-
-    >>> format_p(0.00004), format_p(0.0342), format_p(float("nan"))
-    ('p < .001', 'p = .034', 'p not defined')
-    """
-    if p is None or not np.isfinite(p):
-        return "p not defined"
-    if p < 0.001:
-        return "p < .001"
-    return f"p = {p:.3f}".replace("0.", ".", 1)
-
-
 def figure_to_base64(fig: Any, *, dpi: int = 110) -> str:
     """Encode a matplotlib figure as a base64 PNG (and close it).
 
@@ -86,200 +76,81 @@ def figure_to_base64(fig: Any, *, dpi: int = 110) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _fmt_cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if v.is_integer() and abs(v) < 1e6:
-            return str(int(v))
-        if v != 0 and (abs(v) < 0.001 or abs(v) >= 1e6):
-            return f"{v:.3g}"
-        return f"{v:.4g}" if abs(v) >= 100 else f"{v:.3f}"
-    return str(value)
-
-
-def table_html(frame: pd.DataFrame, *, max_rows: int = 80, index: bool = False) -> str:
-    """Render a table for the report (display rounding only; CSV/XLSX tables keep full precision).
-
-    >>> "<td>0.123</td>" in table_html(pd.DataFrame({"x": [0.12345]}))
-    True
-    """
+def _table_model(caption: str, frame: pd.DataFrame, *, max_rows: int = 80, index: bool = False) -> dict:
+    """What the template needs to draw one table: plain labels, hover help, APA-formatted cells."""
     shown = frame.reset_index() if index else frame
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    rows = []
-    for rec in shown.head(max_rows).itertuples(index=False):
-        rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt_cell(v))}</td>" for v in rec) + "</tr>")
+    cols = [str(c) for c in shown.columns]
+    header = [{"label": label_for(c), "help": (GLOSSARY.get(term_for_column(c) or "", ""))} for c in cols]
+    body = format_frame(shown.head(max_rows))
+    rows = [[strip_paths(v) for v in rec] for rec in body.itertuples(index=False)]
+    align = ["num" if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+             else "text" for c in shown.columns]
     more = ""
     if len(shown) > max_rows:
-        more = f"<p class='note'>{len(shown) - max_rows} more rows are in the CSV/XLSX tables.</p>"
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+        more = f"The table continues: {len(shown) - max_rows} more rows are in the CSV and Excel tables."
+    return {"caption": strip_paths(caption), "header": header, "rows": rows, "align": align, "more": more}
 
 
-# ------------------------------------------------------------------------------------------------
-# methods paragraph from provenance
-# ------------------------------------------------------------------------------------------------
-def _score_sentence(prov: Mapping[str, Any]) -> str:
-    title = prov.get("instrument_title") or prov.get("instrument", "an instrument")
-    version = prov.get("instrument_version")
-    parts = []
-    for sid, sc in (prov.get("scales") or {}).items():
-        status = sc.get("status", "unknown")
-        rule = sc.get("rule", "")
-        parts.append(f"{sid} ({rule}; key provenance: {status})")
-    refused = prov.get("refused") or {}
-    sent = f"{title}{f' ({version})' if version else ''} was scored: " + "; ".join(parts) + "."
-    if prov.get("key_label"):
-        sent += f" Key file: {prov['key_label']}."
-    codes = prov.get("non_answer_codes") or {}
-    if codes:
-        sent += " Non-answer codes treated as not answered: " + ", ".join(map(str, codes)) + "."
-    if refused:
-        sent += " Not scored because their keys are not established: " + ", ".join(refused) + "."
-    return sent
+def table_html(frame: pd.DataFrame, *, max_rows: int = 80, index: bool = False, caption: str = "") -> str:
+    """Render one table as the report shows it (display rounding only; CSV/XLSX tables keep full precision).
 
-
-def _compare_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    sent = f"{label}: {prov.get('test', prov.get('method'))}"
-    if prov.get("posthoc"):
-        sent += f" with {str(prov['posthoc']).replace('_', '-')} post-hoc comparisons"
-        if prov.get("adjust"):
-            sent += f" ({prov['adjust']} adjustment)"
-    if prov.get("effect_size_ci"):
-        sent += f"; effect-size CIs by {prov['effect_size_ci']}"
-    if prov.get("n_boot"):
-        sent += f" ({prov['n_boot']} resamples, seed {prov.get('seed')})"
-    if prov.get("missing_data"):
-        sent += f"; missing data: {prov['missing_data']}"
-    if prov.get("r_reference"):
-        sent += f". Matches R: {prov['r_reference']}"
-    return sent + "."
-
-
-def _reliability_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    boot = (f"percentile bootstrap CI for omega ({prov['n_boot']} resamples, seed {prov.get('seed')})"
-            if prov.get("n_boot") else "no bootstrap CI for omega")
-    return (f"{label}: Cronbach's alpha with a {prov.get('alpha_ci_method', 'Feldt')} CI and McDonald's omega total "
-            f"({prov.get('omega_model', 'one factor')}); {prov.get('missing', 'pairwise')} handling of missing items; "
-            f"{boot}. Matches {prov.get('matches', 'R psych')}.")
-
-
-def _site_model_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    return (f"{label}: linear mixed model with a random intercept for site ({prov.get('estimation', 'REML')}; "
-            f"{prov.get('optimizer', '')}); ICC CI by {prov.get('icc_ci_method', 'bootstrap')} "
-            f"({prov.get('n_boot')} resamples, seed {prov.get('seed')}); design effect {prov.get('design_effect_formula', '')}. "
-            f"Matches {prov.get('matches', 'lme4')}.")
-
-
-def _country_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    return (f"{label} (exploratory, {prov.get('exploratory_rule', 'few sites')}): site-level difference "
-            f"{prov.get('group')} minus {prov.get('reference')}, with a permutation test ({prov.get('permutation', '')})"
-            f"; wild cluster bootstrap: {prov.get('wild_bootstrap', '')}; and a mixed model "
-            f"(random site intercept). Seed {prov.get('seed')}.")
-
-
-def _correlate_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    return (f"{label}: {str(prov.get('correlation', '')).capitalize()} correlations ({prov.get('missing', '')}), "
-            f"CIs by {prov.get('ci_method', '')}, p by {prov.get('p_method', '')}, {prov.get('adjust')} adjustment. "
-            f"Matches {prov.get('matches', '')}.")
-
-
-def _audit_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    verified = "not verified by its publishers" if not prov.get("rubric_verified") else "verified"
-    return (f"{label}: {prov.get('n_plans')} plans pre-rated by text rules against the rubric {prov.get('rubric')} "
-            f"version {prov.get('rubric_version')} ({verified}; SHA-256 {str(prov.get('rubric_sha256', ''))[:12]}...); "
-            f"rating order: {prov.get('rule_order', '')}; compliance with Wilson 95% CIs.")
-
-
-_WRITERS = {"reliability": _reliability_sentence, "site_model": _site_model_sentence,
-            "country_effect": _country_sentence, "correlate": _correlate_sentence,
-            "care_plan_audit": _audit_sentence}
-
-
-def _generic_sentence(label: str, prov: Mapping[str, Any]) -> str:
-    skip = {"package", "package_version"}
-    bits = []
-    for k, v in prov.items():
-        if k in skip or isinstance(v, (dict, list, tuple)) and len(str(v)) > 160:
-            continue
-        if v is None or v == "":
-            continue
-        bits.append(f"{k.replace('_', ' ')}: {v}")
-    return f"{label}: " + "; ".join(bits) + "."
-
-
-def methods_paragraphs(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    """Write methods sentences from ``(label, provenance)`` records, grouping identical methods.
-
-    Sentences are generated only from what each result recorded; nothing is added by hand except the
-    package version, which is itself recorded.
-
-    Examples
-    --------
-    >>> recs = [("WAI-SR total", {"method": "compare_sites", "test": "Welch's ANOVA", "posthoc": "games_howell",
-    ...          "adjust": "holm", "package_version": "0.1.0"})]
-    >>> for line in methods_paragraphs(recs):
-    ...     print(line)
-    Analyses used recoverystudy 0.1.0.
-    WAI-SR total: Welch's ANOVA with games-howell post-hoc comparisons (holm adjustment).
+    >>> '<td class="num">.12</td>' in table_html(pd.DataFrame({"alpha": [0.12345]}))
+    True
     """
-    out: list[str] = []
-    versions = set()
-    seen: dict[str, list[str]] = {}
-    for label, prov in records:
-        if not prov:
-            continue
-        versions.add(prov.get("package_version"))
-        method = prov.get("method")
-        if method == "score":
-            sentence = _score_sentence(prov)
-            key = sentence
-        elif method == "compare_sites":
-            sentence = _compare_sentence("{labels}", prov)
-            key = sentence
-        elif method in _WRITERS:
-            sentence = _WRITERS[method]("{labels}", prov)
-            key = sentence
-        else:
-            sentence = _generic_sentence("{labels}", prov)
-            key = sentence
-        seen.setdefault(key, []).append(label)
-    vers = ", ".join(sorted(str(v) for v in versions if v))
-    out.append(f"Analyses used recoverystudy {vers}." if vers else "Analyses used recoverystudy.")
-    for sentence, labels in seen.items():
-        out.append(sentence.replace("{labels}", ", ".join(labels)))
-    return out
+    tmpl = _env().from_string(
+        "{% for t in [t] %}<table><thead><tr>{% for h in t.header %}<th scope=\"col\">{{ h.label }}</th>"
+        "{% endfor %}</tr></thead><tbody>{% for row in t.rows %}<tr>{% for cell in row %}"
+        "<td class=\"{{ t.align[loop.index0] }}\">{{ cell }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>"
+        "{% if t.more %}<p class=\"note\">{{ t.more }}</p>{% endif %}{% endfor %}")
+    return tmpl.render(t=_table_model(caption, frame, max_rows=max_rows, index=index))
+
+
+def group_notes(messages: Iterable[str]) -> list[dict[str, Any]]:
+    """Group library notes: identical ones once with a count, in the order they first came.
+
+    Machine paths are removed from every note.
+
+    >>> [(n["text"], n["count"]) for n in group_notes(["a at /tmp/x/y.csv", "b", "a at /tmp/x/y.csv"])]
+    [('a at y.csv', 2), ('b', 1)]
+    """
+    counts: dict[str, int] = {}
+    for m in messages:
+        text = strip_paths(" ".join(str(m).split()))
+        counts[text] = counts.get(text, 0) + 1
+    return [{"text": t, "count": c} for t, c in counts.items()]
 
 
 # ------------------------------------------------------------------------------------------------
 # the page
 # ------------------------------------------------------------------------------------------------
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#1d1d1f;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #2f6f8f;padding-bottom:.2em;margin-top:2em}
-h3{font-size:1.05em;margin-top:1.4em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em;display:block;overflow-x:auto}
-th,td{border:1px solid #d0d7de;padding:.25em .55em;text-align:right;white-space:nowrap}
-th{background:#eef3f7}td:first-child,th:first-child{text-align:left}
-.banner{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em;border-radius:6px}
-.unavailable{background:#fdecec;border:1px solid #d77;padding:.6em 1em;border-radius:6px}
-.note{color:#555;font-size:.9em}figure{margin:1em 0}figcaption{font-size:.9em;color:#444}
-img{max-width:100%}nav ol{columns:2}.methods p{text-align:justify}
-"""
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def _env():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def report_css() -> str:
+    """The report's style sheet (screen and print), embedded in the page."""
+    return (_TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
 def build_report(sections: Sequence[Section], *, title: str, subtitle: str = "", banner: str = "",
                  methods: Sequence[str] = (), key_numbers: Mapping[str, Any] | None = None,
-                 footer: str = "") -> str:
-    """Assemble the HTML page (a string).  See :func:`write_report` to write it.
+                 footer: str = "", headlines: Sequence[str] = (), notes: Sequence[str] = (),
+                 glossary: bool = True) -> str:
+    """Assemble the HTML page (a string) from a Jinja2 template with autoescape.
+
+    See :func:`write_report` to write it.
 
     Parameters
     ----------
@@ -290,46 +161,43 @@ def build_report(sections: Sequence[Section], *, title: str, subtitle: str = "",
         Methods paragraphs (see :func:`methods_paragraphs`).
     key_numbers : mapping, optional
         Embedded as JSON for machine checking (NaN becomes null).
+    headlines : sequence of str
+        The headline findings in plain words, shown in a box at the top.
+    notes : sequence of str
+        Notes and warnings from the library, grouped and de-duplicated (:func:`group_notes`).
+    glossary : bool
+        Add a glossary of the terms the page uses.
 
     Examples
     --------
-    >>> page = build_report([Section("a", "Part A", unavailable="rs.site_model is not available")], title="T")
-    >>> "not available" in page
-    True
+    >>> page = build_report([Section("a", "Part A", unavailable="rs.site_model is not available")], title="T",
+    ...                     headlines=["Scores were high <everywhere>."])
+    >>> "not available" in page, "&lt;everywhere&gt;" in page, "Headline findings" in page
+    (True, True, True)
     """
-    e = html.escape
-    toc = "".join(f"<li><a href='#{e(s.id)}'>{e(s.title)}</a></li>" for s in sections)
-    body = [f"<h1>{e(title)}</h1>"]
-    if subtitle:
-        body.append(f"<p class='note'>{e(subtitle)}</p>")
-    if banner:
-        body.append(f"<p class='banner'>{e(banner)}</p>")
-    body.append(f"<nav><h3>Contents</h3><ol>{toc}"
-                + ("<li><a href='#methods'>Methods</a></li>" if methods else "") + "</ol></nav>")
+    from markupsafe import Markup
+
+    secs = []
+    texts: list[str] = list(headlines) + list(methods)
+    columns: list[str] = []
     for s in sections:
-        body.append(f"<h2 id=\"{e(s.id)}\">{e(s.title)}</h2>")
-        if s.unavailable:
-            body.append(f"<p class='unavailable'><strong>Not available in this build.</strong> {e(s.unavailable)}</p>")
-        for p in s.paragraphs:
-            body.append(f"<p>{e(p)}</p>")
+        texts += list(s.paragraphs)
+        tables = []
         for caption, frame in s.tables:
-            body.append(f"<h3>{e(caption)}</h3>{table_html(frame)}")
-        for caption, png in s.figures:
-            body.append(f"<figure><img alt=\"{e(caption)}\" src=\"data:image/png;base64,{png}\">"
-                        f"<figcaption>{e(caption)}</figcaption></figure>")
-    if methods:
-        body.append("<h2 id='methods'>Methods</h2><div class='methods'>"
-                    + "".join(f"<p>{e(m)}</p>" for m in methods) + "</div>")
-    if footer:
-        body.append(f"<hr><p class='note'>{e(footer)}</p>")
+            tables.append(_table_model(caption, frame))
+            columns += [str(c) for c in frame.columns]
+        secs.append({"id": s.id, "title": s.title, "unavailable": strip_paths(s.unavailable or ""),
+                     "paragraphs": [strip_paths(p) for p in s.paragraphs], "tables": tables,
+                     "figures": [{"caption": strip_paths(c), "png": png} for c, png in s.figures]})
     numbers = ""
     if key_numbers is not None:
         payload = json.dumps(_jsonable(key_numbers), indent=1, allow_nan=False)
-        safe = payload.replace("</", "<\\/")
-        numbers = f'<script type="application/json" id="rs-key-numbers">{safe}</script>'
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{e(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(body)}{numbers}</body></html>")
+        numbers = Markup(payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    gloss = glossary_for(texts, columns) if glossary else {}
+    return _env().get_template("report.html.j2").render(
+        title=title, subtitle=strip_paths(subtitle), banner=banner, css=Markup(report_css()),
+        headlines=[strip_paths(h) for h in headlines], sections=secs, notes=group_notes(notes),
+        methods=[strip_paths(m) for m in methods], glossary=gloss, footer=strip_paths(footer), numbers=numbers)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -359,7 +227,7 @@ def read_key_numbers(report_html: str) -> dict[str, Any]:
     start_tag = '<script type="application/json" id="rs-key-numbers">'
     start = report_html.index(start_tag) + len(start_tag)
     end = report_html.index("</script>", start)
-    return json.loads(report_html[start:end].replace("<\\/", "</"))
+    return json.loads(report_html[start:end])
 
 
 def write_report(path: str | Path, sections: Sequence[Section], **kwargs: Any) -> Path:
