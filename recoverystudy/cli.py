@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from recoverystudy.cli_help import apa_table, cli_advice, item_map, resolve_name
 from recoverystudy.errors import RecoveryStudyError, RecoveryStudyWarning, UnverifiedKeyError
 
 __all__ = ["main"]
@@ -47,14 +48,14 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             message = str(exc).strip().strip("'\"") or type(exc).__name__
-            click.echo(f"Error: {message}", err=True)
+            click.echo(f"Error: {cli_advice(message)}", err=True)
             ctx.exit(2)
 
 
 def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         if issubclass(w.category, RecoveryStudyWarning):
-            click.echo(f"Note: {w.message}", err=True)
+            click.echo(f"Note: {cli_advice(str(w.message))}", err=True)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,6 +92,26 @@ def instruments_cmd() -> None:
         click.echo(f"    key provenance: {row.key_status}")
 
 
+@main.command("items")
+@click.argument("instrument", metavar="INSTRUMENT")
+def items_cmd(instrument: str) -> None:
+    """List the item ids of INSTRUMENT (the column names 'score' expects), with short labels.
+
+    Example:
+      recoverystudy items wai-sr
+    """
+    from recoverystudy.quant.instruments import list_instruments, load_instrument
+
+    name = resolve_name(instrument, list_instruments()["id"].tolist(), what="instrument", option="INSTRUMENT")
+    inst = load_instrument(name)
+    for n, item in enumerate(inst.items, start=1):
+        label = getattr(item, "label", "") or ""
+        click.echo(f"{n:>3}  {getattr(item, 'id', item)}  {label}")
+
+
+_KEEP_BY_DEFAULT = ("site", "country")
+
+
 @main.command("score")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--instrument", "-i", required=True, metavar="NAME",
@@ -102,33 +123,48 @@ def instruments_cmd() -> None:
               help="Write the scores to this CSV or XLSX file (default: print a preview).")
 @click.option("--invalid", type=click.Choice(["raise", "missing"]), default="raise", show_default=True,
               help="What to do with answers outside the allowed range: stop, or treat them as not answered.")
-@click.option("--keep", default="", metavar="COLUMNS",
-              help="Comma-separated columns of FILE to copy next to the scores, e.g. site,country "
-                   "(so the file can go straight into 'recoverystudy compare').")
+@click.option("--keep", default=None, metavar="COLUMNS",
+              help="Comma-separated columns of FILE to copy next to the scores (default: site and country, "
+                   "when FILE has them, so the scores can go straight into 'recoverystudy compare'; "
+                   "--keep '' keeps none).")
+@click.option("--items", "items_spec", default=None, metavar="MAP.csv|PATTERN",
+              help="Which column holds which item, when your columns are not named by item ids: a CSV file "
+                   "with columns 'item' and 'column', or a pattern such as 'Q{n}' (item 1 in column Q1 ...). "
+                   "See the item ids with: recoverystudy items NAME.")
 def score_cmd(file: Path, instrument: str, key: Path | None, id_col: str | None, out: Path | None,
-              invalid: str, keep: str) -> None:
+              invalid: str, keep: str | None, items_spec: str | None) -> None:
     """Score the questionnaire answers in FILE (CSV, XLSX or SPSS .sav).
 
-    Columns must be named by item ids (for example wai_01 ... wai_12).
+    Columns are named by item ids (for example wai_01 ... wai_12), or mapped with --items.
+    The site and country columns are copied next to the scores when FILE has them.
 
     Example:
-      recoverystudy score answers.csv --instrument rsa-person --id-col respondent_id --keep site --out scores.csv
+      recoverystudy score answers.csv --instrument rsa-person --id-col respondent_id --out scores.csv
     """
+    from recoverystudy.quant.instruments import list_instruments, load_instrument
     from recoverystudy.quant.scoring import score
     from recoverystudy.quant.surveys import read_survey
 
+    instrument = resolve_name(instrument, list_instruments()["id"].tolist(), what="instrument",
+                              option="--instrument")
     data = read_survey(file)
-    kept = [c.strip() for c in keep.split(",") if c.strip()]
-    unknown = [c for c in kept if c not in data.columns]
-    if unknown:
-        raise click.UsageError(f"--keep: {file.name} has no column {unknown[0]!r}; its columns include "
-                               f"{', '.join(map(str, list(data.columns)[:8]))}.")
+    columns = [str(c) for c in data.columns]
+    if id_col is not None:
+        id_col = resolve_name(id_col, columns, what="column", option="--id-col")
+    if keep is None:
+        kept = [c for c in columns if c.lower() in _KEEP_BY_DEFAULT and c != id_col]
+    else:
+        kept = [resolve_name(c.strip(), columns, what="column", option="--keep") for c in keep.split(",")
+                if c.strip()]
+    items = None
+    if items_spec is not None:
+        items = item_map(items_spec, load_instrument(instrument, key=key).item_ids, columns)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = score(data, instrument, id_col=id_col, key=key, on_invalid=invalid)
+            result = score(data, instrument, id_col=id_col, key=key, on_invalid=invalid, items=items)
         except UnverifiedKeyError as exc:
-            raise click.UsageError(f"{exc} On the command line, give the key file with --key FILE.") from None
+            raise click.UsageError(cli_advice(str(exc))) from None
     _show_warnings(caught)
     click.echo(result.summary())
     frame = result.to_frame()
@@ -219,10 +255,15 @@ def compare_cmd(file: Path, values: tuple[str, ...], site: str, method: str, no_
     from recoverystudy.quant.surveys import read_survey
 
     data = read_survey(file)
-    missing = [c for c in (*values, site) if c not in data.columns]
-    if missing:
-        raise ValueError(f"{file.name} has no column {', '.join(map(repr, missing))}; its columns are: "
-                               f"{', '.join(map(str, data.columns))}.")
+    columns = [str(c) for c in data.columns]
+    try:
+        site = resolve_name(site, columns, what="column", option="--site")
+    except RecoveryStudyError as exc:
+        if any(c.endswith("_total") for c in columns):
+            raise type(exc)(f"{exc} This looks like a scores file: score again with --keep site "
+                            "(or leave --keep out: site and country are kept by default).") from None
+        raise
+    values = tuple(resolve_name(v, columns, what="column", option="--value") for v in values)
     value: str | list[str] = values[0] if len(values) == 1 else list(values)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -233,9 +274,13 @@ def compare_cmd(file: Path, values: tuple[str, ...], site: str, method: str, no_
     if not no_posthoc:
         for name, res in items:
             if len(res.posthoc):
-                click.echo(f"\nPairs of sites ({name}):")
-                cols = [c for c in ("group1", "group2", "estimate", "ci_low", "ci_high", "p_adj") if c in res.posthoc]
-                click.echo(res.posthoc[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+                click.echo(f"\nPairs of sites ({name}); the difference is site B minus site A:")
+                cols = [c for c in ("group1", "group2", "estimate", "ci_low", "ci_high", "statistic", "p_adj")
+                        if c in res.posthoc]
+                click.echo(apa_table(res.posthoc[cols], {"group1": "site A", "group2": "site B",
+                                                          "estimate": "B minus A", "ci_low": "95% CI low",
+                                                          "ci_high": "95% CI high",
+                                                          "p_adj": "adjusted p"}))
     if out is not None:
         frame = result.to_frame()
         if out.suffix.lower() == ".xlsx":

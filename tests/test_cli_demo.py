@@ -90,8 +90,8 @@ def test_compare_xlsx_output(runner, scores_csv, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--value", "nope", "--site", "site"], "has no column 'nope'"),
-    (["--value", "wai_sr_total", "--site", "where"], "has no column 'where'"),
+    (["--value", "nope", "--site", "site"], "--value: there is no column 'nope'"),
+    (["--value", "wai_sr_total", "--site", "where"], "--site: there is no column 'where'"),
     (["--value", "label", "--site", "site"], "label"),
 ])
 def test_compare_user_errors_are_one_line_exit_2(runner, scores_csv, args, message):

@@ -39,7 +39,7 @@ def test_user_error_is_one_line_exit_2():
 
 def test_unknown_instrument_exit_2():
     res = run("score", EXAMPLE, "--instrument", "nope")
-    assert res.exit_code == 2 and "No instrument called 'nope'" in res.output
+    assert res.exit_code == 2 and "there is no instrument 'nope'. The instruments are: es, qpr-15" in res.output
 
 
 def test_help_is_plain():
@@ -81,10 +81,10 @@ def test_bad_out_is_a_user_error_before_any_work(tmp_path):
 def test_refused_instrument_points_to_the_key_option():
     res = run("score", EXAMPLE, "--instrument", "star-p")
     assert res.exit_code == 2
-    assert "give the key file with --key FILE" in res.output and "Traceback" not in res.output
+    assert "recoverystudy score FILE -i star-p --key my-key.yaml" in res.output and "Traceback" not in res.output
 
 
 def test_unknown_id_column_lists_the_columns():
     res = run("score", EXAMPLE, "--instrument", "wai-sr", "--id-col", "respondentid")
     assert res.exit_code == 2
-    assert "its columns include respondent_id, site" in res.output
+    assert "--id-col: there is no column 'respondentid'. Did you mean 'respondent_id'?" in res.output
