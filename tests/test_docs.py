@@ -180,3 +180,48 @@ def test_guide_examples_run(path, tmp_path, monkeypatch):
                                   optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0, f"{path.name} has no runnable examples"
     assert result.failed == 0, f"{result.failed} example(s) in {path.name} failed (see the captured output)"
+
+
+def _rs_docs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rs_docs_ext", DOCS / "_ext" / "rs_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_pages_are_committed_and_current():
+    """The generated reference pages are committed, so links to them work on the repository page too;
+    they must equal what the extension writes (regenerate with a docs build, then commit)."""
+    ext = _rs_docs()
+    assert (DOCS / "generated" / "cli.md").read_text(encoding="utf-8") == ext.cli_page(), \
+        "docs/generated/cli.md is stale: build the docs and commit docs/generated/"
+    table = rs.list_instruments()
+    index = (DOCS / "generated" / "instruments" / "index.md").read_text(encoding="utf-8")
+    assert index == ext.instruments_index(table)
+    for name in table["id"]:
+        committed = (DOCS / "generated" / "instruments" / f"{name}.md").read_text(encoding="utf-8")
+        assert committed == ext.instrument_page(rs.load_instrument(name)), name
+
+
+def test_every_relative_link_in_the_docs_and_readme_resolves():
+    """Links work on the repository page: every relative Markdown link points at a file in the repository."""
+    root = DOCS.parent
+    pages = sorted(DOCS.glob("*.md")) + sorted((DOCS / "generated").rglob("*.md")) + [root / "README.md"]
+    broken = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#", 1)[0]).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(root)} -> {target}")
+    assert not broken, broken
+
+
+def test_no_hidden_comment_links_left():
+    """An 'rs-optional-link' comment renders as nothing on the repository page ("The gives the details")."""
+    for page in DOCS.glob("*.md"):
+        assert "rs-optional-link" not in page.read_text(encoding="utf-8"), page.name

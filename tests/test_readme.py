@@ -12,16 +12,17 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)
 
 
-def test_readme_opens_with_the_two_setup_commands():
-    (lang1, demo), (lang2, tests) = BLOCKS[:2]
-    assert lang1 == lang2 == "bash"
+def test_readme_opens_with_a_virtual_environment_then_the_two_commands():
+    (lang0, venv), (lang1, demo), (lang2, tests) = BLOCKS[:3]
+    assert lang0 == lang1 == lang2 == "bash"
+    assert venv.strip() == "python3 -m venv .venv && source .venv/bin/activate"
     assert demo.strip() == 'python -m pip install ".[notebooks]" && python -m recoverystudy demo --out demo-report'
     assert tests.strip() == 'python -m pip install -e ".[test]" && python -m pytest'
 
 
 def test_ci_runs_exactly_the_readme_commands():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    for lang, block in BLOCKS[:2]:
+    for lang, block in BLOCKS[:3]:
         assert block.strip() in ci
 
 

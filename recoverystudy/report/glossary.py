@@ -17,20 +17,45 @@ __all__ = ["GLOSSARY", "COLUMN_LABELS", "glossary_for", "glossary_markdown", "la
 
 #: term -> plain-English meaning.  Keep each to one or two sentences a service-user researcher can read.
 GLOSSARY: dict[str, str] = {
+    # --- questionnaires ---
+    "instrument": "A questionnaire with a fixed set of questions and answer options, such as the Recovery Self "
+                  "Assessment (RSA) or the Empowerment Scale (ES). recoverystudy keeps each one as a definition "
+                  "file in instruments/.",
+    "item": "One question of an instrument. Your data hold one column per item, named by its item id (for "
+            "example wai_01), or mapped to it.",
+    "scale": "A score made from several items, such as a total or a subscale (a score for part of an "
+             "instrument, such as the WAI-SR bond items).",
+    "scoring key": "The rules that turn answers into a score: which items belong to which scale, which items "
+                   "are reversed, the answer range and how items are combined. Often just called a key.",
+    "reverse-keyed item": "An item worded the other way round (\"I usually feel alone\"), so that agreeing means "
+                          "less of what the scale measures. It is scored as minimum + maximum - answer.",
+    "non-answer code": "A value that means \"not answered\", such as N/A (not applicable), D/K (don't know), 99 "
+                       "or -9.",
+    "provenance": "Where something comes from. Every scoring key says whether it is established (a cited "
+                  "source states it), derived-from-wording or unestablished, and every result records how it "
+                  "was obtained, so a methods section can be written from it.",
+    "prorated": "When a person skipped a few items, their score is worked out from the items they did "
+                "answer, scaled up to the full scale. Scores are only prorated when enough items were answered.",
+    "minimum answered": "The fewest items a person must answer for a score to be given at all.",
+    "derived-from-wording": "A scoring key worked out from the wording of the items (for example which items "
+                            "are negatively worded), because no published key could be cited.",
+    "unestablished": "A scoring key that is not published anywhere we can cite, so the library refuses to "
+                     "score it until you supply the key from your licensed manual.",
     "alpha": "Cronbach's alpha: how consistently the items of a scale measure the same thing, from 0 to 1. "
              "Above about .70 is usually taken as acceptable.",
     "omega": "McDonald's omega: like alpha, a measure of how well the items hang together, which does not "
              "assume every item counts equally.",
-    "CI": "Confidence interval: the range of values that fit the data well. A 95% CI is built so that, "
-          "in 95 of 100 studies like this one, it would contain the true value.",
-    "p value": "How surprising the result would be if there were really no difference. Small values "
-               "(for example below .05) mean the data would be unusual if there were no difference; "
-               "they do not say how big or important a difference is.",
-    "adjusted p": "A p value corrected because many comparisons were made at once, so that chance "
-                  "findings are not over-counted (Holm's method unless stated).",
-    "prorated": "When a person skipped a few items, their score is worked out from the items they did "
-                "answer, scaled up to the full scale. Scores are only prorated when enough items were answered.",
-    "minimum answered": "The fewest items a person must answer for a score to be given at all.",
+    # --- comparing sites ---
+    "site": "One service taking part in a study, such as one NHS trust's community mental-health teams.",
+    "confidence interval": "The range of values that fit the data well. A 95% confidence interval (CI) is "
+                           "built so that, over many studies like this one, 95 of 100 such ranges contain the "
+                           "true value.",
+    "CI": "Short for confidence interval: the range of values that fit the data well.",
+    "p-value": "How surprising the data would be if there were really no difference. Small values (for example "
+               "below .05) mean the data would be unusual if there were no difference; they do not say how big "
+               "or important a difference is.",
+    "adjusted p": "A p-value corrected because many comparisons were made at once, so that chance findings "
+                  "are not over-counted (Holm's method unless stated).",
     "Welch": "Welch's test compares the average score of several groups without assuming the groups "
              "vary equally.",
     "Kruskal-Wallis": "A comparison of several groups that uses the order of the scores (ranks) instead of "
@@ -38,7 +63,8 @@ GLOSSARY: dict[str, str] = {
     "Games-Howell": "A way of comparing every pair of sites after Welch's test, allowing for groups of "
                     "different sizes and spreads.",
     "Dunn": "A way of comparing every pair of sites after the Kruskal-Wallis test, using ranks.",
-    "effect size": "How big a difference or association is, as opposed to whether it is likely to be real.",
+    "effect size": "How big a difference or association is, on a scale that does not depend on the number of "
+                   "people, as opposed to whether it is likely to be real.",
     "omega squared": "ω²: the share of the differences between people's scores that is explained by which "
                      "site they attend (0 = none, 1 = all).",
     "epsilon squared": "ε²: the same idea as ω², for a rank-based comparison.",
@@ -48,12 +74,13 @@ GLOSSARY: dict[str, str] = {
                      "difference, 1 means every person in one group scored above every person in the other.",
     "correlation": "How closely two scores rise and fall together, from -1 to 1 (Spearman's rho uses ranks).",
     "ICC": "Intraclass correlation: the share of the differences between people that lies between sites "
-           "rather than within them.",
-    "design effect": "How much clustering within sites inflates the uncertainty compared with a simple "
-                     "random sample of the same size.",
+           "rather than between people at the same site.",
+    "design effect": "How much clustering by site inflates the uncertainty compared with a simple random "
+                     "sample of the same size: 1 + (m - 1) x ICC, where m is the average number of people per "
+                     "site. The sample is worth its size divided by the design effect.",
     "random intercept": "A model that lets each site have its own average level, treating the sites as a "
                         "sample of possible sites.",
-    "Satterthwaite": "A correction to the degrees of freedom of a test in a mixed model, so that p values "
+    "Satterthwaite": "A correction to the degrees of freedom of a test in a mixed model, so that p-values "
                      "stay honest when there are only a few sites.",
     "permutation test": "A test that reshuffles the labels (here: which sites are in England and which in "
                         "Wales) in every possible way and asks how unusual the real difference is.",
@@ -64,32 +91,38 @@ GLOSSARY: dict[str, str] = {
     "multiple imputation": "Filling in missing answers several times with plausible values, analysing each "
                            "completed data set and combining the results, so the uncertainty from missing "
                            "answers is counted.",
+    # --- interviews ---
+    "Framework Method": "A way of analysing interviews: code the transcripts, agree a framework of themes, "
+                        "then chart a summary for each case and theme in a matrix.",
+    "case": "The unit of a framework analysis: usually one person interviewed, sometimes a group or a linked "
+            "triad.",
+    "code": "A short label attached to a passage of text, such as \"carer involvement\". A codebook lists the "
+            "codes, grouped into themes, with definitions.",
+    "segment": "One passage of text with one code attached, by one coder.",
+    "framework matrix": "A table with one row per case and one column per code or theme; each cell holds a "
+                        "short summary of what that case said about that theme, linked to the passages it "
+                        "rests on.",
+    "charting": "Writing the summary in a framework-matrix cell, with links to the quotes it rests on.",
     "kappa": "Cohen's kappa: agreement between two coders beyond what chance alone would give. 1 is "
              "perfect agreement, 0 is no better than chance; above about .60 is usually called substantial.",
     "Krippendorff's alpha": "An agreement measure like kappa that works for two or more coders.",
     "percent agreement": "The share of units on which the coders made the same decision, without allowing "
                          "for chance.",
-    "Framework Method": "A way of analysing interviews: code the transcripts, agree a framework of themes, "
-                        "then chart a summary for each case and theme in a matrix.",
-    "framework matrix": "A table with one row per case (person) and one column per code or theme; each cell "
-                        "summarises what that person said about that theme.",
-    "charting": "Writing the summary in a framework-matrix cell, with links to the quotes it rests on.",
     "joint display": "A table that puts questionnaire results beside interview themes, so the two kinds of "
                      "evidence can be read together.",
     "triad": "A service user, their carer and their care coordinator, whose accounts are compared.",
-    "HMAC": "A keyed pseudonym: a code made from an identifier and a secret, so the same person always gets "
-            "the same code but nobody without the secret can work back to who it is.",
-    "pseudonym": "A stand-in code used instead of a name or number that could identify someone.",
-    "small-number suppression": "Hiding counts below 5 (and any count that would let a hidden one be worked "
-                                "out) so that no individual can be recognised from a table.",
-    "redaction": "Replacing names, NHS numbers, dates of birth, addresses and other identifiers with a "
-                 "label such as [name] before text is shared.",
-    "derived-from-wording": "A scoring key worked out from the wording of the items (for example which items "
-                            "are negatively worded), because no published key could be cited.",
-    "unestablished": "A scoring key that is not published anywhere we can cite, so the library refuses to "
-                     "score it until you supply the key from your licensed manual.",
-    "synthetic": "Invented data made by the package for practice; no real person is described.",
+    # --- privacy ---
+    "pseudonym": "A made-up identifier that replaces a real one, such as P-31dded47e35c for a plan file name. "
+                 "recoverystudy makes pseudonyms with a secret key, so they cannot be turned back without it.",
+    "HMAC": "The keyed method behind pseudonyms: a code made from an identifier and a secret, so the same "
+            "person always gets the same code but nobody without the secret can work back to who it is.",
+    "redaction": "Replacing names, NHS numbers, dates of birth, addresses and other identifiers in text with a "
+                 "marker such as [name] before the text is shared.",
+    "small-number suppression": "Hiding counts below 5 in a published table (shown as *), so that no "
+                                "individual can be picked out. Secondary suppression hides further cells so "
+                                "that the hidden ones cannot be worked out from the totals.",
     "Wilson interval": "A confidence interval for a proportion that behaves well with small numbers.",
+    "synthetic": "Invented data made by the package for practice; no real person is described.",
 }
 
 #: column name -> plain label.  Columns not listed get a readable version of their name.
@@ -127,7 +160,7 @@ _COLUMN_TERMS = {
     "icc": "ICC", "design_effect": "design effect", "hedges_g": "Hedges' g", "rank_biserial": "rank-biserial",
     "prorated": "prorated", "min_answered": "minimum answered", "permutation_p": "permutation test",
     "wild_bootstrap": "wild cluster bootstrap", "percent_agreement": "percent agreement",
-    "effect_size": "effect size", "p": "p value",
+    "effect_size": "effect size", "p": "p-value",
 }
 
 
@@ -153,7 +186,7 @@ def term_for_column(column: str) -> str | None:
     """
     col = str(column).lower()
     if col == "p":
-        return "p value"
+        return "p-value"
     for key, term in _COLUMN_TERMS.items():
         if key != "p" and key in col:
             return term
@@ -198,10 +231,13 @@ def glossary_markdown() -> str:
     lines = ["# Glossary", "",
              "Plain-English meanings of the words recoverystudy, its reports and these pages use. The same",
              "explanations appear when you hover over a column heading in a report, and at the end of every",
-             "report and Word file.", ""]
+             "report and Word file.", "",
+             "<!-- Generated from recoverystudy/report/glossary.py: edit that file, then run",
+             "python -c \"from recoverystudy.report.glossary import glossary_markdown as g; "
+             "open('docs/glossary.md', 'w').write(g())\" -->", "",
+             "```{glossary}"]
     for term in sorted(GLOSSARY, key=str.lower):
-        lines += [f"**{term}**", f": {GLOSSARY[term]}", ""]
-    lines += ["<!-- This page is generated from recoverystudy/report/glossary.py by "
-              "`python -c \"from recoverystudy.report.glossary import glossary_markdown as g; "
-              "open('docs/glossary.md','w').write(g())\"`. Edit the Python file, then regenerate. -->", ""]
+        lines += [term, f"  {GLOSSARY[term]}", ""]
+    lines[-1] = "```"
+    lines.append("")
     return "\n".join(lines)
