@@ -13,12 +13,13 @@ imported by the functions that need them.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from recoverystudy._version import __version__ as __version__
 
+# --- foundation: errors (every error subclasses errors.RecoveryStudyError) -----------------------------
 from recoverystudy import errors as errors
 
-# --- instruments, scoring, reliability (issue: foundation) ----------------------------------------
-# (section owned by the scoring work; add explicit re-exports here: `from x import y as y`)
+# --- quant/: questionnaires, scoring, reliability, example data ---------------------------------------
+# (each part's names are re-exported explicitly: `from x import y as y`)
 from recoverystudy.quant.examples import list_examples as list_examples
 from recoverystudy.quant.examples import load_example as load_example
 from recoverystudy.quant.instruments import Instrument as Instrument
@@ -30,8 +31,7 @@ from recoverystudy.quant.reliability import Reliability as Reliability
 from recoverystudy.quant.reliability import reliability as reliability
 from recoverystudy.quant.surveys import read_survey as read_survey
 
-# --- cross-site statistics (issue: comparisons) ---------------------------------------------------
-# (section owned by the statistics work)
+# --- stats/: cross-site statistics -----------------------------------------------------------------
 from recoverystudy.stats.correlate import Correlations as Correlations
 from recoverystudy.stats.correlate import correlate as correlate
 from recoverystudy.stats.country import CountryEffect as CountryEffect
@@ -50,8 +50,7 @@ from recoverystudy.stats.posthoc import dunn as dunn
 from recoverystudy.stats.posthoc import games_howell as games_howell
 from recoverystudy.stats.posthoc import tukey_hsd as tukey_hsd
 
-# --- qualitative workspace (issue: framework method) ----------------------------------------------
-# (section owned by the workspace work)
+# --- qual/: Framework Method workspace -------------------------------------------------------------
 from recoverystudy.qual.codebook import Codebook as Codebook
 from recoverystudy.qual.codebook import list_codebooks as list_codebooks
 from recoverystudy.qual.codebook import load_codebook as load_codebook
@@ -59,8 +58,7 @@ from recoverystudy.qual.documents import DocumentText as DocumentText
 from recoverystudy.qual.documents import read_document as read_document
 from recoverystudy.qual.project import Project as Project
 
-# --- care-plan audit (issue: audit) ---------------------------------------------------------------
-# (section owned by the audit work)
+# --- audit/: care-plan audit -----------------------------------------------------------------------
 from recoverystudy.audit import AuditReport as AuditReport
 from recoverystudy.audit import CarePlanAudit as CarePlanAudit
 from recoverystudy.audit import audit_care_plans as audit_care_plans
@@ -69,18 +67,18 @@ from recoverystudy.audit import read_plan_metadata as read_plan_metadata
 from recoverystudy.audit import read_team_metadata as read_team_metadata
 from recoverystudy.audit import split_sections as split_sections
 from recoverystudy.audit import wilson_interval as wilson_interval
+
+# --- privacy/: redaction, pseudonyms, small-number suppression -------------------------------------
 from recoverystudy.privacy.disclosure import suppress_small_counts as suppress_small_counts
 from recoverystudy.privacy.pseudonym import load_secret as load_secret
 from recoverystudy.privacy.pseudonym import pseudonymise as pseudonymise
 from recoverystudy.privacy.redact import Redaction as Redaction
 from recoverystudy.privacy.redact import redact as redact
 
-# --- synthetic study, examples (issue: demo) ------------------------------------------------------
-# (section owned by the demo work)
+# --- synthetic/: the synthetic six-site study -----------------------------------------------------
 from recoverystudy import synthetic as synthetic
 
-# --- mixed-methods integration (issue: joint displays) --------------------------------------------
-# (section owned by the integration work)
+# --- integrate/: joint displays of the two strands ------------------------------------------------
 from recoverystudy.integrate import CaseMatrix as CaseMatrix
 from recoverystudy.integrate import JointDisplay as JointDisplay
 from recoverystudy.integrate import Triads as Triads
@@ -90,7 +88,7 @@ from recoverystudy.integrate import triads as triads
 
 __all__ = [
     "__version__",
-    # synthetic study (demo)
+    # synthetic study
     "synthetic",
     "errors",
     # instruments and scoring

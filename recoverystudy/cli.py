@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from recoverystudy.cli_audit import audit_command
 from recoverystudy.cli_help import apa_table, cli_advice, item_map, resolve_name
 from recoverystudy.errors import RecoveryStudyError, RecoveryStudyWarning, UnverifiedKeyError
 
@@ -294,7 +295,7 @@ def compare_cmd(file: Path, values: tuple[str, ...], site: str, method: str, no_
         click.echo(f"Results written to {out}")
 
 
-main.add_command(__import__("recoverystudy.audit.command", fromlist=["audit_command"]).audit_command)  # audit
+main.add_command(audit_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

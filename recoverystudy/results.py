@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from recoverystudy._version import __version__
+
 __all__ = ["Result", "base_provenance", "frame_to_html"]
 
 
@@ -37,8 +39,6 @@ def base_provenance(method: str, **extra: Any) -> dict[str, Any]:
     >>> p["method"], p["seed"]
     ('welch_anova', 1)
     """
-    from recoverystudy import __version__
-
     prov: dict[str, Any] = {"method": method, "package": "recoverystudy", "package_version": __version__}
     prov.update(extra)
     return prov

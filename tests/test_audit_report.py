@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import recoverystudy as rs
-from recoverystudy.audit.command import audit_command
+from recoverystudy.cli_audit import audit_command
 from recoverystudy.errors import PrivacyError
 
 DATA = Path(__file__).parent / "data" / "care_plans"

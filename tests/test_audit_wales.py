@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import recoverystudy as rs
-from recoverystudy.audit.command import audit_command
+from recoverystudy.cli_audit import audit_command
 from recoverystudy.audit.prerate import prerate_text
 
 DATA = Path(__file__).parent / "data" / "care_plans"

@@ -222,3 +222,38 @@ def test_joint_display_equals_the_library(demo, direct):
             assert got["p"] == pytest.approx(row.p, rel=1e-12)
     assert key["triads"] == {"n_triads": 30, "n_with_plan": 30}
     assert "Joint displays" in html
+
+
+def test_each_demo_step_is_a_named_function_in_step_order():
+    from recoverystudy.report import demo as demo_mod
+
+    assert len(demo_mod.STEPS) == len(DEMO_STEPS) == 9
+    assert [f.__name__ for f in demo_mod.STEPS] == [
+        "generate_study", "score_questionnaires", "estimate_reliability", "compare_site_scores",
+        "correlations_model_country", "framework_project", "care_plan_audit", "joint_displays", "write_outputs"]
+    assert all(getattr(demo_mod, f.__name__) is f for f in demo_mod.STEPS)
+
+
+def test_demo_steps_can_be_called_on_their_own(tmp_path):
+    from recoverystudy.report.demo import DemoRun, generate_study, joint_displays, score_questionnaires
+
+    # a step whose inputs are missing reports the part as unavailable, never fakes it
+    run = DemoRun.start(tmp_path / "alone", seed=1, scale=0.2)
+    run.su_scores = pd.DataFrame({"star_p_total": [1.0]})
+    joint_displays(run)
+    assert run.unavailable == {
+        "joint_displays": "The joint displays need the project, the audit and the STAR-P scores."}
+    assert [s.title for s in run.sections] == ["Joint displays"]
+
+    # the first two steps alone: the scores read back from the written CSV equal rs.score on the study
+    run = DemoRun.start(tmp_path / "two", seed=1, scale=0.2)
+    generate_study(run)
+    assert (tmp_path / "two" / "data" / "surveys" / "service_users.csv").is_file()
+    score_questionnaires(run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.errors.RecoveryStudyWarning)
+        direct = rs.score(run.study.service_users, "rsa-person").scores["rsa_person_total"]
+    np.testing.assert_allclose(run.tables["scores_service_users"]["rsa_person_total"].to_numpy(float),
+                               direct.to_numpy(float), rtol=0, atol=1e-12)
+    assert [s.id for s in run.sections] == ["study", "scores"]
+    assert not (tmp_path / "two" / "report.html").exists()

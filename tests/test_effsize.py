@@ -11,8 +11,11 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import recoverystudy as rs
-from recoverystudy.stats._base import adjust_pvalues, percentile_ci
-from recoverystudy.stats.effsize import _bootstrap_h, _h_from_counts, kruskal_effect_sizes, kruskal_h
+from recoverystudy.stats._base import adjust_pvalues
+from recoverystudy.stats._distributions import percentile_ci
+from recoverystudy.stats._ranks import h_from_counts as _h_from_counts
+from recoverystudy.stats._ranks import kruskal_h
+from recoverystudy.stats.effsize import _bootstrap_h, kruskal_effect_sizes
 
 REF = json.loads((Path(__file__).parent / "reference" / "compare.json").read_text(encoding="utf-8"))
 DATASETS = ["d1", "d2", "d3", "d4", "d5"]

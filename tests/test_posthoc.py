@@ -12,7 +12,7 @@ import scipy.stats
 from numpy.testing import assert_allclose
 
 import recoverystudy as rs
-from recoverystudy.stats._base import tukey_quantile
+from recoverystudy.stats._distributions import tukey_quantile
 
 REF = json.loads((Path(__file__).parent / "reference" / "compare.json").read_text(encoding="utf-8"))
 DATASETS = ["d1", "d2", "d3", "d4", "d5"]
@@ -154,7 +154,7 @@ def test_tukey_quantile_exact(conf, k, df, expected):
     ],
 )
 def test_far_tail_ptukey_against_mpmath(q, df, truth, r_ptukey):
-    from recoverystudy.stats._base import tukey_sf
+    from recoverystudy.stats._distributions import tukey_sf
 
     ours = float(tukey_sf(q, 4, df))
     assert ours == pytest.approx(truth, rel=1e-6)  # ours is right to 1e-6 relative

@@ -18,7 +18,7 @@ from recoverystudy.audit.rubric import RATINGS as RATINGS
 from recoverystudy.audit.rubric import Rubric as Rubric
 from recoverystudy.audit.rubric import list_rubrics as list_rubrics
 from recoverystudy.audit.rubric import load_rubric as load_rubric
-from recoverystudy.audit.sections import split_sections as split_sections
+from recoverystudy.audit.split import split_sections as split_sections
 
 __all__ = [
     "RATINGS",

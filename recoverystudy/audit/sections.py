@@ -27,7 +27,9 @@ from functools import lru_cache
 
 import pandas as pd
 
-__all__ = ["PlanLayout", "Section", "split_sections"]
+from recoverystudy.audit._literals import _lower_pattern, _prefixes
+
+__all__ = ["PlanLayout", "Section", "in_spans"]
 
 _HEAD = re.compile(
     r"^[ \t]*(?:"
@@ -228,8 +230,6 @@ _HEADING_NEEDLES: dict = {}
 
 
 def _literal_starts(alternatives, flags: int) -> tuple[str, ...] | None:
-    from recoverystudy.audit.prerate import _lower_pattern, _prefixes
-
     try:
         from re import _parser as sp
     except ImportError:  # pragma: no cover - Python < 3.11
@@ -352,34 +352,3 @@ def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
     """True if *pos* lies inside one of the sorted, merged *spans*."""
     k = bisect_left([s for s, _ in spans], pos + 1) - 1
     return k >= 0 and pos < spans[k][1]
-
-
-def split_sections(text: str, rubric="care-plan-audit") -> pd.DataFrame:
-    """Split a plan into sections by headings; one row per section with its kinds.
-
-    Parameters
-    ----------
-    text : str
-        The plan text (newlines normalised to ``\\n``).
-    rubric : str, path-like or Rubric, default="care-plan-audit"
-        Supplies the section kinds.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns heading, level (1 block, 2 sub-block, 3 field), kinds, heading_start,
-        content_start, end.
-
-    Examples
-    --------
-    >>> t = "About me\\nI like walking.\\n\\nCrisis plan\\nWarning signs: not sleeping, not eating.\\n"
-    >>> split_sections(t)[["heading", "level", "kinds"]]
-             heading  level                  kinds
-    0       About me      1                  about
-    1    Crisis plan      1                 crisis
-    2  Warning signs      3  crisis, warning_signs
-    """
-    from recoverystudy.audit.rubric import load_rubric
-
-    rub = load_rubric(rubric)
-    return PlanLayout(text, rub.sections, rub.headings).to_frame()

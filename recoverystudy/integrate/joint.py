@@ -27,7 +27,7 @@ from recoverystudy.integrate._common import (
     resolve_themes,
 )
 from recoverystudy.integrate._ranktest import EXACT_LIMIT, MIN_PER_ARM, mann_whitney
-from recoverystudy.stats.posthoc import format_p
+from recoverystudy.stats._words import format_p
 from recoverystudy.results import Result, base_provenance
 
 __all__ = ["OVERALL", "JointDisplay", "joint_display"]

@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from recoverystudy._version import __version__
 from recoverystudy.errors import ExchangeError
 from recoverystudy.qual.store import utc_now
 
@@ -192,8 +193,6 @@ def _memos(project) -> list[tuple]:
 
 def build_project(project, target: Path) -> tuple[etree._Element, list[tuple[str, bytes]]]:
     """Build the ``project.qde`` tree and the ``Sources/`` members of *project*."""
-    from recoverystudy import __version__
-
     b = _Builder(PROJECT_NS, target)
     meta = dict(project._q("SELECT key, value FROM meta"))
     root = b.sub(None, "Project", "the project", name=project.path.stem, origin=f"{ORIGIN} {__version__}",
@@ -384,8 +383,6 @@ def write_qdpx(project, path: str | Path) -> Path:
 
 def write_qdc(project, path: str | Path) -> Path:
     """Write the codebook of *project* as a ``.qdc`` file (see :func:`recoverystudy.qual.refi.export_qdc`)."""
-    from recoverystudy import __version__
-
     target = _check_target(project, path)
     _rows, children = _code_rows(project)
     if not children.get(None):

@@ -22,7 +22,6 @@ Nothing here prints: progress goes to an optional callback (the command line sho
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +31,20 @@ import numpy as np
 import pandas as pd
 
 import recoverystudy as rs
-from recoverystudy.report.html import Section, figure_to_base64, format_p, methods_paragraphs, write_report
+from recoverystudy.report.demo_parts import (
+    _audit,
+    _excel_safe,
+    _heatmap,
+    _integration,
+    _LABELS,
+    _missing,
+    _Notes,
+    _qualitative,
+    _site_means_figure,
+)
+from recoverystudy.report.html import Section, methods_paragraphs, write_report
 
-__all__ = ["DEMO_STEPS", "DemoResult", "run_demo"]
+__all__ = ["DEMO_STEPS", "STEPS", "DemoResult", "DemoRun", "run_demo"]
 
 #: (population, instrument, synthetic key or None)
 _INSTRUMENTS = (
@@ -44,8 +54,6 @@ _INSTRUMENTS = (
     ("service_users", "wai-sr", None),
     ("coordinators", "rsa-provider", None),
 )
-_LABELS = {"rsa_person_total": "RSA (person) total", "es_total": "Empowerment total",
-           "star_p_total": "STAR-P total", "wai_sr_total": "WAI-SR total", "rsa_provider_total": "RSA (provider) total"}
 _OMEGA_BOOT = 200
 PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
@@ -87,95 +95,66 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _missing(name: str) -> str | None:
-    """Reason text when ``rs.<name>`` is not part of the installed recoverystudy (else None)."""
-    if hasattr(rs, name):
-        return None
-    return (f"rs.{name} is not part of this version of recoverystudy (version {rs.__version__}), so this part "
-            "of the pipeline was not run. Nothing in this section has been estimated or filled in.")
-
-
-class _Notes:
-    """Collect library warnings (shown in the report) instead of letting them scroll past."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = func(*args, **kwargs)
-        for w in caught:
-            if issubclass(w.category, rs.errors.RecoveryStudyWarning):
-                msg = str(w.message)
-                if msg not in self.messages:
-                    self.messages.append(msg)
-        return out
-
-
-# --------------------------------------------------------------------------------------------------
-# figures
-# --------------------------------------------------------------------------------------------------
-def _site_means_figure(comparisons: dict[str, Any]) -> str:
-    import matplotlib.pyplot as plt
-
-    outcomes = list(comparisons)
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.2 * len(outcomes), 3.4), squeeze=False)
-    for ax, outcome in zip(axes[0], outcomes):
-        d = comparisons[outcome].descriptives
-        y = np.arange(len(d))
-        ax.errorbar(d["mean"], y, xerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]], fmt="o",
-                    color="#2f6f8f", capsize=3)
-        ax.set_yticks(y, d["site"])
-        ax.invert_yaxis()
-        p = comparisons[outcome].omnibus["p"].iloc[0]
-        ax.set_title(f"{_LABELS.get(outcome, outcome)}\nWelch {format_p(p)}", fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0][0].set_ylabel("site")
-    fig.suptitle("Site means with 95% confidence intervals", fontsize=10)
-    fig.tight_layout()
-    return figure_to_base64(fig)
-
-
-def _heatmap(frame: pd.DataFrame, title: str, *, fmt: str = "{:.2f}", cmap: str = "RdBu_r",
-             vmin: float | None = -1, vmax: float | None = 1) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * frame.shape[1], 0.8 + 0.42 * frame.shape[0]))
-    im = ax.imshow(frame.to_numpy(dtype=float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(frame.shape[1]), frame.columns, rotation=40, ha="right", fontsize=8)
-    ax.set_yticks(range(frame.shape[0]), frame.index, fontsize=8)
-    for (i, j), v in np.ndenumerate(frame.to_numpy(dtype=float)):
-        if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return figure_to_base64(fig)
-
-
-def _compliance_figure(overall: pd.DataFrame) -> str:
-    import matplotlib.pyplot as plt
-
-    d = overall.sort_values("proportion_met")
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(d) + 1))
-    y = np.arange(len(d))
-    ax.barh(y, d["proportion_met"], color="#2f6f8f", alpha=0.8)
-    ax.errorbar(d["proportion_met"], y, xerr=[d["proportion_met"] - d["ci_low"], d["ci_high"] - d["proportion_met"]],
-                fmt="none", color="black", capsize=2, lw=0.8)
-    ax.set_yticks(y, d["criterion"], fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("proportion of plans rated 'met' (pre-rating), with Wilson 95% CI")
-    fig.tight_layout()
-    return figure_to_base64(fig)
-
-
 # --------------------------------------------------------------------------------------------------
 # the pipeline
 # --------------------------------------------------------------------------------------------------
+@dataclass
+class DemoRun:
+    """The state the demo steps share: what each step reads from earlier steps and adds for later ones.
+
+    Build one with :meth:`DemoRun.start`, then call the step functions in the order of :data:`STEPS`
+    (each takes the run and fills in its part).  ``tables``, ``sections``, ``provenance``,
+    ``unavailable`` and ``key`` collect what goes into the report; the other attributes are the data
+    passed between steps (``None`` until the step that makes them has run).
+    """
+
+    out: Path
+    seed: int = 0
+    scale: float = 1.0
+    notes: _Notes = field(default_factory=lambda: _Notes())
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    provenance: list[tuple[str, dict]] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    key: dict[str, Any] = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
+    study: Any = None
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    scored: dict[str, Any] = field(default_factory=dict)
+    su_scores: pd.DataFrame | None = None
+    cc_scores: pd.DataFrame | None = None
+    su_outcomes: list[str] = field(default_factory=list)
+    project_path: Path | None = None
+    audit: Any = None
+    report_path: Path | None = None
+
+    @classmethod
+    def start(cls, out_dir: str | Path, *, seed: int = 0, scale: float = 1.0) -> DemoRun:
+        """Check and create the output folder (with ``tables/``) and start an empty run.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     run = DemoRun.start(tmp, seed=3)
+        ...     (run.seed, run.key["seed"], (run.out / "tables").is_dir())
+        (3, 3, True)
+        """
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise rs.errors.RecoveryStudyError(f"--out {out} is a file; give a folder for the demo report.")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "tables").mkdir(exist_ok=True)
+        return cls(out=out, seed=seed, scale=scale,
+                   key={"seed": seed, "scale": scale, "package_version": rs.__version__})
+
+
 def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
              progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
     """Run the whole pipeline on the synthetic six-site study and write a report.
+
+    The work is the sequence of step functions in :data:`STEPS` (one per entry of :data:`DEMO_STEPS`),
+    each reading and filling a shared :class:`DemoRun`.
 
     Parameters
     ----------
@@ -202,58 +181,52 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     ...     result.report_path.name
     'report.html'
     """
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise rs.errors.RecoveryStudyError(f"--out {out} is a file; give a folder for the demo report.")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tables").mkdir(exist_ok=True)
-    steps = iter(range(len(DEMO_STEPS)))
-
+    cpu0 = time.process_time()
+    run = DemoRun.start(out_dir, seed=seed, scale=scale)
     timings: dict[str, float] = {}
-    last = [None, time.perf_counter()]
-
-    def step() -> None:
-        i = next(steps)
-        now = time.perf_counter()
-        if last[0] is not None:
-            timings[last[0]] = now - last[1]
-        last[0], last[1] = DEMO_STEPS[i], now
+    for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
         if progress is not None:
-            progress(DEMO_STEPS[i], i, len(DEMO_STEPS))
+            progress(name, i, len(DEMO_STEPS))
+        started = time.perf_counter()
+        func(run)
+        timings[name] = time.perf_counter() - started
+    return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
+                      tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,
+                      seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0, timings=timings)
 
-    notes = _Notes()
-    tables: dict[str, pd.DataFrame] = {}
-    sections: list[Section] = []
-    provenance: list[tuple[str, dict]] = []
-    unavailable: dict[str, str] = {}
-    key: dict[str, Any] = {"seed": seed, "scale": scale, "package_version": rs.__version__}
 
-    # 1. data -------------------------------------------------------------------------------------
-    step()
-    study = rs.synthetic.six_site_study(seed=seed, scale=scale)
-    paths = study.write(out / "data")
+# --------------------------------------------------------------------------------------------------
+# the steps (in the order of DEMO_STEPS)
+# --------------------------------------------------------------------------------------------------
+def generate_study(run: DemoRun) -> None:
+    """Step 1: generate the synthetic study, write its raw files and read the surveys back from them."""
+    study = rs.synthetic.six_site_study(seed=run.seed, scale=run.scale)
+    paths = study.write(run.out / "data")
     service_users = rs.read_survey(paths["service_users"])
     coordinators = rs.read_survey(paths["coordinators"])
-    key.update(n_service_users=len(service_users), n_coordinators=len(coordinators),
-               n_interviews=len(study.interviews), n_care_plans=len(study.care_plans))
-    sections.append(Section("study", "The synthetic study", paragraphs=[
+    run.study = study
+    run.frames = {"service_users": service_users, "coordinators": coordinators}
+    run.key.update(n_service_users=len(service_users), n_coordinators=len(coordinators),
+                   n_interviews=len(study.interviews), n_care_plans=len(study.care_plans))
+    run.sections.append(Section("study", "The synthetic study", paragraphs=[
         *study.summary().splitlines(),
         f"The raw files were written to {paths['service_users'].parent.parent} and the surveys were read back "
         "from those CSV files, exactly as a study team would start from their own files.",
     ], tables=[("Sites", study.sites.drop(columns=["relationship_effect"]))]))
 
-    # 2. scoring ----------------------------------------------------------------------------------
-    step()
-    frames = {"service_users": service_users, "coordinators": coordinators}
+
+def score_questionnaires(run: DemoRun) -> None:
+    """Step 2: score every instrument; the missing-data report and mean scores by site."""
+    study, notes, tables = run.study, run.notes, run.tables
+    service_users, coordinators = run.frames["service_users"], run.frames["coordinators"]
     ids = {"service_users": "respondent_id", "coordinators": "coordinator_id"}
     scored: dict[str, Any] = {}
     missing_rows = []
     for pop, inst, synth_key in _INSTRUMENTS:
         key_path = study.key_path(synth_key) if synth_key else None
-        res = notes.run(rs.score, frames[pop], inst, id_col=ids[pop], key=key_path)
+        res = notes.run(rs.score, run.frames[pop], inst, id_col=ids[pop], key=key_path)
         scored[inst] = res
-        provenance.append((inst, res.provenance))
+        run.provenance.append((inst, res.provenance))
         rep = res.missing_report().reset_index()
         rep.insert(0, "instrument", inst)
         missing_rows.append(rep)
@@ -265,11 +238,12 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     tables["scores_service_users"] = su_scores
     tables["scores_coordinators"] = cc_scores
     tables["missing_data"] = missing_report
-    key["n_scored"] = {c: int(su_scores[c].notna().sum()) for c in su_outcomes}
-    key["n_scored"]["rsa_provider_total"] = int(cc_scores["rsa_provider_total"].notna().sum())
+    run.key["n_scored"] = {c: int(su_scores[c].notna().sum()) for c in su_outcomes}
+    run.key["n_scored"]["rsa_provider_total"] = int(cc_scores["rsa_provider_total"].notna().sum())
     refused = [f"{inst}: {', '.join(res.refused)}" for inst, res in scored.items() if getattr(res, "refused", None)]
     desc = su_scores.groupby("site")[list(PRIMARY)].mean().round(2).reset_index()
-    sections.append(Section("scores", "Scores and missing data", paragraphs=[
+    run.scored, run.su_scores, run.cc_scores, run.su_outcomes = scored, su_scores, cc_scores, su_outcomes
+    run.sections.append(Section("scores", "Scores and missing data", paragraphs=[
         "Each questionnaire was scored from its bundled definition. The Empowerment Scale and STAR-P keys are not "
         "established in public sources, so they were scored with the SYNTHETIC keys shipped with the synthetic "
         "data (labelled synthetic: true; they are not the published keys). Non-answer codes (N/A, D/K, 9, 99, -9) "
@@ -278,45 +252,49 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     ], tables=[("Missing-data report (per instrument and scale)", missing_report),
                ("Mean scores by site (service users)", desc)]))
 
-    # reliability
-    step()
-    rel_rows = []
-    if (why := _missing("reliability")) is None:
-        for pop, inst, synth_key in _INSTRUMENTS:
-            res = scored[inst]
-            prefix = inst.replace("-", "_") + "_"
-            for scale_id in res.scores.columns:
-                sid = scale_id[len(prefix):]
-                n_items = len(rs.load_instrument(inst, key=study.key_path(synth_key) if synth_key else None)
-                              .scales[sid].items)
-                rel = notes.run(rs.reliability, frames[pop], inst, sid,
-                                key=study.key_path(synth_key) if synth_key else None,
-                                n_boot=_OMEGA_BOOT if n_items <= 12 else 0, seed=seed)
-                f = rel.to_frame().set_index("statistic")
-                rel_rows.append({"instrument": inst, "scale": sid, "n": rel.n, "n_items": rel.n_items,
-                                 "alpha": rel.alpha, "alpha_ci_low": f.loc["alpha", "ci_low"],
-                                 "alpha_ci_high": f.loc["alpha", "ci_high"], "omega_total": rel.omega,
-                                 "omega_ci_low": rel.omega_ci[0], "omega_ci_high": rel.omega_ci[1]})
-                if sid == "total":
-                    provenance.append((f"Reliability of {inst}", rel.provenance))
-        reliab = pd.DataFrame(rel_rows)
-        tables["reliability"] = reliab
-        key["reliability"] = {f"{r.instrument}:{r.scale}": {"alpha": r.alpha, "omega_total": r.omega_total}
-                              for r in reliab.itertuples()}
-        sections.append(Section("reliability", "Reliability", paragraphs=[
-            "Cronbach's alpha (Feldt CI) and McDonald's omega total (one factor) for every scored scale, with "
-            "pairwise handling of missing items as in R psych. Omega CIs are percentile bootstrap intervals "
-            f"({_OMEGA_BOOT} resamples, seed {seed}) for scales of up to 12 items; for the 28- and 36-item totals the "
-            "bootstrap is left out to keep the demo fast (blank CI), run rs.reliability(..., n_boot=1000) for it."],
-            tables=[("Internal consistency", reliab)]))
-    else:
-        unavailable["reliability"] = why
-        sections.append(Section("reliability", "Reliability", unavailable=why))
 
-    # 3. site comparisons -------------------------------------------------------------------------
-    step()
+def estimate_reliability(run: DemoRun) -> None:
+    """Step 3: alpha (Feldt CI) and omega total (bootstrap CI for short scales) for every scored scale."""
+    study, notes, seed = run.study, run.notes, run.seed
+    if (why := _missing("reliability")) is not None:
+        run.unavailable["reliability"] = why
+        run.sections.append(Section("reliability", "Reliability", unavailable=why))
+        return
+    rel_rows = []
+    for pop, inst, synth_key in _INSTRUMENTS:
+        res = run.scored[inst]
+        prefix = inst.replace("-", "_") + "_"
+        for scale_id in res.scores.columns:
+            sid = scale_id[len(prefix):]
+            n_items = len(rs.load_instrument(inst, key=study.key_path(synth_key) if synth_key else None)
+                          .scales[sid].items)
+            rel = notes.run(rs.reliability, run.frames[pop], inst, sid,
+                            key=study.key_path(synth_key) if synth_key else None,
+                            n_boot=_OMEGA_BOOT if n_items <= 12 else 0, seed=seed)
+            f = rel.to_frame().set_index("statistic")
+            rel_rows.append({"instrument": inst, "scale": sid, "n": rel.n, "n_items": rel.n_items,
+                             "alpha": rel.alpha, "alpha_ci_low": f.loc["alpha", "ci_low"],
+                             "alpha_ci_high": f.loc["alpha", "ci_high"], "omega_total": rel.omega,
+                             "omega_ci_low": rel.omega_ci[0], "omega_ci_high": rel.omega_ci[1]})
+            if sid == "total":
+                run.provenance.append((f"Reliability of {inst}", rel.provenance))
+    reliab = pd.DataFrame(rel_rows)
+    run.tables["reliability"] = reliab
+    run.key["reliability"] = {f"{r.instrument}:{r.scale}": {"alpha": r.alpha, "omega_total": r.omega_total}
+                              for r in reliab.itertuples()}
+    run.sections.append(Section("reliability", "Reliability", paragraphs=[
+        "Cronbach's alpha (Feldt CI) and McDonald's omega total (one factor) for every scored scale, with "
+        "pairwise handling of missing items as in R psych. Omega CIs are percentile bootstrap intervals "
+        f"({_OMEGA_BOOT} resamples, seed {seed}) for scales of up to 12 items; for the 28- and 36-item totals the "
+        "bootstrap is left out to keep the demo fast (blank CI), run rs.reliability(..., n_boot=1000) for it."],
+        tables=[("Internal consistency", reliab)]))
+
+
+def compare_site_scores(run: DemoRun) -> None:
+    """Step 4: Welch + Games-Howell and Kruskal-Wallis + Dunn across sites, Holm within each family."""
+    notes, seed, tables, su_scores, cc_scores = run.notes, run.seed, run.tables, run.su_scores, run.cc_scores
     primary = [o for o in PRIMARY if o in su_scores]
-    secondary = [o for o in su_outcomes if o not in primary]
+    secondary = [o for o in run.su_outcomes if o not in primary]
     # primary family: the four service-user totals (post-hoc comparisons, Holm across the family);
     # secondary family: the subscales (omnibus tests, Holm across the family)
     welch = notes.run(rs.compare_sites, su_scores, primary, "site", method="welch", seed=seed)
@@ -348,15 +326,15 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
         ph.insert(1, "test", "Dunn (Holm)")
         posthoc.append(ph)
     tables["sites_posthoc"] = pd.concat(posthoc, ignore_index=True)
-    key["welch"] = {r.outcome: {"F": r.statistic, "df1": r.df1, "df2": r.df2, "p": r.p, "p_adj": r.p_adj}
-                    for r in w_tab.itertuples()}
-    key["kruskal"] = {r.outcome: {"H": r.statistic, "p": r.p, "p_adj": r.p_adj} for r in k_tab.itertuples()}
-    provenance.append(("Site comparisons (Welch)", welch[primary[0]].provenance))
-    provenance.append(("Site comparisons (Kruskal-Wallis)", kruskal[primary[0]].provenance))
+    run.key["welch"] = {r.outcome: {"F": r.statistic, "df1": r.df1, "df2": r.df2, "p": r.p, "p_adj": r.p_adj}
+                        for r in w_tab.itertuples()}
+    run.key["kruskal"] = {r.outcome: {"H": r.statistic, "p": r.p, "p_adj": r.p_adj} for r in k_tab.itertuples()}
+    run.provenance.append(("Site comparisons (Welch)", welch[primary[0]].provenance))
+    run.provenance.append(("Site comparisons (Kruskal-Wallis)", kruskal[primary[0]].provenance))
     sentences = [welch[o].summary().splitlines()[0] for o in primary]
     sentences.append(welch_cc.summary().splitlines()[0])
     sig = [r.outcome for r in w_tab.itertuples() if r.family != "coordinators" and r.p_adj < 0.05]
-    sections.append(Section("sites", "Differences between sites", paragraphs=[
+    run.sections.append(Section("sites", "Differences between sites", paragraphs=[
         "Every score was compared across the six sites with Welch's ANOVA and with the Kruskal-Wallis test. "
         "For the four service-user totals (the primary family) and the coordinators' RSA total, post-hoc pairs "
         "are compared with Games-Howell (after Welch) and Dunn with Holm adjustment (after Kruskal-Wallis). "
@@ -370,24 +348,26 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
         figures=[("Site means and 95% CIs; p from Welch's ANOVA",
                   _site_means_figure({o: welch[o] for o in primary}))]))
 
-    # 4. correlations, site model, country ---------------------------------------------------------
-    step()
+
+def correlations_model_country(run: DemoRun) -> None:
+    """Step 5: Spearman correlations of the totals, the random-intercept site model (ICC), England vs Wales."""
+    notes, seed, su_scores, cc_scores = run.notes, run.seed, run.su_scores, run.cc_scores
     totals = [o for o in PRIMARY if o in su_scores]
     if (why := _missing("correlate")) is None:
         corr = notes.run(rs.correlate, su_scores, totals, method="spearman")
         ctab = corr.to_frame()
-        tables["correlations"] = ctab
-        provenance.append(("Correlations between the totals", corr.provenance))
+        run.tables["correlations"] = ctab
+        run.provenance.append(("Correlations between the totals", corr.provenance))
         mat = pd.DataFrame(np.eye(len(totals)), index=totals, columns=totals)
         for r in ctab.itertuples():
             mat.loc[r.x, r.y] = mat.loc[r.y, r.x] = r.r
-        key["correlations"] = {f"{r.x}~{r.y}": {"r": r.r, "p": r.p} for r in ctab.itertuples()}
-        sections.append(Section("correlations", "Correlations between scales", paragraphs=[
+        run.key["correlations"] = {f"{r.x}~{r.y}": {"r": r.r, "p": r.p} for r in ctab.itertuples()}
+        run.sections.append(Section("correlations", "Correlations between scales", paragraphs=[
             "Spearman correlations, pairwise complete, Holm-adjusted p values."],
             tables=[("Correlations", ctab)], figures=[("Spearman correlations", _heatmap(mat, "Spearman r"))]))
     else:
-        unavailable["correlations"] = why
-        sections.append(Section("correlations", "Correlations between scales", unavailable=why))
+        run.unavailable["correlations"] = why
+        run.sections.append(Section("correlations", "Correlations between scales", unavailable=why))
 
     if (why := _missing("site_model")) is None:
         rows = []
@@ -398,17 +378,17 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                          "icc": m.icc, "icc_ci_low": m.icc_ci[0], "icc_ci_high": m.icc_ci[1],
                          "design_effect": m.design_effect, "singular": m.singular})
             if o == totals[0]:
-                provenance.append(("Site model", m.provenance))
+                run.provenance.append(("Site model", m.provenance))
         mtab = pd.DataFrame(rows)
-        tables["site_model"] = mtab
-        key["icc"] = {r.outcome: r.icc for r in mtab.itertuples()}
-        sections.append(Section("multilevel", "Site model (random intercept) and ICC", paragraphs=[
+        run.tables["site_model"] = mtab
+        run.key["icc"] = {r.outcome: r.icc for r in mtab.itertuples()}
+        run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", paragraphs=[
             "Linear mixed model with a random intercept for site (REML). The ICC is the share of variance between "
             "sites; its CI is a parametric bootstrap (200 resamples). Singular fits are reported, not hidden."],
             tables=[("Variance components and ICC", mtab)]))
     else:
-        unavailable["site_model"] = why
-        sections.append(Section("multilevel", "Site model (random intercept) and ICC", unavailable=why))
+        run.unavailable["site_model"] = why
+        run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", unavailable=why))
 
     if (why := _missing("country_effect")) is None:
         rows = []
@@ -419,285 +399,93 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                          "p_floor": ce.p_floor, "wild_bootstrap_p": ce.wild_bootstrap_p,
                          "mixed_model_estimate": ce.mixed_model_estimate, "exploratory": ce.exploratory})
             if o == totals[0]:
-                provenance.append(("England vs Wales", ce.provenance))
+                run.provenance.append(("England vs Wales", ce.provenance))
                 first_summary = ce.summary()
         ctab = pd.DataFrame(rows)
-        tables["england_vs_wales"] = ctab
-        key["country"] = {r.outcome: {"estimate": r.estimate, "permutation_p": r.permutation_p}
-                          for r in ctab.itertuples()}
-        sections.append(Section("country", "England vs Wales (EXPLORATORY)", paragraphs=[
+        run.tables["england_vs_wales"] = ctab
+        run.key["country"] = {r.outcome: {"estimate": r.estimate, "permutation_p": r.permutation_p}
+                              for r in ctab.itertuples()}
+        run.sections.append(Section("country", "England vs Wales (EXPLORATORY)", paragraphs=[
             "EXPLORATORY: with four English and two Welsh sites there are only 15 ways to assign the country labels, "
             "so no permutation p value can be smaller than 1/15 = 0.067. Treat these contrasts as descriptions, "
             "not tests.", first_summary], tables=[("Site-level country contrast", ctab)]))
     else:
-        unavailable["country_effect"] = why
-        sections.append(Section("country", "England vs Wales (EXPLORATORY)", unavailable=why))
+        run.unavailable["country_effect"] = why
+        run.sections.append(Section("country", "England vs Wales (EXPLORATORY)", unavailable=why))
 
-    # 5. qualitative --------------------------------------------------------------------------------
-    step()
-    project_path = out / "project.rsqda"
-    if (why := _missing("Project")) is None:
-        qual_section, qual_tables, qual_key, qual_prov, qual_missing = _qualitative(study, project_path, seed, notes)
-        unavailable.update(qual_missing)
-        sections.append(qual_section)
-        tables.update(qual_tables)
-        key.update(qual_key)
-        provenance.extend(qual_prov)
+
+def framework_project(run: DemoRun) -> None:
+    """Step 6: the Framework Method project from the transcripts (two synthetic coders, matrix, agreement)."""
+    if (why := _missing("Project")) is not None:
+        run.project_path = None
+        run.unavailable["framework_project"] = why
+        run.sections.append(Section("qualitative", "Interviews: Framework Method", unavailable=why))
+        return
+    run.project_path = run.out / "project.rsqda"
+    qual_section, qual_tables, qual_key, qual_prov, qual_missing = _qualitative(
+        run.study, run.project_path, run.seed, run.notes)
+    run.unavailable.update(qual_missing)
+    run.sections.append(qual_section)
+    run.tables.update(qual_tables)
+    run.key.update(qual_key)
+    run.provenance.extend(qual_prov)
+
+
+def care_plan_audit(run: DemoRun) -> None:
+    """Step 7: audit the care plans against the bundled rubric (suppression and redaction checks)."""
+    if (why := _missing("audit_care_plans")) is not None:
+        run.audit = None
+        run.unavailable["audit"] = why
+        run.sections.append(Section("audit", "Care-plan audit", unavailable=why))
+        return
+    sec, atabs, akey, aprov, run.audit = _audit(run.study, run.notes)
+    run.sections.append(sec)
+    run.tables.update(atabs)
+    run.key.update(akey)
+    run.provenance.extend(aprov)
+
+
+def joint_displays(run: DemoRun) -> None:
+    """Step 8: joint displays integrating the qualitative and quantitative strands."""
+    if run.project_path is not None and run.audit is not None and "star_p_total" in run.su_scores:
+        sec, itabs, ikey, iprov = _integration(run.study, run.project_path, run.su_scores, run.audit, run.notes)
+        run.sections.append(sec)
+        run.tables.update(itabs)
+        run.key.update(ikey)
+        run.provenance.extend(iprov)
     else:
-        project_path = None
-        unavailable["framework_project"] = why
-        sections.append(Section("qualitative", "Interviews: Framework Method", unavailable=why))
+        run.unavailable["joint_displays"] = "The joint displays need the project, the audit and the STAR-P scores."
+        run.sections.append(Section("integration", "Joint displays", unavailable=run.unavailable["joint_displays"]))
 
-    # 6. audit -------------------------------------------------------------------------------------
-    step()
-    if (why := _missing("audit_care_plans")) is None:
-        sec, atabs, akey, aprov, audit = _audit(study, notes)
-        sections.append(sec)
-        tables.update(atabs)
-        key.update(akey)
-        provenance.extend(aprov)
-    else:
-        audit = None
-        unavailable["audit"] = why
-        sections.append(Section("audit", "Care-plan audit", unavailable=why))
 
-    # 7. joint displays (integration of the two strands) ---------------------------------------------
-    step()
-    if project_path is not None and audit is not None and "star_p_total" in su_scores:
-        sec, itabs, ikey, iprov = _integration(study, project_path, su_scores, audit, notes)
-        sections.append(sec)
-        tables.update(itabs)
-        key.update(ikey)
-        provenance.extend(iprov)
-    else:
-        unavailable["joint_displays"] = "The joint displays need the project, the audit and the STAR-P scores."
-        sections.append(Section("integration", "Joint displays", unavailable=unavailable["joint_displays"]))
-
-    # 8. write -------------------------------------------------------------------------------------
-    step()
+def write_outputs(run: DemoRun) -> None:
+    """Step 9: write every table (CSV and ``tables.xlsx``) and the self-contained ``report.html``."""
+    out, tables, sections, unavailable = run.out, run.tables, run.sections, run.unavailable
     for name, frame in tables.items():
         frame.to_csv(out / "tables" / f"{name}.csv", index=False)
     with pd.ExcelWriter(out / "tables" / "tables.xlsx") as xl:
         for name, frame in tables.items():
             _excel_safe(frame).to_excel(xl, sheet_name=name[:31], index=False)
-    if notes.messages:
-        sections.append(Section("notes", "Notes from the library", paragraphs=notes.messages))
+    if run.notes.messages:
+        sections.append(Section("notes", "Notes from the library", paragraphs=run.notes.messages))
     if unavailable:
         sections.insert(0, Section("unavailable", "Parts not available in this build", paragraphs=[
             f"{part}: {why}" for part, why in unavailable.items()]))
-    key["unavailable"] = sorted(unavailable)
-    elapsed = time.perf_counter() - t0
-    timings[last[0]] = time.perf_counter() - last[1]
-    report = write_report(
+    run.key["unavailable"] = sorted(unavailable)
+    elapsed = time.perf_counter() - run.t0
+    run.report_path = write_report(
         out / "report.html", sections,
         title="recoverystudy demo: a synthetic six-site study of care planning",
-        subtitle=f"recoverystudy {rs.__version__}; seed {seed}; scale {scale}; generated in {elapsed:.1f} s.",
+        subtitle=f"recoverystudy {rs.__version__}; seed {run.seed}; scale {run.scale}; generated in {elapsed:.1f} s.",
         banner="SYNTHETIC DATA. Every person, site, interview and care plan in this report is invented. "
                "Empowerment Scale and STAR-P scores use SYNTHETIC keys, not the published keys.",
-        methods=methods_paragraphs(provenance), key_numbers=key,
+        methods=methods_paragraphs(run.provenance), key_numbers=run.key,
         footer="Tables with full precision are in tables/ (CSV and tables.xlsx). The methods paragraphs above "
                "are generated from the provenance recorded by each result.")
-    return DemoResult(out_dir=out, report_path=report, project_path=project_path, tables=tables, key_numbers=key,
-                      unavailable=unavailable, notes=notes.messages, seconds=time.perf_counter() - t0,
-                      cpu_seconds=time.process_time() - cpu0, timings=timings)
 
 
-def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Lists and dicts cannot go into a spreadsheet cell: write them as text."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, (list, dict, tuple, set))).any():
-            out[col] = out[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# qualitative strand
-# --------------------------------------------------------------------------------------------------
-_QUAL_METHODS = ("suggest", "accept", "segments", "chart", "framework_matrix", "agreement")
-
-
-def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
-                 ) -> tuple[Section, dict, dict, list, dict[str, str]]:
-    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if old.exists():
-            old.unlink()
-    iv = study.interviews
-    rng = np.random.default_rng(seed)
-    tables: dict[str, pd.DataFrame] = {}
-    key: dict[str, Any] = {}
-    prov: list[tuple[str, dict]] = []
-    missing = [m for m in _QUAL_METHODS if not hasattr(rs.Project, m)]
-    unavailable = {f"Project.{m}": (f"Project.{m} is not part of this version of recoverystudy, so this step "
-                                    "was not run and nothing was filled in.") for m in missing}
-    paragraphs: list[str] = []
-    figures: list[tuple[str, str]] = []
-    with rs.Project.create(path, codebook="care-planning-framework") as proj:
-        proj.import_cases(iv[["case", "role", "site", "country", "team", "triad_id", "survey_id"]], case_col="case")
-        proj.add_documents(iv[["name", "text", "case"]].assign(kind="interview"))
-        n_turns = len(proj.turns())
-        linked = int(iv["survey_id"].notna().sum())
-        paragraphs.append(
-            f"{len(iv)} transcripts were added to the project {path.name} with their cases and attributes (site, "
-            f"role, triad, linked survey id); {n_turns} speaker turns were parsed. {linked} interviewees also "
-            f"answered the survey, and {iv['triad_id'].nunique()} service user / carer / care coordinator triads "
-            "are linked by triad_id.")
-        key["n_turns"] = n_turns
-        if not {"suggest", "accept", "segments"} & set(missing):
-            suggestions = notes.run(proj.suggest)
-            sid_col = "suggestion_id" if "suggestion_id" in suggestions.columns else suggestions.columns[0]
-            all_ids = suggestions[sid_col].tolist()
-            proj.accept(all_ids, coder="coder_a")
-            segs = proj.segments(coder="coder_a")
-            # coder_b: a SIMULATED second coder.  Of coder_a's segments, b codes 80% the same way, leaves 10%
-            # uncoded and puts 10% under another code of the same theme (reproducible for the seed).
-            u = rng.random(len(segs))
-            codes = proj.codes()
-            leaves = codes[codes["path"].str.contains("/", regex=False)]
-            theme_codes = leaves.groupby("theme")["path"].apply(list).to_dict()
-            other = [
-                next((c for c in theme_codes.get(code.split("/")[0], []) if c != code), code)
-                for code in segs["code"]
-            ]
-            b = segs.loc[u >= 0.10, ["document", "start", "end", "code"]].copy()
-            swap = (u >= 0.10) & (u < 0.20)
-            b.loc[swap[u >= 0.10], "code"] = [o for o, sw in zip(other, swap) if sw]
-            proj.code_many(b, coder="coder_b")
-            keep_b = u >= 0.10
-            site_of = iv.set_index("case")["site"]
-            by_site = (segs.assign(site=segs["case"].map(site_of)).groupby(["code", "site"]).size()
-                       .unstack(fill_value=0))
-            tables["coded_segments_by_site"] = by_site.reset_index()
-            key.update(n_suggestions=len(all_ids), n_segments_coder_a=len(segs),
-                       n_segments_coder_b=len(proj.segments(coder="coder_b")))
-            paragraphs.append(
-                f"The codebook's keyword rules proposed {len(all_ids)} sentence-level suggestions, and coder_a accepted "
-                "all of them (nothing is coded without an accept call). coder_b is a SIMULATED second coder for "
-                f"demonstrating agreement: of coder_a's {len(segs)} segments it codes {keep_b.mean():.0%} (of which "
-                "about one in nine under another code of the same theme) and leaves the rest uncoded.")
-            figures.append(("Coded segments per code and site (coder_a)",
-                            _heatmap(by_site, "segments (coder_a)", fmt="{:.0f}", cmap="Blues", vmin=0, vmax=None)))
-            if "chart" not in missing:
-                charted = 0
-                for (case, code), grp in segs.groupby(["case", "code"], sort=True):
-                    first = " ".join(str(grp["text"].iloc[0]).split())
-                    extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
-                    summary = f"{len(grp)} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
-                    proj.chart(case, code, summary, segments=grp["segment_id"].tolist(), author="demo")
-                    charted += 1
-                key["n_charted_cells"] = charted
-                paragraphs.append(
-                    f"{charted} framework-matrix cells were charted. Each cell summary states only how many segments "
-                    "coder_a coded there and quotes a short extract; interpretation is left to the research team.")
-            if "framework_matrix" not in missing:
-                matrix = proj.framework_matrix(group_by="site")
-                frame = matrix.to_frame()
-                tables["framework_matrix"] = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
-                matrix.to_excel(path.with_name("framework_matrix.xlsx"))
-                paragraphs.append("The framework matrix (rows: cases grouped by site; columns: codes) is in "
-                                  "framework_matrix.xlsx, one sheet per theme, and in tables/framework_matrix.csv.")
-            if "agreement" not in missing:
-                agreement = proj.agreement("coder_a", "coder_b", unit="sentence")
-                agreement_char = proj.agreement("coder_a", "coder_b", unit="character")
-                tables["agreement_sentence"] = agreement.to_frame()
-                tables["agreement_pooled"] = pd.concat(
-                    [agreement.to_frame().query("pooled"), agreement_char.to_frame().query("pooled")], ignore_index=True)
-                tables["agreement_character"] = agreement_char.to_frame()
-                key["agreement_sentence"] = _pooled(agreement)
-                key["agreement_character"] = _pooled(agreement_char)
-                prov.append(("Inter-coder agreement", getattr(agreement, "provenance", {}) or {}))
-                paragraphs.extend(line for line in agreement.summary().splitlines()[:2] if line.strip())
-    tabs = [(caption, tables[name]) for caption, name in
-            (("Coded segments per code and site (coder_a)", "coded_segments_by_site"),
-             ("Agreement between coder_a and coder_b per code, pooled over documents (sentence and character level)",
-              "agreement_pooled")) if name in tables]
-    why = "; ".join(unavailable.values()) if unavailable else None
-    section = Section("qualitative", "Interviews: Framework Method", paragraphs=paragraphs, tables=tabs,
-                      figures=figures, unavailable=why)
-    return section, tables, key, prov, unavailable
-
-
-def _pooled(agreement: Any) -> dict[str, Any]:
-    """The overall pooled agreement (all codes, all documents) as plain numbers."""
-    row = agreement.pooled
-    return {k: float(row[k]) for k in ("n_units", "percent_agreement", "kappa", "alpha") if k in row.index}
-
-
-# --------------------------------------------------------------------------------------------------
-# audit strand
-# --------------------------------------------------------------------------------------------------
-def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list, Any]:
-    plans = study.care_plans
-    audit = notes.run(rs.audit_care_plans, plans[["plan_id", "text", "team", "country"]])
-    comp = audit.compliance(by="team").to_frame()
-    overall = comp[comp["team"] == "All teams"].drop(columns=["team"])
-    by_team_counts = (audit.prerated.groupby(["team", "rating"]).size().unstack(fill_value=0))
-    suppressed = rs.suppress_small_counts(by_team_counts, threshold=5)
-    sup_frame = suppressed.to_frame() if hasattr(suppressed, "to_frame") else pd.DataFrame(suppressed)
-    # redaction check: every planted (clearly fake) identifier must be caught
-    planted = plans["planted_identifiers"].str.split("; ").explode().dropna()
-    planted = planted[planted != ""]
-    caught = 0
-    kinds: dict[str, int] = {}
-    for text, name, plist in zip(plans["text"], plans["person_name"], plans["planted_identifiers"]):
-        red = rs.redact(text, names=[name])
-        for cat, n in red.log["category"].value_counts().items():
-            kinds[str(cat)] = kinds.get(str(cat), 0) + int(n)
-        for item in filter(None, plist.split("; ")):
-            caught += item.split("=", 1)[1] not in red.text
-    tables = {"audit_compliance": comp, "audit_ratings_by_team_suppressed": sup_frame.reset_index()}
-    key = {"audit": {"n_plans": int(plans.shape[0]),
-                     "proportion_met": {r.criterion: r.proportion_met for r in overall.itertuples()},
-                     "planted_identifiers": int(len(planted)), "planted_identifiers_caught": int(caught)}}
-    section = Section("audit", "Care-plan audit", paragraphs=[
-        f"{len(plans)} care plans were pre-rated against the bundled rubric ({audit.rubric.id} {audit.rubric.version}). "
-        "Pre-ratings are suggestions found by rules in the text; a reviewer confirms or changes each one. "
-        "'Not evidenced' means the rules found no evidence, not that the care did not happen.",
-        "Team tables apply small-number suppression (counts below 5 suppressed, with secondary suppression so that "
-        "totals cannot reveal a suppressed cell). No plan text or evidence quote appears in this report.",
-        f"Redaction check: the synthetic plans carry {len(planted)} clearly fake identifiers (NHS numbers from the "
-        f"999 test range, dates of birth, mobile numbers, example.org e-mails); rs.redact caught {caught} of them. "
-        "Replacements by kind across all plans: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + ".",
-    ], tables=[("Compliance per criterion, all teams (pre-ratings, Wilson 95% CIs)", overall),
-               ("Pre-ratings by team (small counts suppressed)", sup_frame.reset_index())],
-        figures=[("Proportion of plans meeting each criterion", _compliance_figure(overall))])
-    return section, tables, key, [("Care-plan audit", getattr(audit, "provenance", {}) or {})], audit
-
-
-# --------------------------------------------------------------------------------------------------
-# integration strand
-# --------------------------------------------------------------------------------------------------
-def _integration(study: Any, project_path: Path, su_scores: pd.DataFrame, audit: Any, notes: _Notes
-                 ) -> tuple[Section, dict, dict, list]:
-    scores = su_scores[["respondent_id", "site", "star_p_total"]]
-    with rs.Project.open(project_path) as proj:
-        joint = notes.run(rs.joint_display, scores, proj, case_id="respondent_id", value="star_p_total", by=None)
-        tri = notes.run(rs.triads, proj, scores[["respondent_id", "star_p_total"]], audit=audit,
-                        plans=study.care_plans[["plan_id", "triad_id"]], value="star_p_total")
-    jtab = joint.to_frame()
-    cols = [c for c in ("theme", "theme_name", "n_with", "n_without", "median_with", "median_without", "statistic",
-                        "p", "p_adj", "rank_biserial", "ci_low", "ci_high", "note") if c in jtab.columns]
-    jtab = jtab[cols]
-    status = tri.theme_status
-    assessed = status[status["status"] != "not assessed"]
-    agree = (pd.crosstab(assessed["theme_name"], assessed["status"])
-             .reindex(columns=["agree", "differ", "none"], fill_value=0).reset_index())
-    ftab = tri.to_frame()
-    linked = int(ftab["plan_id"].notna().sum()) if "plan_id" in ftab else 0
-    key = {"joint_display": {r.theme: {"n_with": int(r.n_with), "n_without": int(r.n_without),
-                                       "p": None if pd.isna(r.p) else float(r.p)} for r in jtab.itertuples()},
-           "triads": {"n_triads": int(len(ftab)), "n_with_plan": linked}}
-    section = Section("integration", "Joint displays: scores by interview themes, and triads", paragraphs=[
-        *joint.summary().splitlines()[:2],
-        "Only numbers and theme names appear here; no interview text.",
-        *tri.summary().splitlines()[:2],
-        f"{linked} of {len(ftab)} triads are linked to their care plan's audit result (tables/triads_audit.csv holds "
-        "pseudonymous case ids, theme names and audit counts only).",
-    ], tables=[("STAR-P total of service users with and without coded material on each theme (Mann-Whitney U, "
-                "rank-biserial r; Holm across themes)", jtab),
-               ("Triads: in how many the theme came up in every account (agree), some (differ) or none", agree)])
-    audit_cols = [c for c in ftab.columns if c in ("triad", "site", "plan_id") or c.startswith("audit_")
-                  or c.startswith("status_")]
-    tables = {"joint_display_star_p": jtab, "triads_theme_agreement": agree, "triads_audit": ftab[audit_cols]}
-    prov = [("Joint display", joint.provenance), ("Triads", tri.provenance)]
-    return section, tables, key, prov
+#: The step functions, one for each entry of :data:`DEMO_STEPS` (same order).
+STEPS: tuple[Callable[[DemoRun], None], ...] = (
+    generate_study, score_questionnaires, estimate_reliability, compare_site_scores, correlations_model_country,
+    framework_project, care_plan_audit, joint_displays, write_outputs,
+)

@@ -27,12 +27,13 @@ from recoverystudy.stats._base import (
     prepare_groups,
 )
 from recoverystudy._validate import check_frame, check_option, check_probability
+from recoverystudy.stats._ranks import kruskal_h, kruskal_p
+from recoverystudy.stats._words import format_p
 from recoverystudy.stats.effsize import ALTERNATIVES, ci_phrase, f_to_eta2, f_to_omega2, kruskal_effect_sizes
 from recoverystudy.errors import UndefinedStatisticWarning
 from recoverystudy.stats.posthoc import (
     POSTHOC_COLUMNS,
     dunn_table,
-    format_p,
     games_howell_table,
     pairwise_sentence,
     tukey_table,
@@ -81,10 +82,6 @@ def _welch(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[float, flo
     F = A / (1 + 2 * (k - 2) * lam / (k**2 - 1))
     df2 = (k**2 - 1) / (3 * lam)
     return float(F), k - 1.0, float(df2), float(stats.f.sf(F, k - 1, df2))
-
-
-def _kruskal_p(H: float, k: int) -> float:
-    return float(stats.chi2.sf(H, k - 1)) if np.isfinite(H) else np.nan
 
 
 # --------------------------------------------------------------------------------------------------
@@ -445,7 +442,8 @@ def _compare_one(
     n, mean, var = groups.moments
     boot_info: dict = {}
     if method == "kruskal":
-        es_items, H, boot_info = kruskal_effect_sizes(
+        H = kruskal_h(groups.y, groups.codes, k)
+        es_items, _, boot_info = kruskal_effect_sizes(
             groups.y, groups.codes, k, ci=ci, alternative=alternative, n_boot=n_boot, seed=seed
         )
         omni = {
@@ -453,7 +451,7 @@ def _compare_one(
             "statistic": H,
             "df1": k - 1.0,
             "df2": np.nan,
-            "p": _kruskal_p(H, k),
+            "p": kruskal_p(H, k),
         }
         if not np.isfinite(H):
             warnings.warn(

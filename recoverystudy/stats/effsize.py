@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from recoverystudy.stats._base import percentile_ci
+from recoverystudy.stats._distributions import percentile_ci
+from recoverystudy.stats._ranks import h_from_counts, kruskal_h
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.results import Result, base_provenance
 
@@ -29,7 +30,6 @@ __all__ = [
     "f_to_omega2",
     "hedges_g_pairs",
     "kruskal_effect_sizes",
-    "kruskal_h",
 ]
 
 ALTERNATIVES = ("greater", "two-sided")
@@ -315,32 +315,6 @@ def hedges_g_pairs(
 # --------------------------------------------------------------------------------------------------
 # Kruskal-Wallis H and its effect sizes
 # --------------------------------------------------------------------------------------------------
-def _h_from_counts(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Tie-corrected H from a (..., k, m) array of counts of each distinct value per group."""
-    t = counts.sum(axis=-2)  # (..., m) ties per distinct value
-    N = float(n.sum())
-    below = np.cumsum(t, axis=-1) - t
-    midrank = below + (t + 1.0) / 2.0
-    R = np.einsum("...km,...m->...k", counts, midrank)
-    H = 12.0 / (N * (N + 1.0)) * np.sum(R * R / n, axis=-1) - 3.0 * (N + 1.0)
-    tie = 1.0 - np.sum(t.astype(float) ** 3 - t, axis=-1) / (N**3 - N)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(tie > 0, H / np.where(tie > 0, tie, 1.0), np.nan)
-
-
-def kruskal_h(y: np.ndarray, codes: np.ndarray, k: int) -> float:
-    """Tie-corrected Kruskal-Wallis H (as R ``kruskal.test``); NaN if all values are equal.
-
-    >>> round(kruskal_h(np.array([1.0, 2, 3, 4, 5, 6]), np.array([0, 0, 0, 1, 1, 1]), 2), 6)
-    3.857143
-    """
-    _, vidx = np.unique(y, return_inverse=True)
-    m = int(vidx.max()) + 1
-    counts = np.bincount(codes * m + vidx, minlength=k * m).reshape(k, m)
-    n = np.bincount(codes, minlength=k)
-    return float(_h_from_counts(counts, n))
-
-
 def _bootstrap_h(
     y: np.ndarray, codes: np.ndarray, k: int, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -369,7 +343,7 @@ def _bootstrap_h(
             counts = np.zeros((b, k, m))
             for g, (support, probs, _) in enumerate(per_group):
                 counts[:, g, support] = rng.multinomial(n[g], probs, size=b)
-            H[start : start + b] = _h_from_counts(counts, n)
+            H[start : start + b] = h_from_counts(counts, n)
         return H
     # many distinct values: draw indices, rank each resample by counting (no sort), O(N) per resample
     N = int(n.sum())

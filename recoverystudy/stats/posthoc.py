@@ -28,10 +28,11 @@ from recoverystudy.stats._base import (
     Groups,
     adjust_pvalues,
     prepare_groups,
-    tukey_quantile,
-    tukey_sf,
 )
 from recoverystudy._validate import check_option, check_probability
+from recoverystudy.stats._distributions import tukey_quantile, tukey_sf
+from recoverystudy.stats._ranks import midranks
+from recoverystudy.stats._words import format_p
 from recoverystudy.stats.effsize import hedges_g_pairs
 from recoverystudy.results import Result, base_provenance
 
@@ -152,18 +153,11 @@ def games_howell_table(groups: Groups, confidence: float = 0.95) -> pd.DataFrame
     return _frame(groups.labels, i, j, n, est, se, est - half, est + half, t, df, p, p_adj, g)
 
 
-def _midranks(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mid-ranks of y and the tie counts of its distinct values."""
-    _, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
-    below = np.cumsum(counts) - counts
-    return (below + (counts + 1) / 2.0)[inv], counts
-
-
 def dunn_table(groups: Groups, adjust: str = "holm") -> pd.DataFrame:
     """Dunn's test table from cleaned groups (see :func:`dunn`)."""
     check_option("adjust", adjust, ADJUST_METHODS)
     k = groups.k
-    ranks, ties = _midranks(groups.y)
+    ranks, ties = midranks(groups.y)
     n = np.bincount(groups.codes, minlength=k)
     mean_rank = np.bincount(groups.codes, weights=ranks, minlength=k) / n
     N = float(groups.n_total)
@@ -195,16 +189,6 @@ def pairwise_sentence(table: pd.DataFrame, method: str, value: str) -> str:
         f"{name}: {len(sig)} of {len(table)} pairs differ on {value} at the 5% level after adjustment "
         f"({what} are the second site minus the first): " + "; ".join(parts) + "."
     )
-
-
-def format_p(p: float) -> str:
-    """APA style: ``= .012``, ``< .001``; NaN as ``= NA``."""
-    if not np.isfinite(p):
-        return "= NA"
-    if p < 0.001:
-        return "< .001"
-    s = f"{p:.3f}"
-    return "= " + (s.removeprefix("0"))
 
 
 def _run(kind: str, data: Any, value: str, group: str, confidence: float, adjust: str) -> PairwiseComparisons:

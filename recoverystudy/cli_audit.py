@@ -1,4 +1,4 @@
-"""The ``recoverystudy audit`` command (a thin layer over :func:`audit_care_plans`)."""
+"""The ``recoverystudy audit`` command (a thin command-line layer over :func:`audit_care_plans`)."""
 
 from __future__ import annotations
 

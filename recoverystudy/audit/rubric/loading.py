@@ -1,4 +1,4 @@
-"""Audit rubrics: criteria, section kinds and evidence rules kept as YAML, validated on loading.
+"""Loading and validating audit rubrics kept as YAML.
 
 The schema is documented in ``docs/audit-rubric-schema.md``.  Every problem raises
 :class:`~recoverystudy.errors.RubricError` naming the file, the criterion (or evidence rule) and
@@ -10,352 +10,30 @@ from __future__ import annotations
 import ast
 import os
 import re
-from bisect import bisect_left
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from recoverystudy._resources import bundled_files
+from recoverystudy.audit.rubric.matching import DEFAULT_NEGATION, Negation
+from recoverystudy.audit.rubric.schema import (
+    _CRITERION_KEYS,
+    _ID,
+    _MACRO,
+    EVIDENCE_KINDS,
+    PLAN_ATTRIBUTES,
+    RATINGS,
+    RULE_ORDER,
+    Criterion,
+    EvidenceRule,
+    Rubric,
+    _names_in,
+)
+from recoverystudy.audit.sections import compile_headings
 from recoverystudy.errors import RubricError
 
-__all__ = ["RATINGS", "Criterion", "EvidenceRule", "Negation", "Rubric", "list_rubrics", "load_rubric"]
+__all__ = ["list_rubrics", "load_rubric"]
 
-RATINGS = ("met", "partly met", "not evidenced", "not applicable")
-RULE_ORDER = ("not applicable", "met", "partly met")
-EVIDENCE_KINDS = ("pattern", "section", "items", "date", "date_after", "linked", "coverage")
-#: Plan attributes a criterion's ``applies_to`` may restrict on (columns of ``audit.plans``).
-PLAN_ATTRIBUTES = ("country", "team")
-_MACRO = re.compile(r"<<([a-z_][a-z0-9_]*)>>")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_CRITERION_KEYS = frozenset({"id", "group", "question", "citation", "guidance", "rules", "applies_to"})
-
-
-@dataclass(frozen=True)
-class EvidenceRule:
-    """One named piece of evidence the pre-rater looks for (see the schema document)."""
-
-    name: str
-    kind: str
-    description: str
-    pattern: re.Pattern | None = None
-    unless: re.Pattern | None = None
-    sections: tuple[str, ...] = ()
-    exclude_sections: tuple[str, ...] = ()
-    skip_labels: bool = False
-    label: re.Pattern | None = None
-    date: str | None = None
-    reference: str | None = None
-    cue: re.Pattern | None = None
-    cue_sections: tuple[str, ...] = ()
-    names_from: tuple[re.Pattern, ...] = ()
-    also: re.Pattern | None = None
-    scope: str = "sentence"
-    areas: tuple[tuple[str, tuple[str, ...]], ...] = ()  # kind "coverage": (area label, evidence names)
-    #: kinds "pattern" and "linked": a match governed by a negation cue is not evidence (see Negation)
-    negation: bool = False
-
-
-#: Defaults for the rubric's ``negation`` block (used when the block is absent or leaves a key out).
-DEFAULT_NEGATION: dict = {
-    "cues": [
-        "no", "not", "none", "never", "without", "n't", "nor", "nobody", "no one", "nothing",
-        "declined", "declines", "refused", "refuses", "unable to", "no longer", "not yet",
-    ],
-    "window": 5,
-    "after_cues": [
-        "has not been", "have not been", "had not been", "hasn't been", "haven't been", "has not yet been",
-        "was not", "were not", "wasn't", "weren't", "not yet", "declined", "refused",
-    ],
-    "after_window": 3,
-    "boundaries": [
-        ",", ";", ":", "(", ")", "\u2013", "\u2014", "but", "however", "although", "though", "whereas",
-        "except", "because", "since", "which", "who", "when", "while",
-    ],
-    "exceptions": [
-        "\\bnot (?:only|just|least)\\b",
-        "\\bno (?:doubt|matter)\\b",
-        "\\bnothing about me without me\\b",
-        "\\b(?:tel|telephone|phone|mobile|contact|fax|ref|reference|nhs)\\.?\\s*no\\b",
-        "\\bif\\b[^,;:.\\n]{0,25}?\\b(?:no|not|n't|never|none|nobody|unable)\\b|\\bif\\b[^,;:.\\n]{0,25}?n't\\b",
-        "\\bwhether or not\\b",
-    ],
-}
 _NEG_KEYS = frozenset(DEFAULT_NEGATION)
-
-
-def _phrase(cue: str) -> str:
-    """A cue phrase as a regular expression: words matched whole, spaces as any white space."""
-    body = r"\s+".join(re.escape(w) for w in cue.split())
-    body = body.replace("'", "['\u2019]")
-    lead = r"\b" if cue[0].isalnum() and not cue.startswith("n't") else ""
-    tail = r"\b" if cue[-1].isalnum() else ""
-    return lead + body + tail
-
-
-@dataclass(frozen=True)
-class Negation:
-    """How the pre-rater recognises negated evidence (the rubric's ``negation`` block).
-
-    A match of a ``pattern`` or ``linked`` rule with ``negation`` on is *negated* - not evidence -
-    when, in its own sentence and clause, a cue comes at most ``window`` words before it (or inside
-    the match, e.g. "service user declined to"), or an ``after_cues`` phrase comes at most
-    ``after_window`` words after it ("A review date has not been set").  ``boundaries`` (punctuation
-    or words) end a clause; a cue inside a match of an ``exceptions`` pattern ("not only", "tel no",
-    "If there is no improvement") does not negate.
-    """
-
-    cues: tuple[str, ...]
-    window: int
-    after_cues: tuple[str, ...]
-    after_window: int
-    boundaries: tuple[str, ...]
-    exceptions: tuple[str, ...]
-    before: re.Pattern = field(repr=False, compare=False)  # cue + up to `window` words + end
-    inside: re.Pattern = field(repr=False, compare=False)  # any cue
-    after: re.Pattern | None = field(repr=False, compare=False)  # up to `after_window` words + after cue
-    exception: re.Pattern | None = field(repr=False, compare=False)
-
-    @classmethod
-    def build(cls, cues, window, after_cues, after_window, boundaries, exceptions) -> Negation:
-        puncts = "".join(re.escape(b) for b in boundaries if not b[0].isalnum())
-        words = "|".join(re.escape(b) for b in boundaries if b[0].isalnum())
-        stop = rf"(?!(?:{words})\b)" if words else ""
-        sep = rf"[^\w{puncts}]+"  # between words, inside one clause
-        word = r"[\w'\u2019]+"
-        cue_rx = "|".join(_phrase(c) for c in sorted(cues, key=len, reverse=True))
-        before = re.compile(
-            rf"(?:{cue_rx})(?:{sep}{stop}{word}){{0,{window}}}[^\w{puncts}]*\Z", re.IGNORECASE
-        )
-        after = None
-        if after_cues and after_window >= 0:
-            after_rx = "|".join(_phrase(c) for c in sorted(after_cues, key=len, reverse=True))
-            after = re.compile(
-                rf"[^\w{puncts}]*(?:{stop}{word}{sep}){{0,{after_window}}}?(?:{after_rx})", re.IGNORECASE
-            )
-        exception = re.compile("|".join(f"(?:{x})" for x in exceptions), re.IGNORECASE) if exceptions else None
-        return cls(
-            tuple(cues), window, tuple(after_cues), after_window, tuple(boundaries), tuple(exceptions),
-            before, re.compile(cue_rx, re.IGNORECASE), after, exception,
-        )
-
-    def _excepted(self, text: str, cs: int, ss: int, se: int) -> bool:
-        if self.exception is None:
-            return False
-        for m in self.exception.finditer(text, max(ss, cs - 40), min(se, cs + 60)):
-            if m.start() <= cs < m.end():
-                return True
-        return False
-
-    @property
-    def needles(self) -> tuple[tuple[str, bool], ...]:
-        """(first word of a cue, must start a word?): every cue starts with one of these."""
-        got = self.__dict__.get("_needles")
-        if got is None:
-            firsts = {c.split()[0].lower() for c in self.cues}
-            firsts |= {f.replace("'", "\u2019") for f in firsts if "'" in f}
-            keep = sorted(f for f in firsts if not any(f != g and f.startswith(g) for g in firsts))
-            # as in _phrase: a cue starting "n't" is attached to its word ("don't"), others start a word
-            got = tuple((f, f[0].isalnum() and not f.startswith(("n't", "n\u2019t"))) for f in keep)
-            # the after-cue check may use the positions too if every after cue contains a needle
-            after_ok = all(any(f in c.lower() for f, _ in got) for c in self.after_cues)
-            object.__setattr__(self, "_after_ok", after_ok)
-            object.__setattr__(self, "_needles", got)
-        return got
-
-    def positions(self, low: str) -> list[int]:
-        """Sorted offsets in the lower-cased text where a cue may start (a fast, loose prefilter)."""
-        out: list[int] = []
-        find = low.find
-        for needle, word_start in self.needles:
-            i = find(needle)
-            while i >= 0:
-                if not word_start or i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_"):
-                    out.append(i)
-                i = find(needle, i + 1)
-        out.sort()
-        return out
-
-    def negated(
-        self, text: str, ms: int, me: int, ss: int, se: int, positions: list[int] | None = None
-    ) -> bool:
-        """True if the match ``text[ms:me]`` (in the sentence ``text[ss:se]``) is negated.
-
-        *positions* (from :meth:`positions` on the lower-cased text, same offsets) lets the cue
-        regexes run only where a cue may start; without it every position is tried.
-        """
-        lo = max(ss, ms - 24 * (self.window + 2))
-        if positions is None:
-            return self._negated_slow(text, ms, me, ss, se, lo)
-        n = len(positions)
-        j = bisect_left(positions, lo)
-        if j == n or positions[j] >= se:
-            return False
-        match = self.before.match
-        while j < n and positions[j] < ms:
-            p = positions[j]
-            if match(text, p, ms) is not None and not self._excepted(text, p, ss, se):
-                return True
-            j += 1
-        match = self.inside.match
-        while j < n and positions[j] < me:
-            p = positions[j]
-            if match(text, p, me) is not None and not self._excepted(text, p, ss, se):
-                return True
-            j += 1
-        if self.after is None or (self._after_ok and (j == n or positions[j] >= se)):
-            return False
-        m = self.after.match(text, me, se)
-        return m is not None and not self._excepted(text, m.end() - 1, ss, se)
-
-    def _negated_slow(self, text: str, ms: int, me: int, ss: int, se: int, lo: int) -> bool:
-        pos = lo
-        while True:
-            m = self.before.search(text, pos, ms)
-            if m is None:
-                break
-            if not self._excepted(text, m.start(), ss, se):
-                return True
-            pos = m.start() + 1
-        pos = ms
-        while True:
-            m = self.inside.search(text, pos, me)
-            if m is None:
-                break
-            if not self._excepted(text, m.start(), ss, se):
-                return True
-            pos = m.start() + 1
-        if self.after is not None:
-            m = self.after.match(text, me, se)
-            if m is not None and not self._excepted(text, m.end() - 1, ss, se):
-                return True
-        return False
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One audit criterion: a question, its source and the rules that pre-rate it."""
-
-    id: str
-    group: str
-    question: str
-    citation: str
-    guidance: dict
-    rules: tuple[tuple[str, str, Any], ...]  # (rating, source expression, code object)
-    uses: tuple[str, ...]  # evidence names referenced
-    applies_to: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (plan attribute, accepted values)
-    _folded: tuple[tuple[str, frozenset], ...] = field(default=(), repr=False, compare=False)
-
-    def applies(self, attrs: dict | None) -> bool:
-        """True if the criterion applies to a plan with these attributes (always, without ``applies_to``).
-
-        Values are compared case-insensitively; a plan whose attribute is missing is out of scope.
-        """
-        for key, values in self._folded:
-            value = (attrs or {}).get(key)
-            if not isinstance(value, str) or value.strip().casefold() not in values:
-                return False
-        return True
-
-    @property
-    def scope(self) -> str:
-        """``applies_to`` in words, e.g. ``"country: Wales"`` ("" when the criterion applies to every plan)."""
-        return "; ".join(f"{key}: {', '.join(values)}" for key, values in self.applies_to)
-
-    def rule_names(self, rating: str) -> tuple[str, ...]:
-        """Evidence names used by the rule for *rating*."""
-        for r, src, _code in self.rules:
-            if r == rating:
-                return tuple(_names_in(src))  # cached
-        return ()
-
-
-@dataclass(frozen=True)
-class Rubric:
-    """A validated audit rubric.
-
-    Attributes
-    ----------
-    id, title, version, source, licence : str
-    verified : bool
-        False when the evidence mapping is the developers' derivation (the bundled rubric).
-    groups : dict
-        Source groups (``QS14``, ``ToC``, ``CPA-tool``, ``CPA-PS``, ``Recovery``, ``Wales``) with title
-        and citation.
-    sections : dict[str, re.Pattern]
-        Section kinds recognised from headings.
-    headings : re.Pattern or None
-        Extra heading lines (the rubric's ``headings`` list, compiled), e.g. the statutory Welsh
-        life-area headings, recognised even where the general heading rules would not.
-    evidence : dict[str, EvidenceRule]
-    criteria : tuple[Criterion, ...]
-    path : str
-    """
-
-    id: str
-    title: str
-    version: str
-    source: str
-    licence: str
-    verified: bool
-    groups: dict
-    sections: dict
-    evidence: dict
-    criteria: tuple
-    path: str
-    notes: str = ""
-    sha256: str = field(default="", compare=False)
-    headings: re.Pattern | None = field(default=None, compare=False)
-    negation: Negation | None = field(default=None, compare=False)
-
-    @property
-    def criterion_ids(self) -> list[str]:
-        return [c.id for c in self.criteria]
-
-    def criterion(self, criterion_id: str) -> Criterion:
-        for c in self.criteria:
-            if c.id == criterion_id:
-                return c
-        raise RubricError(
-            f"Rubric {self.id!r} has no criterion {criterion_id!r}; criteria are "
-            f"{', '.join(self.criterion_ids)}.",
-            file=self.path,
-            criterion=criterion_id,
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per criterion: id, group, question, citation and the rule for each rating.
-
-        Examples
-        --------
-        >>> import recoverystudy as rs
-        >>> rs.load_rubric("care-plan-audit").to_frame().shape[0]
-        19
-        """
-        rows = []
-        for c in self.criteria:
-            rules = {r: src for r, src, _ in c.rules}
-            rows.append(
-                {
-                    "criterion": c.id,
-                    "group": c.group,
-                    "question": c.question,
-                    "citation": c.citation,
-                    "rule_met": rules.get("met", ""),
-                    "rule_partly_met": rules.get("partly met", ""),
-                    "rule_not_applicable": rules.get("not applicable", ""),
-                    "applies_to": c.scope,
-                }
-            )
-        return pd.DataFrame(rows)
-
-
-@lru_cache(maxsize=4096)
-def _names_in(expr: str) -> list[str]:
-    tree = ast.parse(expr, mode="eval")
-    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
 
 
 _ALLOWED_NODES = (
@@ -718,8 +396,6 @@ def _parse(data: Any, file: str, digest: str) -> Rubric:
         alts = [
             _regex(h, file=file, where=f"headings[{k}]", macros=macros).pattern for k, h in enumerate(spec_h)
         ]
-        from recoverystudy.audit.sections import compile_headings
-
         try:
             headings = compile_headings(alts)
         except re.error as exc:  # pragma: no cover - each alternative compiled above
