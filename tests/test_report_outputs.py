@@ -62,7 +62,7 @@ def test_report_has_headlines_labels_glossary_and_no_paths():
     notes = [li.text_content() for li in doc.xpath("//ul[@class='notes']/li")]
     assert notes == ["Dropped 3 rows in y.csv (2 times)", "other"]
     terms = [dt.text_content() for dt in doc.xpath("//dl[@class='glossary']/dt")]
-    assert "prorated" in terms and "alpha" in terms and "p value" in terms
+    assert "prorated" in terms and "alpha" in terms and "p-value" in terms
     # hover help on a column heading
     assert doc.xpath("//th/abbr")[0].get("title") == GLOSSARY["alpha"]
 
@@ -123,3 +123,50 @@ def test_glossary_page_is_current():
     for term in ("prorated", "Welch", "Games-Howell", "omega squared", "kappa", "HMAC", "joint display",
                  "derived-from-wording"):
         assert term in GLOSSARY
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    from recoverystudy.report.demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo-outputs") / "out", seed=0, scale=0.3)
+
+
+def _html_tables(page: str) -> list[pd.DataFrame]:
+    doc = lxml_html.fromstring(page)
+    out = []
+    for t in doc.xpath("//table"):
+        head = [th.text_content() for th in t.xpath(".//th")]
+        rows = [[td.text_content() for td in tr.xpath("./td")] for tr in t.xpath(".//tbody/tr")]
+        out.append(pd.DataFrame(rows, columns=head))
+    return out
+
+
+def test_demo_report_headlines_apa_and_no_machine_paths(small_demo):
+    page = small_demo.report_path.read_text(encoding="utf-8")
+    doc = lxml_html.fromstring(page)
+    heads = [li.text_content() for li in doc.xpath("//section[@class='headlines']//li")]
+    assert heads and heads == read_key_numbers(page)["headlines"]
+    assert any("differed between the six sites" in h or "no clear difference" in h for h in heads)
+    visible = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"\d\.\d+e-\d\d", visible), "p values must be APA (p < .001), not scientific notation"
+    assert str(small_demo.out_dir) not in page and "/tmp/" not in visible
+    assert doc.xpath("//ul[@class='notes']") or "Notes from the library" not in page
+    for t in _html_tables(page):
+        assert not any(c.startswith(("n_", "alpha_ci")) for c in t.columns), list(t.columns)
+    # the country contrast names its direction
+    assert "wales_minus_england" in pd.read_csv(small_demo.out_dir / "tables" / "england_vs_wales.csv").columns
+
+
+def test_demo_word_report_tables_equal_the_html_numbers(small_demo):
+    page = small_demo.report_path.read_text(encoding="utf-8")
+    word = docx_tables(small_demo.out_dir / "report.docx")
+    html_tables = _html_tables(page)
+    assert len(word) == len(html_tables) >= 8
+    for w, h in zip(word, html_tables):
+        pd.testing.assert_frame_equal(w.reset_index(drop=True), h.reset_index(drop=True))
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(str(small_demo.out_dir / "report.docx")).paragraphs)
+    assert "Headline findings" in text and "/tmp/" not in text
+    assert len(docx.Document(str(small_demo.out_dir / "report.docx")).inline_shapes) >= 5   # the figures

@@ -80,6 +80,26 @@ class ScoreResult(Result):
         """Only the score columns (one per scored scale)."""
         return self.frame[[self.instrument.column(s) for s in self.scored]].copy()
 
+    def plot(self, by: Any = None, **kwargs: Any) -> Any:
+        """Box plots of the scores, one panel per scale, split by ``by`` (a Series such as the site).
+
+        Returns the matplotlib Figure.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, warnings
+        >>> study = rs.synthetic.six_site_study(seed=0, scale=0.2)
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     res = rs.score(study.service_users, "wai-sr", id_col="respondent_id")
+        >>> fig = res.plot(by=study.service_users.set_index("respondent_id")["site"])
+        >>> len(fig.axes)
+        4
+        """
+        from recoverystudy.quant.plots import score_distributions
+
+        return score_distributions(self.scores, by=by, title=self.instrument.short_title, **kwargs)
+
     def missing_report(self) -> pd.DataFrame:
         """Per scale: respondents scored complete, scored prorated and not scored.
 

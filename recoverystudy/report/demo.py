@@ -42,7 +42,11 @@ from recoverystudy.report.demo_parts import (
     _qualitative,
     _site_means_figure,
 )
-from recoverystudy.report.html import Section, methods_paragraphs, write_report
+from recoverystudy.quant.plots import item_fit, score_distributions
+from recoverystudy.stats.plots import forest_plot
+from recoverystudy.report.apa import format_p
+from recoverystudy.report.html import Section, figure_to_base64, methods_paragraphs, write_report
+from recoverystudy.report.word import write_docx
 
 __all__ = ["DEMO_STEPS", "STEPS", "DemoResult", "DemoRun", "run_demo"]
 
@@ -250,7 +254,10 @@ def score_questionnaires(run: DemoRun) -> None:
         "count as not answered; a scale is scored when its minimum-answered rule holds, otherwise it is missing.",
         *(["Scales not scored because their keys are not established: " + "; ".join(refused) + "."] if refused else []),
     ], tables=[("Missing-data report (per instrument and scale)", missing_report),
-               ("Mean scores by site (service users)", desc)]))
+               ("Mean scores by site (service users)", desc)],
+        figures=[("Score distributions by site (service users; diamonds mark the means)",
+                  figure_to_base64(score_distributions(su_scores[[c for c in PRIMARY if c in su_scores]],
+                                                       by=su_scores["site"])))]))
 
 
 def estimate_reliability(run: DemoRun) -> None:
@@ -261,6 +268,7 @@ def estimate_reliability(run: DemoRun) -> None:
         run.sections.append(Section("reliability", "Reliability", unavailable=why))
         return
     rel_rows = []
+    fit_fig = None
     for pop, inst, synth_key in _INSTRUMENTS:
         res = run.scored[inst]
         prefix = inst.replace("-", "_") + "_"
@@ -278,6 +286,8 @@ def estimate_reliability(run: DemoRun) -> None:
                              "omega_ci_low": rel.omega_ci[0], "omega_ci_high": rel.omega_ci[1]})
             if sid == "total":
                 run.provenance.append((f"Reliability of {inst}", rel.provenance))
+                if inst == "wai-sr":
+                    fit_fig = figure_to_base64(item_fit(rel.items, alpha=rel.alpha, omega=rel.omega))
     reliab = pd.DataFrame(rel_rows)
     run.tables["reliability"] = reliab
     run.key["reliability"] = {f"{r.instrument}:{r.scale}": {"alpha": r.alpha, "omega_total": r.omega_total}
@@ -287,7 +297,9 @@ def estimate_reliability(run: DemoRun) -> None:
         "pairwise handling of missing items as in R psych. Omega CIs are percentile bootstrap intervals "
         f"({_OMEGA_BOOT} resamples, seed {seed}) for scales of up to 12 items; for the 28- and 36-item totals the "
         "bootstrap is left out to keep the demo fast (blank CI), run rs.reliability(..., n_boot=1000) for it."],
-        tables=[("Internal consistency", reliab)]))
+        tables=[("Internal consistency", reliab)],
+        figures=[("How well each WAI-SR item fits its total (corrected item-total correlation)", fit_fig)]
+        if fit_fig else []))
 
 
 def compare_site_scores(run: DemoRun) -> None:
@@ -346,7 +358,10 @@ def compare_site_scores(run: DemoRun) -> None:
                ("Post-hoc pairs that differ after adjustment",
                 tables["sites_posthoc"].loc[tables["sites_posthoc"]["p_adj"] < 0.05])],
         figures=[("Site means and 95% CIs; p from Welch's ANOVA",
-                  _site_means_figure({o: welch[o] for o in primary}))]))
+                  _site_means_figure({o: welch[o] for o in primary})),
+                 *([(f"Games-Howell pairs for {_LABELS.get(strongest, strongest)} (second site minus first)",
+                     figure_to_base64(forest_plot(welch[strongest].posthoc, value=_LABELS.get(strongest, strongest))))]
+                   if (strongest := _strongest(welch, primary)) and len(welch[strongest].posthoc) else [])]))
 
 
 def correlations_model_country(run: DemoRun) -> None:
@@ -395,20 +410,24 @@ def correlations_model_country(run: DemoRun) -> None:
         for o in [*totals, "rsa_provider_total"]:
             data = cc_scores if o == "rsa_provider_total" else su_scores
             ce = notes.run(rs.country_effect, data, o, "site", "country", seed=seed)
-            rows.append({"outcome": o, "estimate": ce.estimate, "permutation_p": ce.permutation_p,
+            rows.append({"outcome": o, ce.estimate_column: ce.estimate, "permutation_p": ce.permutation_p,
                          "p_floor": ce.p_floor, "wild_bootstrap_p": ce.wild_bootstrap_p,
                          "mixed_model_estimate": ce.mixed_model_estimate, "exploratory": ce.exploratory})
             if o == totals[0]:
                 run.provenance.append(("England vs Wales", ce.provenance))
                 first_summary = ce.summary()
+                country_fig = figure_to_base64(ce.plot())
+                direction_col = ce.estimate_column
         ctab = pd.DataFrame(rows)
         run.tables["england_vs_wales"] = ctab
-        run.key["country"] = {r.outcome: {"estimate": r.estimate, "permutation_p": r.permutation_p}
-                              for r in ctab.itertuples()}
+        run.key["country"] = {o: {"estimate": est, "permutation_p": pp, "direction": direction_col}
+                              for o, est, pp in zip(ctab["outcome"], ctab[direction_col], ctab["permutation_p"])}
         run.sections.append(Section("country", "England vs Wales (EXPLORATORY)", paragraphs=[
             "EXPLORATORY: with four English and two Welsh sites there are only 15 ways to assign the country labels, "
             "so no permutation p value can be smaller than 1/15 = 0.067. Treat these contrasts as descriptions, "
-            "not tests.", first_summary], tables=[("Site-level country contrast", ctab)]))
+            "not tests.", first_summary], tables=[("Site-level country contrast (Wales minus England)", ctab)],
+            figures=[(f"{_LABELS.get(totals[0], totals[0])}: the observed contrast among every assignment of the "
+                      "country labels to the six sites", country_fig)]))
     else:
         run.unavailable["country_effect"] = why
         run.sections.append(Section("country", "England vs Wales (EXPLORATORY)", unavailable=why))
@@ -466,22 +485,71 @@ def write_outputs(run: DemoRun) -> None:
     with pd.ExcelWriter(out / "tables" / "tables.xlsx") as xl:
         for name, frame in tables.items():
             _excel_safe(frame).to_excel(xl, sheet_name=name[:31], index=False)
-    if run.notes.messages:
-        sections.append(Section("notes", "Notes from the library", paragraphs=run.notes.messages))
     if unavailable:
         sections.insert(0, Section("unavailable", "Parts not available in this build", paragraphs=[
             f"{part}: {why}" for part, why in unavailable.items()]))
     run.key["unavailable"] = sorted(unavailable)
     elapsed = time.perf_counter() - run.t0
-    run.report_path = write_report(
-        out / "report.html", sections,
+    headlines = headline_findings(run)
+    run.key["headlines"] = headlines
+    common = dict(
         title="recoverystudy demo: a synthetic six-site study of care planning",
         subtitle=f"recoverystudy {rs.__version__}; seed {run.seed}; scale {run.scale}; generated in {elapsed:.1f} s.",
         banner="SYNTHETIC DATA. Every person, site, interview and care plan in this report is invented. "
                "Empowerment Scale and STAR-P scores use SYNTHETIC keys, not the published keys.",
-        methods=methods_paragraphs(run.provenance), key_numbers=run.key,
+        methods=methods_paragraphs(run.provenance), headlines=headlines, notes=run.notes.messages,
         footer="Tables with full precision are in tables/ (CSV and tables.xlsx). The methods paragraphs above "
                "are generated from the provenance recorded by each result.")
+    run.report_path = write_report(out / "report.html", sections, key_numbers=run.key, **common)
+    write_docx(out / "report.docx", sections, **common)
+
+
+def _strongest(welch: Any, outcomes: list[str]) -> str | None:
+    """The outcome with the largest Welch F (the clearest site difference), or None."""
+    stats = {o: welch[o].omnibus["statistic"].iloc[0] for o in outcomes}
+    stats = {o: v for o, v in stats.items() if np.isfinite(v)}
+    return max(stats, key=stats.get) if stats else None
+
+
+def headline_findings(run: DemoRun) -> list[str]:
+    """The report's headline findings in plain words, written from the results of the run.
+
+    Each sentence is built from numbers the steps recorded in ``run.key``; a part that did not run says so.
+    """
+    key, out = run.key, []
+    welch = key.get("welch", {})
+    primary = [o for o in PRIMARY if o in welch]
+    differ = [o for o in primary if welch[o]["p_adj"] < 0.05]
+    same = [o for o in primary if o not in differ]
+    if differ:
+        parts = [f"{_LABELS.get(o, o)} (Welch F({welch[o]['df1']:.0f}, {welch[o]['df2']:.2f}) = "
+                 f"{welch[o]['F']:.2f}, adjusted {format_p(welch[o]['p_adj'])})" for o in differ]
+        out.append("Scores differed between the six sites for " + "; ".join(parts) + ".")
+    if same:
+        out.append("There was no clear difference between sites for " + ", ".join(_LABELS.get(o, o) for o in same)
+                   + " (adjusted p of .05 or more).")
+    rel = key.get("reliability", {})
+    totals = {k: v["alpha"] for k, v in rel.items() if k.endswith(":total") and np.isfinite(v["alpha"])}
+    if totals:
+        lo, hi = min(totals.values()), max(totals.values())
+        out.append(f"The questionnaire totals were internally consistent: Cronbach's alpha from "
+                   f"{lo:.2f} to {hi:.2f}.".replace(" 0.", " .").replace("to 0.", "to ."))
+    icc = {k: v for k, v in key.get("icc", {}).items() if v is not None and np.isfinite(v)}
+    if icc:
+        out.append(f"Between {min(icc.values()):.0%} and {max(icc.values()):.0%} of the differences between people's "
+                   "scores lay between sites (ICC); the rest lay between people at the same site.")
+    if key.get("country"):
+        out.append("England and Wales cannot be compared with confidence: with four English and two Welsh sites "
+                   "no test can give p below .067, so the country contrasts are exploratory descriptions.")
+    ag = key.get("agreement_sentence")
+    if ag and np.isfinite(ag.get("kappa", np.nan)):
+        out.append(f"The two coders agreed with Cohen's kappa = {ag['kappa']:.2f} (sentence level).".replace(
+            "= 0.", "= ."))
+    if "audit_overall_met" in key:
+        out.append(key["audit_overall_met"])
+    for part in run.unavailable:
+        out.append(f"Not available in this build: {part}.")
+    return out
 
 
 #: The step functions, one for each entry of :data:`DEMO_STEPS` (same order).

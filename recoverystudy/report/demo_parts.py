@@ -78,7 +78,12 @@ def _heatmap(frame: pd.DataFrame, title: str, *, fmt: str = "{:.2f}", cmap: str 
              vmin: float | None = -1, vmax: float | None = 1) -> str:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * frame.shape[1], 0.8 + 0.42 * frame.shape[0]))
+    if frame.shape[0] > 25 and all("/" in str(i) for i in frame.index):
+        # readable at any number of codes: more than 25 codes are shown as their themes (sums)
+        frame = frame.groupby([str(i).split("/", 1)[0] for i in frame.index]).sum()
+        title = f"{title} (summed by theme)"
+    frame = frame.rename(index=lambda i: str(i).rsplit("/", 1)[-1].replace("_", " "))
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.6 + 0.8 * frame.shape[1]), min(9.0, 1.4 + 0.38 * frame.shape[0])))
     im = ax.imshow(frame.to_numpy(dtype=float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(frame.shape[1]), frame.columns, rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(frame.shape[0]), frame.index, fontsize=8)

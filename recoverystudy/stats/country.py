@@ -73,8 +73,20 @@ class CountryEffect(Result):
     site_means: pd.DataFrame
     provenance: dict[str, Any]
 
+    @property
+    def direction(self) -> str:
+        """Which way the contrast is taken, e.g. ``"Wales minus England"``."""
+        return f"{self.group} minus {self.reference}"
+
+    @property
+    def estimate_column(self) -> str:
+        """A column name that states the direction, e.g. ``"wales_minus_england"``."""
+        return f"{self.group}_minus_{self.reference}".lower().replace(" ", "_")
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per method: ``method, estimate, statistic, p, p_floor``."""
+        """One row per method: ``method, <group>_minus_<reference>, statistic, p, p_floor``.
+
+        The estimate column names its direction (for example ``wales_minus_england``)."""
         return pd.DataFrame(
             [
                 {"method": "site-level mean difference, exact permutation", "estimate": self.estimate,
@@ -85,7 +97,14 @@ class CountryEffect(Result):
                 {"method": "mixed model (random site intercept, REML)", "estimate": self.mixed_model_estimate,
                  "statistic": self.mixed_model_estimate / self.mixed_model_se, "p": np.nan, "p_floor": np.nan},
             ]
-        )
+        ).rename(columns={"estimate": self.estimate_column})
+
+    def plot(self, ax: Any = None) -> Any:
+        """The observed contrast against its exact permutation distribution over site labels (a Figure)."""
+        from recoverystudy.stats.plots import permutation_plot
+
+        return permutation_plot(self.site_means, group=self.group, reference=self.reference,
+                                estimate=self.estimate, value=self.value, ax=ax)
 
     @property
     def estimate_ols(self) -> float:

@@ -39,8 +39,8 @@ from recoverystudy.results import Result, base_provenance
 __all__ = ["PairwiseComparisons", "dunn", "games_howell", "tukey_hsd"]
 
 POSTHOC_COLUMNS = [
-    "group1", "group2", "n1", "n2", "estimate", "se", "ci_low", "ci_high", "statistic", "df", "p", "p_adj",
-    "hedges_g", "g_ci_low", "g_ci_high",
+    "group1", "group2", "n1", "n2", "estimate", "direction", "se", "ci_low", "ci_high", "statistic", "df", "p",
+    "p_adj", "hedges_g", "g_ci_low", "g_ci_high",
 ]  # fmt: skip
 
 _METHOD_TEXT = {
@@ -80,6 +80,23 @@ class PairwiseComparisons(Result):
         """Plain-English list of the pairs that differ at the 5% level (adjusted)."""
         return pairwise_sentence(self.table, self.method, self.value)
 
+    def plot(self, ax: Any = None) -> Any:
+        """Forest plot: each pair's difference (second site minus first) with its confidence interval.
+
+        Returns the matplotlib Figure.
+
+        Examples
+        --------
+        >>> import pandas as pd, recoverystudy as rs
+        >>> df = pd.DataFrame({"site": list("AAABBBCCC"), "y": [1, 2, 3, 4, 5, 6, 2, 3, 4]})
+        >>> fig = rs.games_howell(df, "y", "site").plot()
+        >>> fig.axes[0].get_xlabel()
+        'Difference in y (second site minus first), with 95% CI'
+        """
+        from recoverystudy.stats.plots import forest_plot
+
+        return forest_plot(self.table, value=self.value, ax=ax)
+
 
 def _pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Pair indices in R's order: (0,1), (0,2), ..., (0,k-1), (1,2), ..."""
@@ -100,6 +117,8 @@ def _frame(labels, i, j, n, est, se, lo, hi, stat, df, p, p_adj, g=None) -> pd.D
             "n1": n[i].astype(np.int64),
             "n2": n[j].astype(np.int64),
             "estimate": est,
+            "direction": pd.Series(lab[j], dtype=object).astype(str).str.cat(
+                pd.Series(lab[i], dtype=object).astype(str), sep=" minus ").to_numpy(dtype=object),
             "se": se,
             "ci_low": lo,
             "ci_high": hi,
