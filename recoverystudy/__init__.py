@@ -88,8 +88,33 @@ from recoverystudy.integrate import case_matrix as case_matrix
 from recoverystudy.integrate import joint_display as joint_display
 from recoverystudy.integrate import triads as triads
 
+
+
+# --- coding studio (issue 16) ---------------------------------------------------------------------
+def studio(project, *, coder=None, port=None):
+    """Start the coding studio for *project* in the background; see :func:`recoverystudy.studio.studio`.
+
+    The web server's libraries are imported on first use, so ``import recoverystudy`` stays light.
+
+    Examples
+    --------
+    >>> import recoverystudy as rs, tempfile, pathlib
+    >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+    >>> s = rs.studio(proj, coder="AB")
+    >>> "token=" in s.url
+    True
+    >>> s.stop()
+    >>> proj.close()
+    """
+    from recoverystudy.studio.server import studio as _studio
+
+    return _studio(project, coder=coder, port=port)
+
+
 __all__ = [
     "__version__",
+    # coding studio
+    "studio",
     # synthetic study (demo)
     "synthetic",
     "errors",
