@@ -140,6 +140,7 @@ def mutating(fn: Callable) -> Callable:
     @functools.wraps(fn)
     async def wrapper(request: Request) -> Response:
         token = request.headers.get("x-csrf-token")
+        form = None
         if token is None:
             ctype = request.headers.get("content-type", "")
             if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -149,9 +150,14 @@ def mutating(fn: Callable) -> Callable:
                     raise StudioError(413, f"The upload is larger than {limit // 1_000_000} MB.")
                 form = await request.form(max_files=1, max_fields=200)
                 token = form.get("csrf_token")
-        if not request.app.state.auth.check_csrf(identity(request), token if isinstance(token, str) else None):
-            raise StudioError(403, "This request is missing its security token (CSRF); reload the page and try again.")
-        return await fn(request)
+        try:
+            if not request.app.state.auth.check_csrf(identity(request), token if isinstance(token, str) else None):
+                raise StudioError(403, "This request is missing its security token (CSRF); reload the page and "
+                                       "try again.")
+            return await fn(request)
+        finally:
+            if form is not None:
+                await form.close()  # uploaded files are spooled to temporary files: close them now
 
     wrapper.mutating = True  # type: ignore[attr-defined]
     return wrapper
