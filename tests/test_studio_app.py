@@ -294,6 +294,16 @@ def assert_inert(page):
     assert "<script>alert" not in page and "</textarea><script>" not in page
 
 
+def test_codes_without_colour_or_description_render(studio, proj):
+    proj.add_code("plain")
+    proj.add_code("plain/bare")
+    seg = proj.code("SU01-int", *span("never had"), "plain/bare", coder="AB")
+    page = studio.get("/documents/1").text
+    payload = page.split('id="payload">')[1].split("</script>")[0]
+    assert "NaN" not in payload and '"plain/bare": {"colour": "", "name": "bare", "theme": "plain"}' in payload
+    assert studio.get(f"/api/segments/{seg}").json()["code_name"] == "bare"
+
+
 def test_transcript_code_names_and_memos_are_always_escaped(studio, proj):
     proj.add_code("evil", name=EVIL, definition=EVIL, inclusion=EVIL, exclusion=EVIL)
     proj.add_code("evil/sub", name=EVIL, definition=EVIL)

@@ -65,6 +65,11 @@ def home(proj) -> dict[str, Any]:
             "kinds": sorted(set(docs["kind"])) or ["interview"]}
 
 
+def _txt(value: Any) -> str:
+    """Text of a frame cell: missing values (None, NaN) become ""."""
+    return value if isinstance(value, str) else ""
+
+
 def codes_tree(proj) -> list[dict[str, Any]]:
     """Themes with their codes (definition, inclusion, exclusion, colour, segment count)."""
     codes = proj.codes()
@@ -73,9 +78,9 @@ def codes_tree(proj) -> list[dict[str, Any]]:
     by_path: dict[str, dict] = {}
     for rec in codes.to_dict("records"):
         item = {"id": int(rec["code_id"]), "path": rec["path"], "name": rec["name"],
-                "definition": rec["definition"] or "", "inclusion": rec["inclusion"] or "",
-                "exclusion": rec["exclusion"] or "", "example": rec["example"] or "",
-                "colour": rec["colour"] or "", "count": int(counts.get(rec["code_id"], 0)), "codes": []}
+                "definition": _txt(rec["definition"]), "inclusion": _txt(rec["inclusion"]),
+                "exclusion": _txt(rec["exclusion"]), "example": _txt(rec["example"]),
+                "colour": _txt(rec["colour"]), "count": int(counts.get(rec["code_id"], 0)), "codes": []}
         if not isinstance(rec["parent"], str):
             themes.append(item)
             by_path[rec["path"]] = item
@@ -83,9 +88,9 @@ def codes_tree(proj) -> list[dict[str, Any]]:
         if isinstance(rec["parent"], str):
             theme = by_path[rec["parent"]]
             theme["codes"].append({"id": int(rec["code_id"]), "path": rec["path"], "name": rec["name"],
-                                   "definition": rec["definition"] or "", "inclusion": rec["inclusion"] or "",
-                                   "exclusion": rec["exclusion"] or "", "example": rec["example"] or "",
-                                   "colour": rec["colour"] or theme["colour"],
+                                   "definition": _txt(rec["definition"]), "inclusion": _txt(rec["inclusion"]),
+                                   "exclusion": _txt(rec["exclusion"]), "example": _txt(rec["example"]),
+                                   "colour": _txt(rec["colour"]) or theme["colour"],
                                    "count": int(counts.get(rec["code_id"], 0))})
     return themes
 
