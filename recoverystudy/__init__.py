@@ -91,25 +91,8 @@ from recoverystudy.integrate import triads as triads
 
 
 # --- coding studio (issue 16) ---------------------------------------------------------------------
-def studio(project, *, coder=None, port=None):
-    """Start the coding studio for *project* in the background; see :func:`recoverystudy.studio.studio`.
-
-    The web server's libraries are imported on first use, so ``import recoverystudy`` stays light.
-
-    Examples
-    --------
-    >>> import recoverystudy as rs, tempfile, pathlib
-    >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
-    >>> s = rs.studio(proj, coder="AB")
-    >>> "token=" in s.url
-    True
-    >>> s.stop()
-    >>> proj.close()
-    """
-    from recoverystudy.studio.server import studio as _studio
-
-    return _studio(project, coder=coder, port=port)
-
+# the package is callable: rs.studio(proj, coder="AB") starts a studio (the web server loads then)
+from recoverystudy import studio as studio
 
 __all__ = [
     "__version__",

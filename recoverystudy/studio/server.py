@@ -15,7 +15,7 @@ from recoverystudy.qual.project import Project
 from recoverystudy.studio.app import create_app
 from recoverystudy.studio.auth import LocalTokenAuth
 
-__all__ = ["Studio", "studio", "serve", "free_port"]
+__all__ = ["Studio", "serve", "free_port"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -26,7 +26,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class Studio:
-    """A coding studio running in a background thread (from :func:`studio`).
+    """A coding studio running in a background thread (from :func:`recoverystudy.studio.studio`).
 
     Attributes
     ----------
@@ -72,34 +72,6 @@ class Studio:
         url = html.escape(self.url, quote=True)
         return (f'<p>The coding studio is running: <a href="{url}" target="_blank" rel="noopener noreferrer">open the '
                 f"coding studio</a>. Call <code>.stop()</code> to close it.</p>")
-
-
-def studio(project: Project | str | Path, *, coder: str | None = None, port: int | None = None) -> Studio:
-    """Start the coding studio for *project* in the background and return it (shows the link in a notebook).
-
-    The studio opens its own connection to the project file, so codings made in the page show in
-    ``proj.segments()`` at once, and the other way round.
-
-    Parameters
-    ----------
-    project : Project, str or pathlib.Path
-    coder : str, optional
-        Who is coding (asked in the page otherwise).
-    port : int, optional
-        Default: a free port.
-
-    Examples
-    --------
-    >>> import recoverystudy as rs, tempfile, pathlib, urllib.request
-    >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
-    >>> s = rs.studio(proj, coder="AB")
-    >>> s.url.startswith("http://127.0.0.1:")
-    True
-    >>> s.stop(); s.running
-    False
-    >>> proj.close()
-    """
-    return Studio(project, coder=coder, port=port)
 
 
 def serve(path: str | Path, *, coder: str | None = None, port: int | None = None, open_browser: bool = True,
