@@ -70,6 +70,9 @@ class LocalTokenAuth:
             raise ValueError("The access token must have at least 128 bits (22 URL-safe characters).")
         self.coder = coder.strip() if isinstance(coder, str) and coder.strip() else None
         self._secret = secrets.token_bytes(32)
+        # cookies are shared by every port of 127.0.0.1: each studio uses its own cookie name, so two
+        # studios open at once (two projects) do not log each other out
+        self.cookie = f"{COOKIE}_{secrets.token_hex(4)}"
         self._sessions: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
@@ -88,12 +91,12 @@ class LocalTokenAuth:
         path = request.url.path if request.url.path.startswith("/") and not request.url.path.startswith("//") else "/"
         target = path + (f"?{query}" if query else "")
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, session, httponly=True, samesite="strict", path="/")
+        response.set_cookie(self.cookie, session, httponly=True, samesite="strict", path="/")
         return response
 
     def authenticate(self, request: Request) -> Identity | None:
         """The identity of a request with a valid session cookie, else ``None``."""
-        session = request.cookies.get(COOKIE)
+        session = request.cookies.get(self.cookie)
         if not session:
             return None
         with self._lock:
