@@ -86,8 +86,24 @@ from recoverystudy.integrate import case_matrix as case_matrix
 from recoverystudy.integrate import joint_display as joint_display
 from recoverystudy.integrate import triads as triads
 
+
+def __getattr__(name: str):
+    """``rs.studio`` is loaded on first use, so ``import recoverystudy`` never loads the web server.
+
+    ``rs.studio(proj, coder="AB")`` starts a coding studio (the ``recoverystudy.studio`` package is callable).
+    """
+    if name == "studio":
+        import sys
+
+        import recoverystudy.studio  # noqa: F401 - the import binds the sub-package on this module
+
+        return sys.modules["recoverystudy.studio"]
+    raise AttributeError(f"module 'recoverystudy' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
+    # coding studio
+    "studio",
     # synthetic study
     "synthetic",
     "errors",

@@ -295,6 +295,23 @@ def compare_cmd(file: Path, values: tuple[str, ...], site: str, method: str, no_
         click.echo(f"Results written to {out}")
 
 
+@main.command("studio")
+@click.argument("project", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--coder", metavar="NAME", help="Who is coding (recorded on every coding); asked in the page if not given.")
+@click.option("--port", type=click.IntRange(1024, 65535), help="Port to listen on (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Only print the link; do not open a browser.")
+def studio_cmd(project: Path, coder: str | None, port: int | None, no_browser: bool) -> None:
+    """Open the coding studio for PROJECT (.rsqda) in your web browser.
+
+    Read and code transcripts, review suggestions, edit the codebook, chart the framework matrix,
+    compare coders and export, in the browser.  The studio runs only on this computer (127.0.0.1);
+    the link it prints carries a one-time access key.  Press Ctrl+C to stop it.
+    """
+    from recoverystudy.studio.server import serve
+
+    serve(project, coder=coder, port=port, open_browser=not no_browser, echo=click.echo)
+
+
 main.add_command(audit_command)
 
 if __name__ == "__main__":  # pragma: no cover

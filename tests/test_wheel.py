@@ -30,6 +30,15 @@ def test_wheel_contains_data_folders(wheel):
         assert f"recoverystudy/_data/codebooks/{cb.name}" in names
 
 
+def test_wheel_ships_the_studio_templates_and_static_files(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    studio = ROOT / "recoverystudy" / "studio"
+    shipped = [p for p in (studio / "templates").iterdir()] + [p for p in (studio / "static").iterdir()]
+    assert len(shipped) >= 15
+    for path in shipped:
+        assert path.relative_to(ROOT).as_posix() in names
+
+
 def test_installed_wheel_loads_every_bundled_file(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],

@@ -27,6 +27,7 @@ from recoverystudy.errors import CodebookError, DocumentReadError, DuplicateDocu
 from recoverystudy.qual import coding as _coding
 from recoverystudy.qual.assist import AssistMixin
 from recoverystudy.qual.framework import FrameworkMixin
+from recoverystudy.qual.revise import RevisionMixin
 from recoverystudy.qual.documents import DocumentText, document_from_text, read_document
 from recoverystudy.qual.store import Store, new_guid, utc_now
 from recoverystudy.qual.text import speaker_turns
@@ -63,7 +64,7 @@ def _attr_text(value: Any, kind: str) -> str:
     return str(value)
 
 
-class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
+class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, RevisionMixin):
     """A Framework Method project: documents, cases, codes, coded segments, memos and charts.
 
     Create one with :meth:`create` or open one with :meth:`open`; use it as a context manager or call
