@@ -52,6 +52,8 @@ from recoverystudy.stats.posthoc import dunn as dunn
 from recoverystudy.stats.posthoc import games_howell as games_howell
 from recoverystudy.stats.posthoc import tukey_hsd as tukey_hsd
 from recoverystudy.stats.pooling import PooledEstimates as PooledEstimates
+from recoverystudy.stats.invariance import Invariance as Invariance
+from recoverystudy.stats.invariance import invariance as invariance
 from recoverystudy.stats.pooling import pool as pool
 
 # --- qualitative workspace (issue: framework method) ----------------------------------------------
@@ -154,6 +156,8 @@ __all__ = [
     "tukey_hsd",
     "PooledEstimates",
     "pool",
+    "Invariance",
+    "invariance",
     # mixed-methods integration
     "CaseMatrix",
     "JointDisplay",
