@@ -56,6 +56,9 @@ def test_fit_measures_equal_lavaan(fits, case):
         # lavaan's uniroot stops at its default tolerance: CI limits good to ~1e-8 here, compared at 1e-6
         assert_allclose(fit.loc[level, "rmsea_ci_low"], ref["rmsea.ci.lower"], atol=1e-6)
         assert_allclose(fit.loc[level, "rmsea_ci_high"], ref["rmsea.ci.upper"], atol=1e-6)
+        if case == "mlr":  # robust RMSEA interval: the scaled chi-square inverted, rescaled by c (lavaan)
+            assert_allclose(fit.loc[level, "rmsea_ci_low_robust"], ref["rmsea.ci.lower.robust"], atol=1e-6)
+            assert_allclose(fit.loc[level, "rmsea_ci_high_robust"], ref["rmsea.ci.upper.robust"], atol=1e-6)
         assert ref["ntotal"] == res.provenance["n"]
 
 

@@ -189,6 +189,7 @@ def fit_level(mm: MeasurementModel, data: list[GroupData], level: str, estimator
                   "cfi_robust": _cfi(x2, df, baseline["chisq"], baseline["df"], c, cb),
                   "tli_robust": _tli(x2, df, baseline["chisq"], baseline["df"], c, cb),
                   "rmsea_robust": np.sqrt(max(x2 / (N * df) - c / N, 0.0)) * np.sqrt(G)})
+        m["rmsea_ci_low_robust"], m["rmsea_ci_high_robust"] = _rmsea_ci(xs, df, N, G, c)
     elif fiml:
         vcov = np.linalg.inv(observed_information(model, data, theta)) / N
     else:
