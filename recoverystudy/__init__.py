@@ -30,6 +30,8 @@ from recoverystudy.quant.scoring import score as score
 from recoverystudy.quant.reliability import Reliability as Reliability
 from recoverystudy.quant.reliability import reliability as reliability
 from recoverystudy.quant.surveys import read_survey as read_survey
+from recoverystudy.quant.imputation import Imputations as Imputations
+from recoverystudy.quant.imputation import impute as impute
 
 # --- stats/: cross-site statistics -----------------------------------------------------------------
 from recoverystudy.stats.correlate import Correlations as Correlations
@@ -49,6 +51,10 @@ from recoverystudy.stats.posthoc import PairwiseComparisons as PairwiseCompariso
 from recoverystudy.stats.posthoc import dunn as dunn
 from recoverystudy.stats.posthoc import games_howell as games_howell
 from recoverystudy.stats.posthoc import tukey_hsd as tukey_hsd
+from recoverystudy.stats.pooling import PooledEstimates as PooledEstimates
+from recoverystudy.stats.invariance import Invariance as Invariance
+from recoverystudy.stats.invariance import invariance as invariance
+from recoverystudy.stats.pooling import pool as pool
 
 # --- qual/: Framework Method workspace -------------------------------------------------------------
 from recoverystudy.qual.codebook import Codebook as Codebook
@@ -85,6 +91,9 @@ from recoverystudy.integrate import Triads as Triads
 from recoverystudy.integrate import case_matrix as case_matrix
 from recoverystudy.integrate import joint_display as joint_display
 from recoverystudy.integrate import triads as triads
+from recoverystudy.integrate.imputed import MISensitivity as MISensitivity
+from recoverystudy.integrate.imputed import mi_analyse as mi_analyse
+from recoverystudy.integrate.imputed import mi_sensitivity as mi_sensitivity
 
 
 def __getattr__(name: str):
@@ -115,6 +124,8 @@ __all__ = [
     "load_example",
     "load_instrument",
     "read_survey",
+    "Imputations",
+    "impute",
     "score",
     "Reliability",
     "reliability",
@@ -157,11 +168,18 @@ __all__ = [
     "dunn",
     "games_howell",
     "tukey_hsd",
+    "PooledEstimates",
+    "pool",
+    "Invariance",
+    "invariance",
     # mixed-methods integration
     "CaseMatrix",
     "JointDisplay",
     "Triads",
     "case_matrix",
+    "MISensitivity",
+    "mi_analyse",
+    "mi_sensitivity",
     "joint_display",
     "triads",
 ]
