@@ -28,7 +28,7 @@ from recoverystudy.quant.imputation import Imputations, impute
 from recoverystudy.quant.instruments import Instrument, load_instrument
 from recoverystudy.quant.scoring import score
 from recoverystudy.results import Result, base_provenance
-from recoverystudy.stats._base import tukey_quantile, tukey_sf
+from recoverystudy.stats._distributions import tukey_quantile, tukey_sf
 from recoverystudy.stats.pooling import PooledEstimates, pool
 from recoverystudy.stats.posthoc import format_p, games_howell
 
