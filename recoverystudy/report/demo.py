@@ -46,7 +46,6 @@ _INSTRUMENTS = (
 )
 _LABELS = {"rsa_person_total": "RSA (person) total", "es_total": "Empowerment total",
            "star_p_total": "STAR-P total", "wai_sr_total": "WAI-SR total", "rsa_provider_total": "RSA (provider) total"}
-_OMEGA_BOOT = 200
 PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
@@ -287,11 +286,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
             prefix = inst.replace("-", "_") + "_"
             for scale_id in res.scores.columns:
                 sid = scale_id[len(prefix):]
-                n_items = len(rs.load_instrument(inst, key=study.key_path(synth_key) if synth_key else None)
-                              .scales[sid].items)
                 rel = notes.run(rs.reliability, frames[pop], inst, sid,
-                                key=study.key_path(synth_key) if synth_key else None,
-                                n_boot=_OMEGA_BOOT if n_items <= 12 else 0, seed=seed)
+                                key=study.key_path(synth_key) if synth_key else None)
                 f = rel.to_frame().set_index("statistic")
                 rel_rows.append({"instrument": inst, "scale": sid, "n": rel.n, "n_items": rel.n_items,
                                  "alpha": rel.alpha, "alpha_ci_low": f.loc["alpha", "ci_low"],
@@ -305,9 +301,9 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                               for r in reliab.itertuples()}
         sections.append(Section("reliability", "Reliability", paragraphs=[
             "Cronbach's alpha (Feldt CI) and McDonald's omega total (one factor) for every scored scale, with "
-            "pairwise handling of missing items as in R psych. Omega CIs are percentile bootstrap intervals "
-            f"({_OMEGA_BOOT} resamples, seed {seed}) for scales of up to 12 items; for the 28- and 36-item totals the "
-            "bootstrap is left out to keep the demo fast (blank CI), run rs.reliability(..., n_boot=1000) for it."],
+            "pairwise handling of missing items as in R psych. Omega CIs are delta-method intervals (normal theory, "
+            "logit scale); run rs.reliability(..., ci=\"bootstrap\", n_boot=1000, seed=...) for percentile "
+            "bootstrap intervals."],
             tables=[("Internal consistency", reliab)]))
     else:
         unavailable["reliability"] = why
@@ -396,7 +392,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
             m = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=200)
             rows.append({"outcome": o, "variance_site": m.variance_site, "variance_residual": m.variance_residual,
                          "icc": m.icc, "icc_ci_low": m.icc_ci[0], "icc_ci_high": m.icc_ci[1],
-                         "design_effect": m.design_effect, "singular": m.singular})
+                         "design_effect": m.design_effect, "singular": m.singular,
+                         "lrt_site_variance_p": float(m.site_variance_test["p"].iloc[1])})
             if o == totals[0]:
                 provenance.append(("Site model", m.provenance))
         mtab = pd.DataFrame(rows)

@@ -165,7 +165,7 @@ def _compare_sentence(label: str, prov: Mapping[str, Any]) -> str:
 
 def _reliability_sentence(label: str, prov: Mapping[str, Any]) -> str:
     boot = (f"percentile bootstrap CI for omega ({prov['n_boot']} resamples, seed {prov.get('seed')})"
-            if prov.get("n_boot") else "no bootstrap CI for omega")
+            if prov.get("n_boot") else f"{prov.get('omega_ci_method', 'delta method')} CI for omega")
     return (f"{label}: Cronbach's alpha with a {prov.get('alpha_ci_method', 'Feldt')} CI and McDonald's omega total "
             f"({prov.get('omega_model', 'one factor')}); {prov.get('missing', 'pairwise')} handling of missing items; "
             f"{boot}. Matches {prov.get('matches', 'R psych')}.")
@@ -174,8 +174,10 @@ def _reliability_sentence(label: str, prov: Mapping[str, Any]) -> str:
 def _site_model_sentence(label: str, prov: Mapping[str, Any]) -> str:
     return (f"{label}: linear mixed model with a random intercept for site ({prov.get('estimation', 'REML')}; "
             f"{prov.get('optimizer', '')}); ICC CI by {prov.get('icc_ci_method', 'bootstrap')} "
-            f"({prov.get('n_boot')} resamples, seed {prov.get('seed')}); design effect {prov.get('design_effect_formula', '')}. "
-            f"Matches {prov.get('matches', 'lme4')}.")
+            f"({prov.get('n_boot')} resamples, seed {prov.get('seed')}); design effect {prov.get('design_effect_formula', '')}"
+            + (f"; fixed effects tested with {prov['ddf']} degrees of freedom" if prov.get("ddf") else "")
+            + (f"; site variance: {prov['site_variance_test']}" if prov.get("site_variance_test") else "")
+            + f". Matches {prov.get('matches', 'lme4')}.")
 
 
 def _country_sentence(label: str, prov: Mapping[str, Any]) -> str:
