@@ -139,7 +139,8 @@ def test_delta_se_matches_the_sampling_sd():
     sig = np.outer(load, load)
     np.fill_diagonal(sig, 1.0)
     chol = np.linalg.cholesky(sig)
-    oms = [rs.reliability(pd.DataFrame(rng.normal(size=(500, 6)) @ chol.T)).omega for _ in range(300)]
+    oms = [rc.omega_from_cor(np.corrcoef(rng.normal(size=(500, 6)) @ chol.T, rowvar=False))[0]
+           for _ in range(300)]
     rel = rs.reliability(pd.DataFrame(rng.normal(size=(500, 6)) @ chol.T))
     assert abs(rel.omega_se / np.std(oms) - 1) < 0.15
     lo, hi = rel.omega_ci
