@@ -90,6 +90,10 @@ def test_keys_with_the_scales_range():
         rs.reliability(df, keys=["item_99"])
     with pytest.raises(ValueError, match="response_range"):
         rs.reliability(df, keys=["item_04"], response_range=(5, 1))
+    with pytest.raises(ValueError, match="only with ci='bootstrap'"):
+        rs.reliability(df, ci="analytic", n_boot=200)
+    with pytest.raises(ValueError, match="at least 10"):
+        rs.reliability(df, ci="bootstrap", n_boot=5)
 
 
 def test_keys_equal_reversing_by_hand():

@@ -350,6 +350,9 @@ def reliability(
         n_boot = 1000 if n_boot is None else int(n_boot)
         if n_boot < 10:
             raise ValueError(f"n_boot must be at least 10 for a bootstrap interval; got {n_boot}.")
+    elif n_boot:
+        raise ValueError(f"n_boot={n_boot} is used only with ci='bootstrap'; the analytic interval needs no "
+                         "resamples.")
     else:
         n_boot = 0
     if not isinstance(data, pd.DataFrame):
