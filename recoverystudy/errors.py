@@ -49,6 +49,8 @@ __all__ = [
     "SingularFitWarning",
     "ExclusionWarning",
     "UndefinedStatisticWarning",
+    "ZeroVarianceWarning",
+    "KeyingWarning",
     "ExchangeWarning",
 ]
 
@@ -209,6 +211,14 @@ class ExclusionWarning(RecoveryStudyWarning):
 
 class UndefinedStatisticWarning(RecoveryStudyWarning):
     """A statistic is undefined for these data and is reported as NaN."""
+
+
+class ZeroVarianceWarning(ExclusionWarning):
+    """Items everyone answered the same way were left out of a reliability analysis (named in provenance)."""
+
+
+class KeyingWarning(RecoveryStudyWarning):
+    """Items correlate negatively with the rest of the scale (probably unreversed), or were reversed for it."""
 
 
 class ExchangeWarning(RecoveryStudyWarning):

@@ -124,7 +124,7 @@ scores.head()"""),
 
 Cronbach's alpha and McDonald's omega say how consistently the items of a scale move together. Values above
 about .70 are usually taken as acceptable for group comparisons. The numbers match R's `psych` package."""),
-    code("""rel = rs.reliability(service_users, "rsa-person", "total", n_boot=200, seed=1)
+    code("""rel = rs.reliability(service_users, "rsa-person", "total")
 print(rel.summary())"""),
     code("""rel.to_frame()"""),
     md("""## Save the scores
@@ -383,7 +383,7 @@ totals = ["rsa_person_total", "es_total", "star_p_total", "wai_sr_total"]"""),
     md("""## Table 2 — reliability of each total"""),
     code("""rows = []
 for name, scale_col in zip(["rsa-person", "es", "star-p", "wai-sr"], totals):
-    rel = rs.reliability(service_users, name, "total", key=KEYS.get(name), n_boot=0)
+    rel = rs.reliability(service_users, name, "total", key=KEYS.get(name))
     rows.append({"scale": scale_col, "n": rel.n, "items": rel.n_items, "alpha": rel.alpha, "omega": rel.omega})
 pd.DataFrame(rows).round(3)"""),
     md("""## Table 3 — differences between sites (Welch's ANOVA, Holm-adjusted)"""),

@@ -58,7 +58,6 @@ _INSTRUMENTS = (
     ("service_users", "wai-sr", None),
     ("coordinators", "rsa-provider", None),
 )
-_OMEGA_BOOT = 200
 PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
@@ -274,11 +273,8 @@ def estimate_reliability(run: DemoRun) -> None:
         prefix = inst.replace("-", "_") + "_"
         for scale_id in res.scores.columns:
             sid = scale_id[len(prefix):]
-            n_items = len(rs.load_instrument(inst, key=study.key_path(synth_key) if synth_key else None)
-                          .scales[sid].items)
             rel = notes.run(rs.reliability, run.frames[pop], inst, sid,
-                            key=study.key_path(synth_key) if synth_key else None,
-                            n_boot=_OMEGA_BOOT if n_items <= 12 else 0, seed=seed)
+                            key=study.key_path(synth_key) if synth_key else None)
             f = rel.to_frame().set_index("statistic")
             rel_rows.append({"instrument": inst, "scale": sid, "n": rel.n, "n_items": rel.n_items,
                              "alpha": rel.alpha, "alpha_ci_low": f.loc["alpha", "ci_low"],
@@ -294,9 +290,9 @@ def estimate_reliability(run: DemoRun) -> None:
                               for r in reliab.itertuples()}
     run.sections.append(Section("reliability", "Reliability", paragraphs=[
         "Cronbach's alpha (Feldt CI) and McDonald's omega total (one factor) for every scored scale, with "
-        "pairwise handling of missing items as in R psych. Omega CIs are percentile bootstrap intervals "
-        f"({_OMEGA_BOOT} resamples, seed {seed}) for scales of up to 12 items; for the 28- and 36-item totals the "
-        "bootstrap is left out to keep the demo fast (blank CI), run rs.reliability(..., n_boot=1000) for it."],
+        "pairwise handling of missing items as in R psych. Omega CIs are delta-method intervals (normal theory, "
+        "logit scale); run rs.reliability(..., ci=\"bootstrap\", n_boot=1000, seed=...) for percentile "
+        "bootstrap intervals."],
         tables=[("Internal consistency", reliab)],
         figures=[("How well each WAI-SR item fits its total (corrected item-total correlation)", fit_fig)]
         if fit_fig else []))
@@ -386,12 +382,14 @@ def correlations_model_country(run: DemoRun) -> None:
 
     if (why := _missing("site_model")) is None:
         rows = []
+        models = {}
         for o in [*totals, "rsa_provider_total"]:
             data = cc_scores if o == "rsa_provider_total" else su_scores
-            m = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=200)
+            m = models[o] = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=200)
             rows.append({"outcome": o, "variance_site": m.variance_site, "variance_residual": m.variance_residual,
                          "icc": m.icc, "icc_ci_low": m.icc_ci[0], "icc_ci_high": m.icc_ci[1],
-                         "design_effect": m.design_effect, "singular": m.singular})
+                         "design_effect": m.design_effect, "singular": m.singular,
+                         "lrt_site_variance_p": float(m.site_variance_test["p"].iloc[1])})
             if o == totals[0]:
                 run.provenance.append(("Site model", m.provenance))
         mtab = pd.DataFrame(rows)
@@ -400,7 +398,10 @@ def correlations_model_country(run: DemoRun) -> None:
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", paragraphs=[
             "Linear mixed model with a random intercept for site (REML). The ICC is the share of variance between "
             "sites; its CI is a parametric bootstrap (200 resamples). Singular fits are reported, not hidden."],
-            tables=[("Variance components and ICC", mtab)]))
+            tables=[("Variance components and ICC", mtab)],
+            figures=[(f"{_LABELS.get(top, top)}: each site's estimated effect (caterpillar plot), ICC = "
+                      f"{models[top].icc:.2f}".replace("= 0.", "= ."), figure_to_base64(models[top].plot()))
+                     for top in [max(models, key=lambda o: models[o].icc if np.isfinite(models[o].icc) else -1)]]))
     else:
         run.unavailable["site_model"] = why
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", unavailable=why))

@@ -112,8 +112,10 @@ def _site_model_sentence(label: str, prov: Mapping[str, Any]) -> str:
                  f"{prov.get('icc_ci_method', 'bootstrap')} ({prov['n_boot']} resamples, seed {prov.get('seed')}).")
     if prov.get("design_effect_formula"):
         sent += f" The design effect was {prov['design_effect_formula']}."
-    if prov.get("df_method"):
-        sent += f" Fixed effects were tested with {prov['df_method']} degrees of freedom."
+    if prov.get("ddf"):
+        sent += f" Fixed effects were tested with {prov['ddf']} degrees of freedom."
+    if prov.get("site_variance_test"):
+        sent += f" The site variance was tested by {prov['site_variance_test']}."
     sent += f" The estimates equal {prov.get('matches', 'lme4')}."
     return sent
 

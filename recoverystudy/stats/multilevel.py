@@ -20,21 +20,37 @@ rho = tau^2 / sigma^2, and has closed forms per site (V_j^-1 = I - rho/(1 + n_j 
 
 Variance components equal ``lme4::lmer(REML = TRUE)`` to 1e-4 (tests/reference/models.R). A fit with
 tau^2 = 0 is singular: it is reported (``.singular``, :class:`SingularFitWarning`), never hidden.
+
+Inference with few sites (tests/reference/multilevel.R)
+-------------------------------------------------------
+Rows with a missing outcome, covariate or site are left out as ``na.omit`` does, counted per reason.
+Fixed effects are tested with Satterthwaite df by default (``lmerTest``), Kenward-Roger on request
+(``pbkrtest``), Wald z only on request (warned against with few sites); the formulas, in closed form
+per site, are in :mod:`recoverystudy.stats._lmm`. ``method="ML"`` gives an ML fit; log-likelihood, AIC
+and BIC are lme4's; the site variance is tested by a likelihood ratio as ``lmerTest::ranova``.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from recoverystudy._validate import check_columns, check_frame, check_numeric, check_probability
-from recoverystudy.errors import ExclusionWarning, InsufficientDataError, SingularFitWarning, StatisticsError
+from recoverystudy._validate import check_columns, check_frame, check_numeric, check_option, check_probability
+from recoverystudy.errors import (
+    ExclusionWarning,
+    FewClustersWarning,
+    InsufficientDataError,
+    SingularFitWarning,
+    StatisticsError,
+)
+from recoverystudy.stats._lmm import SiteDesign, t_test
 from recoverystudy.results import Result, base_provenance, frame_to_html, resolve_seed
 
 __all__ = ["site_model", "SiteModel"]
@@ -64,30 +80,33 @@ class _Profile:
         yty = np.einsum("i...,i...->...", y, y)
         return Xty, ys, yty
 
-    def criterion(self, rho: float, Xty, ys, yty) -> tuple[float, np.ndarray, float]:
-        """Return (-2 REML without constants, beta, sigma^2) at variance ratio *rho* (1-D y only)."""
+    def criterion(self, rho: float, Xty, ys, yty, reml: bool = True) -> tuple[float, np.ndarray, float]:
+        """Return (-2 REML (or ML) without constants, beta, sigma^2) at variance ratio *rho* (1-D y only)."""
         w = rho / (1 + self.n_g * rho)
         A = self.XtX - (self.S * w[:, None]).T @ self.S
         b = Xty - self.S.T @ (w * ys)
         beta = np.linalg.solve(A, b)
         rvr = yty - np.sum(w * ys * ys) - beta @ b
+        if not reml:  # ML: sigma^2 = r'V^-1 r / N, -2 logLik = N log sigma^2 + log|V| (+ N (1 + log 2 pi))
+            sigma2 = rvr / self.N
+            return float(self.N * np.log(sigma2) + np.sum(np.log1p(self.n_g * rho))), beta, float(sigma2)
         sigma2 = rvr / (self.N - self.p)
         _, logdet_a = np.linalg.slogdet(A)
         crit = (self.N - self.p) * np.log(sigma2) + np.sum(np.log1p(self.n_g * rho)) + logdet_a
         return float(crit), beta, float(sigma2)
 
-    def fit(self, y: np.ndarray) -> tuple[float, np.ndarray, float, float]:
-        """Return (rho, beta, sigma^2, criterion) at the REML optimum, including the boundary rho = 0."""
+    def fit(self, y: np.ndarray, reml: bool = True) -> tuple[float, np.ndarray, float, float]:
+        """Return (rho, beta, sigma^2, criterion) at the REML (or ML) optimum, including the boundary rho = 0."""
         Xty, ys, yty = self.y_stats(y)
-        f = lambda t: self.criterion(np.exp(t), Xty, ys, yty)[0]  # noqa: E731
+        f = lambda t: self.criterion(np.exp(t), Xty, ys, yty, reml)[0]  # noqa: E731
         grid = np.linspace(*_LOG_RHO_BOUNDS, 38)
         vals = np.array([f(t) for t in grid])
         i = int(np.argmin(vals))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
         best_t = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded",
                                           options={"xatol": 1e-12, "maxiter": 500}).x
-        crit, beta, s2 = self.criterion(np.exp(best_t), Xty, ys, yty)
-        crit0, beta0, s20 = self.criterion(0.0, Xty, ys, yty)
+        crit, beta, s2 = self.criterion(np.exp(best_t), Xty, ys, yty, reml)
+        crit0, beta0, s20 = self.criterion(0.0, Xty, ys, yty, reml)
         if crit0 <= crit + 1e-10:
             return 0.0, beta0, s20, crit0
         return float(np.exp(best_t)), beta, s2, crit
@@ -98,7 +117,7 @@ class _Profile:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
 class SiteModel(Result):
-    """A random-site-intercept model fitted by REML.
+    """A random-site-intercept model fitted by REML (default) or ML.
 
     Attributes
     ----------
@@ -111,12 +130,22 @@ class SiteModel(Result):
     design_effect : float
         1 + (m - 1) ICC with m the mean site size.
     fixed_effects : pandas.DataFrame
-        ``term, estimate, se, statistic, p, ci_low, ci_high`` (Wald z from statsmodels).
+        ``term, estimate, se, df, statistic, p, ci_low, ci_high``: t tests with Satterthwaite df
+        (default, as lmerTest), Kenward-Roger (adjusted SE and df, as pbkrtest) or Wald z (df = inf).
     singular : bool
         True when the site variance is estimated at zero (boundary fit).
     n, n_sites, mean_cluster_size : int, int, float
     reml_criterion : float
-        -2 x REML log-likelihood (comparable with lme4's ``REMLcrit``).
+        -2 x REML log-likelihood (lme4's ``REMLcrit``); NaN for an ML fit.
+    exclusions : pandas.DataFrame
+        One row per row left out (``row``, ``reason``), as ``na.omit``.
+    exclusion_counts : dict
+        Rows left out per reason (a row missing two things counts under both).
+    log_likelihood, aic, bic : float
+        Of the fit (REML or ML, as lme4's ``logLik``, ``AIC``, ``BIC``).
+    site_variance_test : pandas.DataFrame
+        Likelihood-ratio test of the site variance as ``lmerTest::ranova``: rows ``<none>`` and
+        ``(1 | site)`` with ``npar, logLik, AIC, LRT, Df, p``.
     provenance : dict
     """
 
@@ -135,6 +164,12 @@ class SiteModel(Result):
     reml_criterion: float
     exclusions: pd.DataFrame
     provenance: dict[str, Any]
+    exclusion_counts: dict[str, int] = field(default_factory=dict)
+    log_likelihood: float = np.nan
+    aic: float = np.nan
+    bic: float = np.nan
+    site_variance_test: pd.DataFrame = field(default_factory=pd.DataFrame)
+    site_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def effective_n(self) -> float:
@@ -149,44 +184,134 @@ class SiteModel(Result):
             ("icc", self.icc, *self.icc_ci),
             ("design_effect", self.design_effect, np.nan, np.nan),
             ("effective_n", self.effective_n, np.nan, np.nan),
+            ("log_likelihood", self.log_likelihood, np.nan, np.nan),
+            ("aic", self.aic, np.nan, np.nan),
+            ("bic", self.bic, np.nan, np.nan),
         ]
+        if len(self.site_variance_test):
+            t = self.site_variance_test.iloc[1]
+            rows += [("lrt_site_variance", t["LRT"], np.nan, np.nan), ("lrt_p", t["p"], np.nan, np.nan)]
         return pd.DataFrame(rows, columns=["statistic", "value", "ci_low", "ci_high"])
 
     def summary(self) -> str:
         pct = round(self.provenance["confidence"] * 100)
+        est = self.provenance.get("estimation", "REML")
+        ci = ("" if np.isnan(self.icc_ci[0]) else
+              f" ({pct}% CI {self.icc_ci[0]:.3f} to {self.icc_ci[1]:.3f}, parametric bootstrap)")
         text = (
-            f"Random-intercept model for {self.value} (REML; {self.n} people in {self.n_sites} sites, mean "
+            f"Random-intercept model for {self.value} ({est}; {self.n} people in {self.n_sites} sites, mean "
             f"{self.mean_cluster_size:.1f} per site): between-site variance {self.variance_site:.3g}, within-site "
-            f"variance {self.variance_residual:.3g}, ICC = {self.icc:.3f} ({pct}% CI {self.icc_ci[0]:.3f} to "
-            f"{self.icc_ci[1]:.3f}, parametric bootstrap). {self.icc * 100:.1f}% of the variation lies between sites. "
+            f"variance {self.variance_residual:.3g}, ICC = {self.icc:.3f}{ci}. "
+            f"{self.icc * 100:.1f}% of the variation lies between sites. "
             f"Design effect {self.design_effect:.2f}: the sample is worth about {self.effective_n:.0f} independent "
             "people."
         )
+        if self.exclusion_counts:
+            parts = ", ".join(f"{v} {k}" for k, v in self.exclusion_counts.items())
+            text += f" {len(self.exclusions)} row(s) were left out because something was missing ({parts})."
         if self.singular:
             text += (" The site variance was estimated at zero (a singular, boundary fit): the data show no detectable "
                      "between-site variation, and the ICC of 0 is a boundary value, not evidence of none.")
+        if len(self.site_variance_test):
+            t = self.site_variance_test.iloc[1]
+            text += (f" Likelihood-ratio test of the site variance (as lmerTest::ranova): LRT = {t['LRT']:.2f} on "
+                     f"{int(t['Df'])} df, p = {_fmt_p(t['p'])}. The variance cannot be below zero (the null value is "
+                     "on the boundary), so this chi-square p is conservative; about half of it is the usual "
+                     "correction (a 50:50 mixture of chi-square 0 and 1).")
+        ddf = self.provenance.get("ddf", "Wald")
+        how = {"Satterthwaite": "t tests with Satterthwaite degrees of freedom (as lmerTest)",
+               "Kenward-Roger": "t tests with Kenward-Roger adjusted standard errors and degrees of freedom "
+                                "(as pbkrtest)",
+               "Wald": "Wald z tests (normal reference)"}[ddf]
+        text += f" Fixed effects: {how}."
+        fe = self.fixed_effects
+        for r in fe.itertuples():
+            if r.term == "Intercept":
+                continue
+            dfs = "" if np.isinf(r.df) else f", df = {r.df:.1f}"
+            text += f" {r.term}: {r.estimate:.3g} (SE {r.se:.3g}{dfs}, p = {_fmt_p(r.p)})."
         if self.n_sites < 10:
             text += (f" With only {self.n_sites} sites the site variance is estimated imprecisely; treat it as "
-                     "descriptive.")
+                     "descriptive, and read effects of site-level variables (such as country) with their small df.")
         return text
 
     def _repr_html_(self) -> str:
-        return super()._repr_html_() + "<h5>Fixed effects</h5>" + frame_to_html(self.fixed_effects)
+        out = super()._repr_html_() + "<h5>Fixed effects</h5>" + frame_to_html(self.fixed_effects)
+        if len(self.site_variance_test):
+            out += "<h5>Likelihood-ratio test of the site variance</h5>" + frame_to_html(
+                self.site_variance_test.reset_index())
+        return out
+
+    def plot(self) -> Any:
+        """Two panels: predicted site effects (BLUPs, +/- 2 conditional SD) and fixed effects with CIs.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        se = self.site_effects
+        yy = np.arange(len(se))
+        ax1.errorbar(se["effect"], yy, xerr=2 * se["sd"], fmt="o", color="#2c7fb8", capsize=3)
+        ax1.axvline(0, color="#555555", linewidth=0.8)
+        ax1.set_yticks(yy, [str(v) for v in se.index])
+        ax1.set_xlabel(f"site effect on {self.value}")
+        ax1.set_title("Sites (shrunken estimates)")
+        fe = self.fixed_effects[self.fixed_effects["term"] != "Intercept"]
+        if len(fe):
+            y2 = np.arange(len(fe))
+            ax2.errorbar(fe["estimate"], y2, xerr=[fe["estimate"] - fe["ci_low"], fe["ci_high"] - fe["estimate"]],
+                         fmt="s", color="#d95f0e", capsize=3)
+            ax2.axvline(0, color="#555555", linewidth=0.8)
+            ax2.set_yticks(y2, list(fe["term"]))
+            ax2.set_title(f"Fixed effects ({self.provenance.get('ddf')} CIs)")
+        else:
+            ax2.text(0.5, 0.5, "intercept only", ha="center", va="center")
+            ax2.set_axis_off()
+        fig.tight_layout()
+        return fig
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 # ----------------------------------------------------------------------------------------------
 # public function
 # ----------------------------------------------------------------------------------------------
-def _prepare(data: pd.DataFrame, value: str, site: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+_IDENT = re.compile(r"Q\(['\"](.+?)['\"]\)|[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def _term_columns(data: pd.DataFrame, fixed: Sequence[str] | None) -> list[str]:
+    """Columns of *data* named in the fixed-effect terms (plain names or Q('...'))."""
+    cols: list[str] = []
+    for term in fixed or []:
+        for m in _IDENT.finditer(str(term)):
+            name = m.group(1) or m.group(0)
+            if name in data.columns and name not in cols:
+                cols.append(name)
+    return cols
+
+
+def _prepare(data: pd.DataFrame, value: str, site: str, fixed: Sequence[str] | None):
     check_frame(data)
     check_columns(data, [value, site])
     y = check_numeric(data, value)
     if y.notna().sum() == 0:
         raise InsufficientDataError(f"{value!r} has no values: every observation is missing.", column=value)
     frame = data.assign(**{value: y})
-    keep = frame[value].notna() & frame[site].notna()
-    excluded = pd.DataFrame({"row": frame.index[~keep], "reason": "missing value or site"})
-    return frame.loc[keep], excluded
+    covs = [c for c in _term_columns(data, fixed) if c not in (value, site)]
+    reasons = {f"missing {value!r}": frame[value].isna(), f"missing site ({site!r})": frame[site].isna()}
+    for c in covs:
+        reasons[f"missing {c!r}"] = frame[c].isna()
+    flags = pd.DataFrame(reasons)
+    drop = flags.any(axis=1)
+    why = flags[drop].apply(lambda r: "; ".join(flags.columns[r.to_numpy()]), axis=1) if drop.any() else []
+    excluded = pd.DataFrame({"row": frame.index[drop], "reason": list(why)})
+    counts = {k: int(v) for k, v in flags.sum().items() if v}
+    return frame.loc[~drop], excluded, counts
 
 
 def _design(frame: pd.DataFrame, fixed: Sequence[str] | None) -> tuple[np.ndarray, list[str], str]:
@@ -206,11 +331,13 @@ def site_model(
     site: str,
     *,
     fixed: Sequence[str] | None = None,
+    method: str = "REML",
+    ddf: str = "Satterthwaite",
     n_boot: int = 500,
     seed: int | None = None,
     confidence: float = 0.95,
 ) -> SiteModel:
-    """Fit a random-site-intercept model by REML and report the ICC and design effect.
+    """Fit a random-site-intercept model and report the ICC, design effect and fixed-effect tests.
 
     Parameters
     ----------
@@ -222,6 +349,11 @@ def site_model(
         The site (cluster) column.
     fixed : sequence of str, optional
         Fixed-effect terms in formula syntax, e.g. ``["age", "C(gender)"]`` or ``["C(country)"]``.
+    method : {"REML", "ML"}, default "REML"
+        Restricted or full maximum likelihood (ML for comparing models with different fixed effects).
+    ddf : {"Satterthwaite", "Kenward-Roger", "Wald"}, default "Satterthwaite"
+        How fixed effects are tested: t with Satterthwaite df (lmerTest's default), Kenward-Roger adjusted
+        SEs and df (pbkrtest; REML only) or Wald z (warned against with fewer than 50 sites).
     n_boot : int, default 500
         Parametric-bootstrap replicates for the ICC CI (0 to skip).
     seed : int, optional
@@ -231,6 +363,13 @@ def site_model(
     -------
     SiteModel
 
+    Warns
+    -----
+    ExclusionWarning
+        Rows with a missing outcome, covariate or site were left out (as ``na.omit``; counted per reason).
+    FewClustersWarning
+        ``ddf="Wald"`` with fewer than 50 sites.
+
     Raises
     ------
     InsufficientDataError
@@ -238,9 +377,10 @@ def site_model(
 
     Notes
     -----
-    Variance components equal ``lme4::lmer(y ~ ... + (1 | site), REML = TRUE)`` to 1e-4.
-    The ICC CI simulates new outcomes from the fitted model (normal site effects and residuals),
-    refits by exact REML and takes percentiles.
+    Variance components and fixed effects equal ``lme4::lmer`` (REML or ML); Satterthwaite df and p
+    equal ``lmerTest`` and Kenward-Roger equals ``pbkrtest`` (tests/reference/multilevel.R and models.R).
+    The site-variance test equals ``lmerTest::ranova``. The ICC CI simulates new outcomes from the fitted
+    model, refits and takes percentiles.
 
     Examples
     --------
@@ -251,51 +391,87 @@ def site_model(
     >>> m = rs.site_model(pd.DataFrame({"y": y, "site": sites}), "y", "site", n_boot=100, seed=1)
     >>> 0 <= m.icc < 1, m.n_sites, round(m.design_effect, 3) == round(1 + 39 * m.icc, 3)
     (True, 6, True)
+    >>> list(m.fixed_effects.columns)
+    ['term', 'estimate', 'se', 'df', 'statistic', 'p', 'ci_low', 'ci_high']
     """
     conf = check_probability("confidence", confidence)
-    frame, excluded = _prepare(data, value, site)
-    counts = frame[site].value_counts()
-    if len(counts) < 2:
-        raise InsufficientDataError(f"A site model needs at least two sites; {site!r} has {len(counts)}.", column=site)
+    check_option("method", method, ["REML", "ML"])
+    check_option("ddf", ddf, ["Satterthwaite", "Kenward-Roger", "Wald"])
+    if ddf == "Kenward-Roger" and method != "REML":
+        raise ValueError("Kenward-Roger degrees of freedom are defined for REML fits only (as pbkrtest); "
+                         "use method='REML' or ddf='Satterthwaite'.")
+    reml = method == "REML"
+    frame, excluded, counts = _prepare(data, value, site, fixed)
+    sizes = frame[site].value_counts()
+    if len(sizes) < 2:
+        raise InsufficientDataError(f"A site model needs at least two sites; {site!r} has {len(sizes)}.", column=site)
     if len(excluded):
-        warnings.warn(f"{len(excluded)} row(s) without {value!r} or {site!r} were left out (see result.exclusions).",
-                      ExclusionWarning, stacklevel=2)
+        parts = ", ".join(f"{v} {k}" for k, v in counts.items())
+        warnings.warn(f"{len(excluded)} row(s) left out because something the model needs was missing ({parts}); "
+                      "see result.exclusions.", ExclusionWarning, stacklevel=2)
     X, names, rhs = _design(frame, fixed)
     codes, labels = pd.factorize(frame[site], sort=True)
     y = frame[value].to_numpy(dtype=float)
     prof = _Profile(X, codes, len(labels))
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise StatisticsError(f"The fixed effects {names!r} are collinear; drop a term.")
-    rho, beta, sigma2, crit = prof.fit(y)
-
-    sm_res, optimizer = _statsmodels_fit(frame, value, site, rhs, rho, beta)
-    if sm_res is not None:
-        # statsmodels' params: fixed effects and cov_re relative to scale; its llf is -crit/2 - const
-        sm_rho = float(np.asarray(sm_res.cov_re)[0, 0] / sm_res.scale)
-        sm_crit, _, _ = prof.criterion(max(sm_rho, 0.0), *prof.y_stats(y))
-        if sm_crit < crit - 1e-9:  # statsmodels found a better optimum: use it
-            rho, beta, sigma2, crit = max(sm_rho, 0.0), np.asarray(sm_res.fe_params), float(sm_res.scale), sm_crit
-            optimizer = optimizer + " (statsmodels optimum kept)"
+    rho, beta, sigma2, crit = prof.fit(y, reml)
+    optimizer = "exact profiled " + method
+    if reml:
+        sm_res, optimizer = _statsmodels_fit(frame, value, site, rhs, rho, beta)
+        if sm_res is not None:
+            sm_rho = float(np.asarray(sm_res.cov_re)[0, 0] / sm_res.scale)
+            sm_crit, _, _ = prof.criterion(max(sm_rho, 0.0), *prof.y_stats(y))
+            if sm_crit < crit - 1e-9:  # statsmodels found a better optimum: use it
+                rho, beta, sigma2, crit = max(sm_rho, 0.0), np.asarray(sm_res.fe_params), float(sm_res.scale), sm_crit
+                optimizer = optimizer + " (statsmodels optimum kept)"
     tau2 = rho * sigma2
     singular = rho <= 1e-12
     if singular:
         tau2 = 0.0
         warnings.warn(f"The site variance of {value!r} is estimated at zero (singular fit): no detectable "
                       "between-site variation. This is reported in the result.", SingularFitWarning, stacklevel=2)
+    if ddf == "Wald" and len(labels) < 50:
+        warnings.warn(f"Wald z tests with only {len(labels)} sites are anti-conservative (they ignore the "
+                      "uncertainty of the variance estimates); ddf='Satterthwaite' or 'Kenward-Roger' is advised.",
+                      FewClustersWarning, stacklevel=2)
     icc = tau2 / (tau2 + sigma2)
     m = len(frame) / len(labels)
     seed = resolve_seed(seed) if n_boot else seed
-    icc_ci = _bootstrap_icc(prof, X @ beta, tau2, sigma2, codes, n_boot, seed, conf)
-    fixed_table = _fixed_table(names, beta, prof, rho, sigma2, conf)
-    reml_const = (prof.N - prof.p) * (1 + np.log(2 * np.pi))  # lme4's REMLcrit includes these constants
+    icc_ci = _bootstrap_icc(prof, X @ beta, tau2, sigma2, codes, n_boot, seed, conf, reml)
+    design = SiteDesign(X, y, codes, len(labels))
+    fixed_table = _fixed_table(names, beta, design, tau2, sigma2, conf, ddf, reml, singular)
+    N, p = prof.N, prof.p
+    if reml:
+        const = (N - p) * (1 + np.log(2 * np.pi))  # lme4's REMLcrit includes these constants
+        crit0 = prof.criterion(0.0, *prof.y_stats(y))[0]
+    else:
+        const = N * (1 + np.log(2 * np.pi))
+        crit0 = prof.criterion(0.0, *prof.y_stats(y), reml=False)[0]
+    dev, dev0 = crit + const, crit0 + const
+    npar = p + 2
+    loglik = -dev / 2
+    lrt = max(dev0 - dev, 0.0)
+    vt = pd.DataFrame({"npar": [npar, npar - 1], "logLik": [loglik, -dev0 / 2],
+                       "AIC": [dev + 2 * npar, dev0 + 2 * (npar - 1)], "LRT": [np.nan, lrt], "Df": [np.nan, 1.0],
+                       "p": [np.nan, float(stats.chi2.sf(lrt, 1))]}, index=["<none>", f"(1 | {site})"])
+    effects = _site_effects(design, beta, tau2, sigma2, labels)
     prov = base_provenance(
-        "site_model", model=f"{value} ~ {rhs} + (1 | {site})", estimation="REML", optimizer=optimizer,
+        "site_model", model=f"{value} ~ {rhs} + (1 | {site})", estimation=method, optimizer=optimizer, ddf=ddf,
         confidence=conf, n_boot=n_boot, seed=seed, icc_ci_method="parametric bootstrap (percentile)",
         design_effect_formula="1 + (m - 1) * ICC, m = mean site size (Kish 1965)",
-        matches="lme4::lmer(REML = TRUE) variance components to 1e-4")
+        missing_data="rows with a missing outcome, covariate or site left out (na.omit)",
+        site_variance_test="likelihood-ratio test, chi-square on 1 df (lmerTest::ranova); conservative on the "
+                           "boundary",
+        matches=(f"lme4::lmer(REML = {'TRUE' if reml else 'FALSE'}) estimates; "
+                 + {"Satterthwaite": "lmerTest summary() Satterthwaite df and p",
+                    "Kenward-Roger": "lmerTest summary(ddf = 'Kenward-Roger') = pbkrtest::vcovAdj + Lb_ddf",
+                    "Wald": "Wald z (no R counterpart in lmerTest)"}[ddf]
+                 + "; lmerTest::ranova; logLik/AIC/BIC as lme4"))
     return SiteModel(value, site, float(tau2), float(sigma2), float(icc), icc_ci, float(1 + (m - 1) * icc),
                      fixed_table, bool(singular), len(frame), len(labels), float(m),
-                     float(crit + reml_const), excluded, prov)
+                     float(dev) if reml else np.nan, excluded, prov, counts, float(loglik),
+                     float(dev + 2 * npar), float(dev + np.log(N) * npar), vt, effects)
 
 
 def _statsmodels_fit(frame, value, site, rhs, rho, beta):
@@ -320,18 +496,34 @@ def _statsmodels_fit(frame, value, site, rhs, rho, beta):
     return best, used
 
 
-def _fixed_table(names, beta, prof, rho, sigma2, conf) -> pd.DataFrame:
-    w = rho / (1 + prof.n_g * rho)
-    A = prof.XtX - (prof.S * w[:, None]).T @ prof.S
-    cov = sigma2 * np.linalg.inv(A)  # GLS covariance at the REML estimates (as lme4's vcov)
-    se = np.sqrt(np.diag(cov))
-    z = beta / se
-    zc = stats.norm.ppf(1 - (1 - conf) / 2)
-    return pd.DataFrame({"term": names, "estimate": beta, "se": se, "statistic": z,
-                         "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": beta - zc * se, "ci_high": beta + zc * se})
+def _fixed_table(names, beta, design, tau2, sigma2, conf, ddf, reml, singular) -> pd.DataFrame:
+    pc = design.pieces(tau2, sigma2)
+    rows = []
+    for i, term in enumerate(names):
+        L = np.zeros(len(beta))
+        L[i] = 1.0
+        if ddf == "Satterthwaite":
+            var, df = design.satterthwaite(L, tau2, sigma2, pc, reml, singular)
+        elif ddf == "Kenward-Roger":
+            var, df = design.kenward_roger(L, pc)
+        else:
+            var, df = float(pc["phi"][i, i]), np.inf
+        se, t, p, lo, hi = t_test(float(beta[i]), var, df, conf)
+        rows.append((term, float(beta[i]), se, float(df), t, p, lo, hi))
+    return pd.DataFrame(rows, columns=["term", "estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"])
 
 
-def _bootstrap_icc(prof, mu, tau2, sigma2, codes, n_boot, seed, conf) -> tuple[float, float]:
+def _site_effects(design, beta, tau2, sigma2, labels) -> pd.DataFrame:
+    """Predicted site effects (BLUPs) and their conditional SDs."""
+    r = design.y - design.X @ beta
+    rs_ = np.bincount(design.g, weights=r, minlength=design.G)
+    shrink = tau2 / (sigma2 + design.n_g * tau2)
+    return pd.DataFrame({"n": design.n_g.astype(int), "effect": shrink * rs_,
+                         "sd": np.sqrt(tau2 * sigma2 / (sigma2 + design.n_g * tau2))},
+                        index=pd.Index(labels, name="site"))
+
+
+def _bootstrap_icc(prof, mu, tau2, sigma2, codes, n_boot, seed, conf, reml=True) -> tuple[float, float]:
     if n_boot <= 0:
         return (np.nan, np.nan)
     rng = np.random.default_rng(seed)
@@ -339,7 +531,7 @@ def _bootstrap_icc(prof, mu, tau2, sigma2, codes, n_boot, seed, conf) -> tuple[f
     for b in range(n_boot):  # one exact REML refit per replicate (a loop over replicates, not people)
         u = rng.normal(0, np.sqrt(tau2), prof.G)
         ystar = mu + u[codes] + rng.normal(0, np.sqrt(sigma2), prof.N)
-        rho_b, _, s2_b, _ = prof.fit(ystar)
+        rho_b, _, s2_b, _ = prof.fit(ystar, reml)
         iccs[b] = rho_b / (1 + rho_b)
     a = (1 - conf) / 2
     lo, hi = np.quantile(iccs, [a, 1 - a])
