@@ -29,6 +29,7 @@ __all__ = [
     "InsufficientDataError",
     "CodebookError",
     "ProjectStoreError",
+    "ProjectStorageError",
     "SchemaVersionError",
     "DocumentReadError",
     "DuplicateDocumentError",
@@ -131,6 +132,14 @@ class ProjectStoreError(RecoveryStudyError, RuntimeError):
 
 class SchemaVersionError(ProjectStoreError):
     """The project file was written by a newer (or unknown) schema version."""
+
+
+class ProjectStorageError(ProjectStoreError, OSError):
+    """The storage under a project failed: disk full, read-only, I/O error, or locked too long.
+
+    ``err.file`` names the project file and ``err.reason`` is ``"full"``, ``"read-only"``,
+    ``"io"``, ``"locked"`` or ``"checkpoint"``.
+    """
 
 
 class DocumentReadError(RecoveryStudyError, OSError):

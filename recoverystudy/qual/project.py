@@ -27,6 +27,7 @@ from recoverystudy.errors import CodebookError, DocumentReadError, DuplicateDocu
 from recoverystudy.qual import coding as _coding
 from recoverystudy.qual.assist import AssistMixin
 from recoverystudy.qual.framework import FrameworkMixin
+from recoverystudy.qual.maintenance import MaintenanceMixin
 from recoverystudy.qual.documents import DocumentText, document_from_text, read_document
 from recoverystudy.qual.store import Store, new_guid, utc_now
 from recoverystudy.qual.text import speaker_turns
@@ -63,7 +64,7 @@ def _attr_text(value: Any, kind: str) -> str:
     return str(value)
 
 
-class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
+class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin):
     """A Framework Method project: documents, cases, codes, coded segments, memos and charts.
 
     Create one with :meth:`create` or open one with :meth:`open`; use it as a context manager or call
@@ -106,25 +107,21 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
         from recoverystudy.qual.codebook import load_codebook
 
         book = load_codebook(codebook) if codebook is not None else None
-        store = Store.create(path)
-        proj = cls(store, user=user)
-        try:
-            if book is not None:
-                proj._load_codebook(book)
-        except BaseException:
-            store.close()
-            Path(path).unlink(missing_ok=True)
-            raise
-        return proj
+        build = None if book is None else (lambda building: cls(building, user=user)._load_codebook(book))
+        return cls(Store.create(path, build=build), user=user)
 
     @classmethod
-    def open(cls, path: str | Path, *, user: str | None = None) -> Project:
-        """Open an existing project file.
+    def open(cls, path: str | Path, *, user: str | None = None, read_only: bool = False) -> Project:
+        """Open an existing project file (verified before anything is read or written).
+
+        A file on read-only storage, or opened with ``read_only=True``, can be read but not
+        changed: every change raises :class:`~recoverystudy.errors.ProjectStorageError` saying why.
 
         Raises
         ------
         ProjectStoreError
-            No such file, not a project, or damaged.
+            No such file, not a project, a schema with objects recoverystudy did not create, or
+            damaged (the full integrity check runs after an unclean shutdown).
         SchemaVersionError
             The file was written by a newer version of recoverystudy.
 
@@ -137,10 +134,17 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin):
         ...     len(proj.documents())
         0
         """
-        return cls(Store.open(path), user=user)
+        return cls(Store.open(path, read_only=read_only), user=user)
 
     def close(self) -> None:
-        """Close the project file (safe to call twice)."""
+        """Close the project file (safe to call twice); afterwards the file is complete on its own.
+
+        Raises
+        ------
+        ProjectStorageError
+            The write-ahead log could not be folded into the file (another program has it open,
+            or the disk is full): keep the ``-wal`` file beside the project until it is closed cleanly.
+        """
         self._store.close()
 
     def __enter__(self) -> Project:
