@@ -30,6 +30,7 @@ __all__ = [
     "CodebookError",
     "ProjectStoreError",
     "ProjectStorageError",
+    "ConcurrentEditError",
     "SchemaVersionError",
     "DocumentReadError",
     "DuplicateDocumentError",
@@ -140,6 +141,10 @@ class ProjectStorageError(ProjectStoreError, OSError):
     ``err.file`` names the project file and ``err.reason`` is ``"full"``, ``"read-only"``,
     ``"io"``, ``"locked"`` or ``"checkpoint"``.
     """
+
+
+class ConcurrentEditError(ProjectStoreError):
+    """Someone else changed the same thing meanwhile; the edit was refused (optimistic concurrency)."""
 
 
 class DocumentReadError(RecoveryStudyError, OSError):

@@ -483,6 +483,9 @@ class Store:
         if row:
             return int(row[0])
         with self.transaction():
+            row = self.conn.execute("SELECT user_id FROM users WHERE name = ?", (name,)).fetchone()
+            if row:  # another coder's session added the same name meanwhile
+                return int(row[0])
             cur = self.conn.execute(
                 "INSERT INTO users(guid, name, created_at) VALUES (?, ?, ?)", (new_guid(), name, utc_now())
             )

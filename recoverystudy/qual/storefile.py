@@ -24,7 +24,8 @@ from pathlib import Path
 from recoverystudy.errors import ProjectStorageError, ProjectStoreError, SchemaVersionError
 
 __all__ = ["APPLICATION_ID", "StoreConnection", "storage_error", "verify_file", "expected_schema",
-           "temporary_sibling", "place", "wal_pending", "remove_stale_temporaries", "schema_problems"]
+           "temporary_sibling", "place", "wal_pending", "remove_stale_temporaries", "schema_problems",
+           "is_server_url"]
 
 #: ``PRAGMA application_id`` of a recoverystudy project: the bytes ``RSQD``.
 APPLICATION_ID = 0x52535144
@@ -113,6 +114,15 @@ class StoreConnection:
 
     def __getattr__(self, name: str):
         return getattr(self.raw, name)
+
+
+def is_server_url(location) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL: a project on a database server.
+
+    >>> is_server_url("postgresql://rs@localhost/db?project=cocapp"), is_server_url("study.rsqda")
+    (True, False)
+    """
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
 # -- verification (read-only) -------------------------------------------------------------------
