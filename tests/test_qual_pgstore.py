@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import threading
+import zipfile
 
 import pandas as pd
 import pytest
@@ -214,3 +216,34 @@ def test_killed_client_leaves_no_half_applied_action(pg_url):
         assert len(proj.cases()) == 0
         proj.add_case("whole")  # the project's write lock was released with the dead connection
         assert proj.cases()["case"].tolist() == ["whole"]
+
+
+def test_same_results_from_file_and_server(tmp_path, pg_url):
+    name = pg_url.rsplit("=", 1)[1]
+    _rich_project(tmp_path / f"{name}.rsqda").close()  # same name, so exports carry the same project name
+    CliRunner().invoke(main, ["push", str(tmp_path / f"{name}.rsqda"), pg_url])
+    with rs.Project.open(tmp_path / f"{name}.rsqda") as f, rs.Project.open(pg_url) as s:
+        f.export_qdpx(tmp_path / "file.qdpx")  # the same project exports byte for byte the same
+        s.export_qdpx(tmp_path / "server.qdpx")
+        for p in (f, s):  # the same writes on both sides (new GUIDs differ), then the same answers
+            p.accept(p.suggestions()["suggestion_id"].tolist()[:2], coder="AB")
+            p.add_documents(pd.DataFrame({"name": ["n1", "n2"], "text": ["SU03: waiting list again", "SU04: ok"],
+                                          "case": ["SU03", "SU04"]}))
+            p.code_many(pd.DataFrame({"document": ["n1", "n1"], "start": [6, 14], "end": [13, 24],
+                                      "code": ["risk/risk_assessment", "care_plan_document/copy_and_ownership"]}),
+                        coder="CD")
+        assert f.agreement("AB", "CD").to_frame().equals(s.agreement("AB", "CD").to_frame())
+        assert f.framework_matrix().to_frame().equals(s.framework_matrix().to_frame())
+        assert f.framework_matrix().cell_text().equals(s.framework_matrix().cell_text())
+        for frame in ("turns", "memos", "segments", "framework_versions"):
+            assert getattr(f, frame)().equals(getattr(s, frame)()), frame
+        assert f.suggestions(None).equals(s.suggestions(None))
+        assert f.framework_snapshot(1).equals(s.framework_snapshot(1))
+
+    with zipfile.ZipFile(tmp_path / "file.qdpx") as a, zipfile.ZipFile(tmp_path / "server.qdpx") as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        for member in a.namelist():
+            x, y = a.read(member), b.read(member)
+            if member == "project.qde":  # the export's own time stamp is the only difference allowed
+                x, y = (re.sub(rb'(<Project [^>]*?modifiedDateTime=")[^"]*"', rb'\1"', v, count=1) for v in (x, y))
+            assert x == y, member

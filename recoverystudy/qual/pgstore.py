@@ -53,6 +53,11 @@ class ServerLocation(str):
     schema: str
     conninfo: str
 
+    @property
+    def stem(self) -> str:
+        """The project name (as :attr:`pathlib.Path.stem` is for a file), e.g. for export file names."""
+        return self.name
+
     @classmethod
     def parse(cls, url: str) -> ServerLocation:
         parts = urlsplit(url)
@@ -293,6 +298,11 @@ class PgStore(Store):
 
     def _migrate(self, *, from_version: int) -> None:
         raw = self.conn.raw
+        # dialect hook: SQLite's substr() takes any integers; PostgreSQL's takes int4, our ids are int8
+        raw.execute("CREATE OR REPLACE FUNCTION substr(s text, i bigint, n bigint) RETURNS text LANGUAGE sql "
+                    "IMMUTABLE AS 'SELECT pg_catalog.substr(s, i::int, n::int)'")
+        raw.execute("CREATE OR REPLACE FUNCTION substr(s text, i bigint) RETURNS text LANGUAGE sql "
+                    "IMMUTABLE AS 'SELECT pg_catalog.substr(s, i::int)'")
         raw.execute("CREATE TABLE IF NOT EXISTS rs_migrations (version BIGINT PRIMARY KEY, intent TEXT NOT NULL, "
                     "applied_at TEXT NOT NULL)")
         for version, intent, sql in MIGRATIONS:
