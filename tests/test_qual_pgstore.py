@@ -247,3 +247,31 @@ def test_same_results_from_file_and_server(tmp_path, pg_url):
             if member == "project.qde":  # the export's own time stamp is the only difference allowed
                 x, y = (re.sub(rb'(<Project [^>]*?modifiedDateTime=")[^"]*"', rb'\1"', v, count=1) for v in (x, y))
             assert x == y, member
+
+
+def test_push_killed_at_random_moments_leaves_nothing_or_the_whole_project(tmp_path, pg_server):
+    _rich_project(tmp_path / "study.rsqda").close()
+    rng = __import__("random").Random(17)
+    outcomes = []
+    for k in range(5):
+        url = f"{pg_server}?project=killed{k}"
+        pid = os.fork()
+        if pid == 0:
+            try:
+                CliRunner().invoke(main, ["push", str(tmp_path / "study.rsqda"), url])
+            finally:
+                os._exit(0)
+        __import__("time").sleep(rng.uniform(0.0, 0.6))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        try:
+            proj = rs.Project.open(url)
+        except ProjectStoreError as exc:
+            assert "has no project" in str(exc)
+            outcomes.append("absent")
+            CliRunner().invoke(main, ["push", str(tmp_path / "study.rsqda"), url])  # pushing again works
+            proj = rs.Project.open(url)
+        with proj:
+            assert len(proj.segments()) == 5 and len(proj.documents()) == 2 and len(proj.codes()) == 45
+        outcomes.append("whole")
+    assert "absent" in outcomes
