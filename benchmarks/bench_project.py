@@ -12,6 +12,11 @@ Targets (2-core reference machine):
 * ``proj.framework_matrix()`` and ``proj.segments()`` over those segments: < 2 s each.
 * ``proj.agreement("a", "b", unit="character")``: two coders, each with many segments on the same
   200 documents, in a project that also holds every other segment: < 3 s.
+* ``rs.Project.open(path)`` of a project of ``--open-gb`` GB (default 1) made of realistic interview
+  transcripts of ``--doc-kb`` KB (default 40) with coded segments: < 0.3 s, whatever the size.  The
+  anchor, measured in the same run on the same file, is a raw ``sqlite3.connect`` plus one read; the
+  ratio to it is printed.  (Opening checks the header, the schema and the version; the full integrity
+  check runs on demand, after an unclean shutdown and before backups.)  ``--open-gb 0`` skips this step.
 
 The data are generated deterministically with numpy (``--seed``): transcripts alternate
 ``Interviewer:`` and service-user turns (``SU00042:``, occasionally ``[CC]`` or ``Carer 2:``), made
@@ -32,6 +37,7 @@ import cProfile
 import io
 import os
 import pstats
+import sqlite3
 import sys
 import tempfile
 import time
@@ -48,6 +54,7 @@ TARGETS = {  # step -> seconds
     "matrix": 2.0,
     "segments": 2.0,
     "agreement": 3.0,
+    "open": 0.3,
 }
 LABELS = {
     "import": "add_documents: {docs:,} documents ({mb:.1f} MB), turns, hashes, duplicates",
@@ -55,6 +62,7 @@ LABELS = {
     "matrix": "framework_matrix() over {segments:,} segments",
     "segments": "segments() -> {segments:,} rows with text and context",
     "agreement": "agreement('a', 'b', unit='character') on {adocs} documents",
+    "open": "Project.open() of a {open_gb:.2f} GB project ({open_docs:,} transcripts of ~{doc_kb} KB)",
 }
 
 SITES = ["Site A", "Site B", "Site C", "Site D", "Site E", "Site F"]
@@ -138,6 +146,73 @@ def make_documents(n_docs: int, seed: int = 0, dup_rate: float = 0.01) -> tuple[
     cases = pd.DataFrame({"case": case_names, "site": [SITES[i % len(SITES)] for i in range(n_cases)],
                           "age": rng.integers(18, 80, size=n_cases)})
     return docs, cases
+
+
+def make_long_transcripts(n_docs: int, doc_kb: float, seed: int = 0, first: int = 0) -> pd.DataFrame:
+    """*n_docs* interview transcripts of about *doc_kb* KB each (``name, text, case``).
+
+    Turns alternate ``Interviewer:`` and the participant; each turn holds 1-12 sentences drawn from a
+    pool of 20,000 generated sentences (mean ~60 characters), so texts are distinct and realistic in
+    shape: a one-hour interview transcript is 40-60 KB.
+    """
+    rng = np.random.default_rng(seed + 7 + first)
+    pool = np.asarray(_sentences(rng, 20_000, question=False), dtype=object)
+    per_doc = int(doc_kb * 1000 / (sum(map(len, pool[:2000])) / 2000 + 1))  # sentences per transcript
+    picks = pool[rng.integers(0, len(pool), size=(n_docs, per_doc))]
+    cuts = rng.integers(1, 13, size=(n_docs, per_doc)).cumsum(axis=1)
+    texts, names, cases = [], [], []
+    for d in range(n_docs):
+        label = f"SU{first + d:06d}"
+        bounds = [0, *cuts[d][cuts[d] < per_doc].tolist(), per_doc]
+        lines = [f"Interview {first + d:06d}"]
+        for t in range(len(bounds) - 1):
+            speaker = "Interviewer" if t % 2 == 0 else label
+            lines.append(f"{speaker}: " + " ".join(picks[d, bounds[t]:bounds[t + 1]]))
+        texts.append("\n".join(lines))
+        names.append(f"{label}-interview")
+        cases.append(label)
+    return pd.DataFrame({"name": names, "text": texts, "case": cases, "kind": "interview"})
+
+
+def bench_open(folder: Path, gb: float, doc_kb: float, repeat: int, seed: int) -> tuple[list[float], list[float], dict]:
+    """Build a project of about *gb* GB of transcripts (plus segments); time opening it and the anchor."""
+    path = folder / "open.rsqda"
+    target = gb * 1e9
+    n_docs = 0
+    t = time.perf_counter()
+    with rs.Project.create(path, user="bench") as proj:
+        codes = proj.codes()
+        leaf = codes.loc[codes["parent"].notna(), "path"].tolist()
+        batch = 500
+        while proj._q("PRAGMA page_count")[0][0] * proj._q("PRAGMA page_size")[0][0] < target:
+            docs = make_long_transcripts(batch, doc_kb, seed=seed, first=n_docs)
+            proj.add_documents(docs)
+            rng = np.random.default_rng(seed + n_docs)
+            n = batch * 40  # 40 coded segments per transcript
+            length = rng.integers(15, 401, size=n)
+            doc_len = np.repeat(docs["text"].str.len().to_numpy(), 40)
+            start = (rng.random(n) * (doc_len - length)).astype(np.int64)
+            proj.code_many(pd.DataFrame({"document": np.repeat(docs["name"].to_numpy(object), 40),
+                                         "start": start, "end": start + length,
+                                         "code": np.asarray(leaf, dtype=object)[rng.integers(0, len(leaf), n)]}
+                                        ).drop_duplicates(["document", "start", "end", "code"]), coder="c")
+            n_docs += batch
+    size = path.stat().st_size
+    print(f"built a {size / 1e9:.2f} GB project of {n_docs:,} transcripts of ~{doc_kb:g} KB in "
+          f"{time.perf_counter() - t:.0f} s")
+    opens, anchors = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        conn = sqlite3.connect(path)
+        conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+        conn.close()
+        anchors.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        proj = rs.Project.open(path)
+        opens.append(time.perf_counter() - t0)
+        assert len(proj.documents()) == n_docs
+        proj.close()
+    return opens, anchors, {"open_gb": size / 1e9, "open_docs": n_docs, "doc_kb": f"{doc_kb:g}"}
 
 
 def make_segments(documents: pd.DataFrame, codes: list[str], n_segments: int, agreement_docs: int,
@@ -227,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", choices=sorted(TARGETS), help="print a cProfile listing of one step")
     ap.add_argument("--keep", type=Path, help="copy the finished project file here")
+    ap.add_argument("--open-gb", type=float, default=1.0, help="size of the project opened by the open step")
+    ap.add_argument("--doc-kb", type=float, default=40.0, help="transcript length in the open step")
     args = ap.parse_args(argv)
 
     t = time.perf_counter()
@@ -283,8 +360,14 @@ def main(argv: list[str] | None = None) -> int:
 
             shutil.copy2(path, args.keep)
     print(f"project file: {size_mb:.0f} MB")
-
     fill = {"docs": args.docs, "mb": mb, "segments": n_seg, "calls": len(frames), "adocs": args.agreement_docs}
+    anchor = None
+    if args.open_gb > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["open"], anchor, more = bench_open(Path(tmp), args.open_gb, args.doc_kb, max(args.repeat, 5),
+                                                      args.seed)
+        fill.update(more)
+
     print()
     print(f"{'step':<68s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'target':>8s}  ok")
     missed = []
@@ -295,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             missed.append(step)
         print(f"{LABELS[step].format(**fill):<68s} {med:9.2f} {min(times):7.2f} {max(times):7.2f} "
               f"{'< ' + format(TARGETS[step], 'g'):>8s}  {'yes' if ok else 'NO'}")
+    if anchor is not None:
+        med_open, med_anchor = float(np.median(results["open"])), float(np.median(anchor))
+        print(f"anchor: raw sqlite3.connect + one read of the same file, median {med_anchor * 1e3:.2f} ms; "
+              f"Project.open median {med_open * 1e3:.2f} ms = {med_open / med_anchor:.1f} x the anchor")
     print(f"(load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs)")
     if missed:
         print(f"MISSED: {', '.join(missed)}")

@@ -312,6 +312,46 @@ def studio_cmd(project: Path, coder: str | None, port: int | None, no_browser: b
     serve(project, coder=coder, port=port, open_browser=not no_browser, echo=click.echo)
 
 
+def _server_store():
+    try:
+        from recoverystudy.qual import pgstore
+    except ImportError as exc:
+        raise click.ClickException(f"This needs the psycopg package: pip install 'recoverystudy[server]' ({exc}).")
+    return pgstore
+
+
+@main.command("push")
+@click.argument("project", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("url", metavar="postgresql://USER@HOST/DATABASE?project=NAME")
+def push_cmd(project: Path, url: str) -> None:
+    """Copy the project file PROJECT to a new project on a PostgreSQL server.
+
+    Everything is copied as it is (documents, codes, coded segments with their coders, memos, cases,
+    attributes, users, logs) in one transaction: an interrupted push leaves nothing on the server.
+    An existing server project is never overwritten.
+
+        recoverystudy push study.rsqda "postgresql://ana@db.example.org/studies?project=cocapp"
+    """
+    counts = _server_store().push(project, url)
+    click.echo(f"Copied {project} to {_server_store().ServerLocation.parse(url)}: {counts.get('documents', 0)} "
+               f"documents, {counts.get('segments', 0)} coded segments, {counts.get('memos', 0)} memos.")
+
+
+@main.command("pull")
+@click.argument("url", metavar="postgresql://USER@HOST/DATABASE?project=NAME")
+@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+def pull_cmd(url: str, project: Path) -> None:
+    """Copy a project from a PostgreSQL server into the new project file PROJECT.
+
+    The copy is one consistent snapshot of the server project, built in a temporary file and moved
+    into place whole; an existing file is never overwritten.
+
+        recoverystudy pull "postgresql://ana@db.example.org/studies?project=cocapp" study.rsqda
+    """
+    _server_store().pull(url, project)
+    click.echo(f"Copied {_server_store().ServerLocation.parse(url)} to {project}.")
+
+
 main.add_command(audit_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,6 +29,8 @@ __all__ = [
     "InsufficientDataError",
     "CodebookError",
     "ProjectStoreError",
+    "ProjectStorageError",
+    "ConcurrentEditError",
     "SchemaVersionError",
     "DocumentReadError",
     "DuplicateDocumentError",
@@ -133,6 +135,18 @@ class ProjectStoreError(RecoveryStudyError, RuntimeError):
 
 class SchemaVersionError(ProjectStoreError):
     """The project file was written by a newer (or unknown) schema version."""
+
+
+class ProjectStorageError(ProjectStoreError, OSError):
+    """The storage under a project failed: disk full, read-only, I/O error, or locked too long.
+
+    ``err.file`` names the project file and ``err.reason`` is ``"full"``, ``"read-only"``,
+    ``"io"``, ``"locked"`` or ``"checkpoint"``.
+    """
+
+
+class ConcurrentEditError(ProjectStoreError):
+    """Someone else changed the same thing meanwhile; the edit was refused (optimistic concurrency)."""
 
 
 class DocumentReadError(RecoveryStudyError, OSError):

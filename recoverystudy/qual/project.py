@@ -27,9 +27,12 @@ from recoverystudy.errors import CodebookError, DocumentReadError, DuplicateDocu
 from recoverystudy.qual import coding as _coding
 from recoverystudy.qual.assist import AssistMixin
 from recoverystudy.qual.framework import FrameworkMixin
+from recoverystudy.qual.codebook_edit import CodebookEditMixin
+from recoverystudy.qual.maintenance import MaintenanceMixin
 from recoverystudy.qual.revise import RevisionMixin
 from recoverystudy.qual.documents import DocumentText, document_from_text, read_document
 from recoverystudy.qual.store import Store, new_guid, utc_now
+from recoverystudy.qual.storefile import is_server_url
 from recoverystudy.qual.text import speaker_turns
 
 __all__ = ["Project"]
@@ -64,7 +67,20 @@ def _attr_text(value: Any, kind: str) -> str:
     return str(value)
 
 
-class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, RevisionMixin):
+def _store_class(location: str | Path) -> type[Store]:
+    """SQLite for a file; PostgreSQL for a ``postgresql://...?project=NAME`` URL (the ``server`` extra)."""
+    if not is_server_url(location):
+        return Store
+    try:
+        from recoverystudy.qual.pgstore import PgStore  # optional dependency: psycopg, in the "server" extra
+    except ImportError as exc:
+        raise ProjectStoreError(f"Projects on a PostgreSQL server need the psycopg package: "
+                                f"pip install 'recoverystudy[server]' ({exc}).", file=None) from exc
+    return PgStore
+
+
+class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin, CodebookEditMixin,
+              RevisionMixin):
     """A Framework Method project: documents, cases, codes, coded segments, memos and charts.
 
     Create one with :meth:`create` or open one with :meth:`open`; use it as a context manager or call
@@ -89,6 +105,9 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, RevisionMixin):
                user: str | None = None) -> Project:
         """Create a new project file, loading a codebook (``None`` for an empty framework).
 
+        The file is built in a temporary file beside *path* and moved into place whole.  *path* may
+        also be a ``postgresql://...?project=NAME`` URL (a new project on a PostgreSQL server).
+
         Raises
         ------
         ProjectStoreError
@@ -107,25 +126,24 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, RevisionMixin):
         from recoverystudy.qual.codebook import load_codebook
 
         book = load_codebook(codebook) if codebook is not None else None
-        store = Store.create(path)
-        proj = cls(store, user=user)
-        try:
-            if book is not None:
-                proj._load_codebook(book)
-        except BaseException:
-            store.close()
-            Path(path).unlink(missing_ok=True)
-            raise
-        return proj
+        build = None if book is None else (lambda building: cls(building, user=user)._load_codebook(book))
+        return cls(_store_class(path).create(path, build=build), user=user)
 
     @classmethod
-    def open(cls, path: str | Path, *, user: str | None = None) -> Project:
-        """Open an existing project file.
+    def open(cls, path: str | Path, *, user: str | None = None, read_only: bool = False) -> Project:
+        """Open an existing project file (verified before anything is read or written).
+
+        *path* may also be a server project, ``postgresql://user@host/database?project=NAME``
+        (needs the ``server`` extra; see the team-server guide).
+
+        A file on read-only storage, or opened with ``read_only=True``, can be read but not
+        changed: every change raises :class:`~recoverystudy.errors.ProjectStorageError` saying why.
 
         Raises
         ------
         ProjectStoreError
-            No such file, not a project, or damaged.
+            No such file, not a project, a schema with objects recoverystudy did not create, or
+            damaged (the full integrity check runs after an unclean shutdown).
         SchemaVersionError
             The file was written by a newer version of recoverystudy.
 
@@ -138,10 +156,17 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, RevisionMixin):
         ...     len(proj.documents())
         0
         """
-        return cls(Store.open(path), user=user)
+        return cls(_store_class(path).open(path, read_only=read_only), user=user)
 
     def close(self) -> None:
-        """Close the project file (safe to call twice)."""
+        """Close the project file (safe to call twice); afterwards the file is complete on its own.
+
+        Raises
+        ------
+        ProjectStorageError
+            The write-ahead log could not be folded into the file (another program has it open,
+            or the disk is full): keep the ``-wal`` file beside the project until it is closed cleanly.
+        """
         self._store.close()
 
     def __enter__(self) -> Project:
@@ -631,6 +656,7 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, RevisionMixin):
         frame = pd.DataFrame(out, columns=["code_id", "path", "theme", "name", "parent", "definition", "inclusion",
                                            "exclusion", "example", "colour", "guid", "keywords", "lemmas"])
         frame["code_id"] = frame["code_id"].astype("int64")
+        self._remember_codes()  # the versions this reader saw, for optimistic concurrency (codebook_edit.py)
         return frame
 
     def add_code(self, path: str, *, name: str | None = None, definition: str = "", inclusion: str = "",
