@@ -353,12 +353,12 @@ def _verify(files: dict, names) -> list[tuple[str, list[str]]]:
                 text = "\n".join(
                     z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")
                 )
-            text = re.sub(r"<[^>]+>", " ", text)
+            text = re.sub(r"<[^>]+>", " | ", text)
         else:
             text = p.read_text(encoding="utf-8")
             if p.suffix == ".html":
                 text = re.sub(r"<style.*?</style>", " ", text, flags=re.DOTALL)
-                text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+                text = html.unescape(re.sub(r"<[^>]+>", " | ", text))
         hits = _identifier_hits(text, names)
         if hits:
             problems.append((p.name, hits))
