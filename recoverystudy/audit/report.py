@@ -14,7 +14,6 @@ import datetime as _dt
 import html
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,14 +24,8 @@ from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy.pseudonym import key_fingerprint, pseudonymise
-from recoverystudy.privacy.redact import (
-    PROPOSAL_RULES,
-    REDACTION_MARKERS,
-    _find_spans,
-    _redact_spans,
-    _resolve,
-    redact_slice,
-)
+from recoverystudy.privacy.outputs import scan_and_write
+from recoverystudy.privacy.redact import PROPOSAL_RULES, REDACTION_MARKERS, _redact_spans, redact_slice
 from recoverystudy.results import Result, base_provenance
 
 __all__ = [
@@ -43,9 +36,7 @@ __all__ = [
     "write_audit_report",
 ]
 
-HTML_MAX_SCORECARD_ROWS = 2_000
-_PSEUDONYM = re.compile(r"\bP-[0-9a-f]{12}\b")
-XLSX_MAX_SCORECARD_ROWS = 200_000
+RESTRICTED_README = "README-RESTRICTED.txt"
 _RATING_COLS = ["n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable"]
 
 
@@ -272,7 +263,8 @@ def _chart_png(published: pd.DataFrame, rubric) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    texts = [ax.get_title(), ax.get_xlabel(), *labels, *(t.get_text() for t in ax.get_legend().get_texts())]
+    return buf.getvalue(), texts
 
 
 @dataclass(frozen=True)
@@ -282,11 +274,14 @@ class AuditReport(Result):
     Attributes
     ----------
     files : dict[str, str]
-        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart``; with a
-        secret, ``csv_scorecard``; when a coverage criterion such as the Welsh eight areas of life
-        applied to any plan, ``csv_coverage``).
+        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart``; when a
+        coverage criterion such as the Welsh eight areas of life applied to any plan,
+        ``csv_coverage``; with a secret, in the restricted folder: ``csv_scorecard``,
+        ``restricted_readme`` and, if files were skipped, ``csv_skipped``).
     person_level : bool
         True if person-level outputs were written (a secret was given).
+    restricted_dir : str or None
+        The folder labelled restricted that holds the person-level outputs (never the shareable one).
     log_path : str or None
     n_redactions : int
     n_suppressed_cells : int
@@ -296,6 +291,7 @@ class AuditReport(Result):
 
     files: dict
     person_level: bool
+    restricted_dir: str | None
     log_path: str | None
     n_redactions: int
     n_suppressed_cells: int
@@ -311,6 +307,19 @@ class AuditReport(Result):
 
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
+
+
+def _restricted_readme(out: Path, fingerprint: str | None, now: str) -> str:
+    return (
+        "RESTRICTED - PERSON-LEVEL DATA - DO NOT SHARE\n\n"
+        f"This folder was written by recoverystudy audit ({now} UTC) beside the shareable report folder "
+        f"'{out.name}'. It holds person-level outputs: one row per plan and criterion (scorecard.csv), "
+        "with redacted evidence sentences, and the list of skipped plans. Plans are identified by keyed "
+        f"pseudonyms (key fingerprint {fingerprint}); with the secret they can be linked back to the plans.\n\n"
+        "Grouped by team, these rows give back every small count that was suppressed in the shareable "
+        "tables, so this folder must stay with the identifiable data: never e-mail it, never copy it into "
+        "the shareable folder, and delete it when the review is finished.\n"
+    )
 
 
 def _fmt_pct(v) -> str:
@@ -334,37 +343,6 @@ table.rs th{background:#eef3f9}.note{background:#fff8e1;padding:0.6em 1em;border
 h2{border-bottom:2px solid #2171b5;padding-bottom:3px}"""
 
 
-def _identifier_hits(text: str, names) -> list[str]:
-    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
-    # our own pseudonyms are hex and can look like a phone number (P-07123456789a): not identifiers
-    text = _PSEUDONYM.sub("P-pseudonym", text)
-    spans = _resolve(_find_spans(text, list(names) if names else None, name_rules=False))
-    return sorted({cat for _, _, cat, _ in spans})
-
-
-def _verify(files: dict, names) -> list[tuple[str, list[str]]]:
-    problems = []
-    for path in files.values():
-        p = Path(path)
-        if p.suffix == ".png":
-            continue
-        if p.suffix == ".xlsx":
-            with zipfile.ZipFile(p) as z:
-                text = "\n".join(
-                    z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")
-                )
-            text = re.sub(r"<[^>]+>", " | ", text)
-        else:
-            text = p.read_text(encoding="utf-8")
-            if p.suffix == ".html":
-                text = re.sub(r"<style.*?</style>", " ", text, flags=re.DOTALL)
-                text = html.unescape(re.sub(r"<[^>]+>", " | ", text))
-        hits = _identifier_hits(text, names)
-        if hits:
-            problems.append((p.name, hits))
-    return problems
-
-
 def write_audit_report(
     audit,
     out_dir,
@@ -375,8 +353,17 @@ def write_audit_report(
     threshold: int = 5,
     quotes: bool = True,
     confidence: float = 0.95,
+    restricted_dir=None,
+    plans_dir=None,
 ) -> AuditReport:
     """Write the audit's shareable outputs: ``report.html``, ``audit.xlsx``, CSV files and ``chart.png``.
+
+    The shareable folder holds aggregate tables only.  Person-level outputs (the per-plan scorecard
+    with redacted evidence, the list of skipped plans) are written - with a secret only - to a
+    separate folder labelled restricted (*restricted_dir*, default ``<out_dir>-RESTRICTED`` beside
+    it): a per-plan table grouped by team would otherwise give back every team count that
+    small-number suppression hid.  Every file is scanned for identifiers before anything is written;
+    nothing is written if one is found, and files already in the folders are never deleted.
 
     Parameters
     ----------
@@ -398,6 +385,12 @@ def write_audit_report(
     quotes : bool, default=True
         Include redacted evidence sentences in person-level outputs.
     confidence : float, default=0.95
+    restricted_dir : path, optional
+        Folder for the person-level outputs (only with a secret).  Default: a folder beside
+        *out_dir* named after it with ``-RESTRICTED``.  Must not be inside *out_dir* (nor contain it).
+    plans_dir : path, optional
+        The folder of the original plans: *out_dir* and *restricted_dir* may not be it, be inside
+        it, or contain it (the CLI passes it).
 
     Returns
     -------
@@ -406,8 +399,9 @@ def write_audit_report(
     Raises
     ------
     PrivacyError
-        If *log_path* lies inside *out_dir*, or an identifier is found in an output after
-        writing (the outputs are then deleted).
+        If *log_path* or *restricted_dir* lies inside *out_dir*, an output folder is (inside) the
+        plans folder, or an identifier is found in an output before writing (then nothing is
+        written; the error names the file and the kind of identifier, never the value).
     """
     out = Path(out_dir).expanduser().resolve()
     lp = Path(log_path).expanduser().resolve() if log_path is not None else None
@@ -421,8 +415,31 @@ def write_audit_report(
         raise PrivacyError(
             f"The log path {str(log_path)!r} is a folder; give a file name.", file=str(log_path)
         )
-    out.mkdir(parents=True, exist_ok=True)
     person_level = secret is not None
+    restricted = None
+    if person_level:
+        restricted = (
+            Path(restricted_dir).expanduser().resolve()
+            if restricted_dir is not None
+            else out.parent / f"{out.name}-RESTRICTED"
+        )
+        if _inside(restricted, out) or _inside(out, restricted):
+            raise PrivacyError(
+                f"The restricted folder {str(restricted)!r} and the shareable folder {str(out)!r} must be "
+                "separate (neither inside the other): the restricted folder holds person-level outputs.",
+                file=str(restricted),
+            )
+    if plans_dir is not None:
+        src = Path(plans_dir).expanduser().resolve()
+        for label, folder in (("output", out), ("restricted", restricted)):
+            if folder is not None and (_inside(folder, src) or _inside(src, folder)):
+                raise PrivacyError(
+                    f"The {label} folder {str(folder)!r} must not be the plans folder {str(src)!r}, inside it, "
+                    "or contain it: the original plans must never be shared or overwritten.",
+                    file=str(folder),
+                )
+    out_created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
     fingerprint = key_fingerprint(secret) if person_level else None
     rubric = audit.rubric
     published, rule, n_supp = published_compliance(audit, threshold, confidence=confidence)
@@ -460,8 +477,8 @@ def write_audit_report(
         ),
         f"Small-number suppression: {rule}",
         "Identifiers in quoted evidence (NHS numbers, dates of birth - after a DOB label or next to a name -, "
-        "phone numbers, e-mail addresses, full postcodes, names after titles, family or role words or name "
-        "labels and their repeats"
+        "phone numbers, e-mail addresses, full postcodes, hospital numbers, street addresses, names after "
+        "titles, family or role words or name labels and their repeats"
         + (", and the supplied names list" if names else "")
         + ") are replaced by markers such as [NHS number]. Names and dates found by rules rather than the "
         "names list are proposals: they are redacted here and flagged proposed=True in the anonymisation log "
@@ -469,7 +486,10 @@ def write_audit_report(
     ]
     if person_level:
         notes.append(
-            f"Plan ids are pseudonymised with keyed HMAC-SHA256 (key fingerprint {fingerprint}); the "
+            f"Person-level outputs (the per-plan scorecard with redacted evidence, the list of skipped plans) "
+            f"were written to a separate folder labelled restricted ({restricted.name}), not to this shareable "
+            "folder: grouped by team they would give back the counts hidden here. Do not share that folder. "
+            f"Plan ids in it are pseudonymised with keyed HMAC-SHA256 (key fingerprint {fingerprint}); the "
             "secret is not stored in any output."
         )
     else:
@@ -492,60 +512,40 @@ def write_audit_report(
     )
 
     files: dict[str, str] = {}
+    contents: dict[Path, bytes | str] = {}
+    png, chart_labels = _chart_png(published, rubric)
+    contents[out / "chart.png"] = png
+    files["chart"] = str(out / "chart.png")
+    contents[out / "compliance_overall.csv"] = overall.to_csv(index=False)
+    files["csv_overall"] = str(out / "compliance_overall.csv")
+    contents[out / "compliance_by_team.csv"] = teams.to_csv(index=False)
+    files["csv_teams"] = str(out / "compliance_by_team.csv")
+    if len(coverage):
+        contents[out / "coverage_overall.csv"] = coverage.to_csv(index=False)
+        files["csv_coverage"] = str(out / "coverage_overall.csv")
+    contents[out / "audit.xlsx"] = _xlsx_bytes(overall, teams, criteria_df, skipped_counts, notes, rubric, now, coverage)
+    files["xlsx"] = str(out / "audit.xlsx")
+    contents[out / "report.html"] = _html_text(overall, teams, criteria_df, skipped_counts, notes, rubric, now, png, coverage)
+    files["html"] = str(out / "report.html")
+    if restricted is not None:
+        contents[restricted / RESTRICTED_README] = _restricted_readme(out, fingerprint, now)
+        files["restricted_readme"] = str(restricted / RESTRICTED_README)
+        contents[restricted / "scorecard.csv"] = scorecard.to_csv(index=False)
+        files["csv_scorecard"] = str(restricted / "scorecard.csv")
+        if skipped_list is not None:
+            contents[restricted / "skipped_plans.csv"] = skipped_list.to_csv(index=False)
+            files["csv_skipped"] = str(restricted / "skipped_plans.csv")
+    # the last line of defence: scan everything, then write all (or nothing) - never deleting a file
+    # that was there before
+    restricted_created = restricted is not None and not restricted.exists()
     try:
-        png = _chart_png(published, rubric)
-        (out / "chart.png").write_bytes(png)
-        files["chart"] = str(out / "chart.png")
-        overall.to_csv(out / "compliance_overall.csv", index=False)
-        files["csv_overall"] = str(out / "compliance_overall.csv")
-        teams.to_csv(out / "compliance_by_team.csv", index=False)
-        files["csv_teams"] = str(out / "compliance_by_team.csv")
-        if len(coverage):
-            coverage.to_csv(out / "coverage_overall.csv", index=False)
-            files["csv_coverage"] = str(out / "coverage_overall.csv")
-        if scorecard is not None:
-            scorecard.to_csv(out / "scorecard.csv", index=False)
-            files["csv_scorecard"] = str(out / "scorecard.csv")
-        _write_xlsx(
-            out / "audit.xlsx",
-            overall,
-            teams,
-            criteria_df,
-            scorecard,
-            skipped_counts,
-            skipped_list,
-            notes,
-            rubric,
-            now,
-            coverage,
-        )
-        files["xlsx"] = str(out / "audit.xlsx")
-        _write_html(
-            out / "report.html",
-            overall,
-            teams,
-            criteria_df,
-            scorecard,
-            skipped_counts,
-            skipped_list,
-            notes,
-            rubric,
-            now,
-            png,
-            coverage,
-        )
-        files["html"] = str(out / "report.html")
-        problems = _verify(files, names)
-        if problems:
-            raise PrivacyError(
-                "Identifiers were found in the outputs ("
-                + "; ".join(f"{f}: {', '.join(c)}" for f, c in problems)
-                + "); the outputs have been removed. Check the team names and metadata for personal details.",
-                files=[f for f, _ in problems],
-            )
+        if restricted is not None:
+            restricted.mkdir(parents=True, exist_ok=True)
+        scan_and_write(contents, names, extra_text={out / "chart.png": "\n".join(chart_labels)})
     except BaseException:
-        for path in files.values():
-            Path(path).unlink(missing_ok=True)
+        for folder, created in ((restricted, restricted_created), (out, out_created)):
+            if created and folder is not None and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # only an empty folder this run created
         raise
     if lp is not None:
         lp.parent.mkdir(parents=True, exist_ok=True)
@@ -570,6 +570,7 @@ def write_audit_report(
     return AuditReport(
         files=files,
         person_level=person_level,
+        restricted_dir=str(restricted) if restricted is not None else None,
         log_path=str(lp) if lp else None,
         n_redactions=len(redaction_log),
         n_suppressed_cells=n_supp,
@@ -578,14 +579,11 @@ def write_audit_report(
     )
 
 
-def _write_xlsx(
-    path,
+def _xlsx_bytes(
     overall,
     teams,
     criteria_df,
-    scorecard,
     skipped_counts,
-    skipped_list,
     notes,
     rubric,
     now,
@@ -638,24 +636,17 @@ def _write_xlsx(
     if coverage is not None and len(coverage):
         sheet("Coverage", coverage)
     sheet("Criteria", criteria_df)
-    if scorecard is not None:
-        if len(scorecard) <= XLSX_MAX_SCORECARD_ROWS:
-            sheet("Scorecard", scorecard)
-        else:
-            big = wb.create_sheet("Scorecard")
-            big.append([f"{len(scorecard):,} rows: too many for a workbook sheet; see scorecard.csv."])
-    sheet("Skipped files", skipped_list if skipped_list is not None else skipped_counts)
-    wb.save(path)
+    sheet("Skipped files", skipped_counts)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
-def _write_html(
-    path,
+def _html_text(
     overall,
     teams,
     criteria_df,
-    scorecard,
     skipped_counts,
-    skipped_list,
     notes,
     rubric,
     now,
@@ -689,22 +680,7 @@ def _write_html(
         f"<p>{e(rubric.source)}</p>",
         _table_html(criteria_df),
         "<h2>Skipped files</h2>",
-        _table_html(skipped_list if skipped_list is not None else skipped_counts),
+        _table_html(skipped_counts),
     ]
-    if scorecard is not None:
-        parts += [
-            (
-                "<h2>Per-plan scorecard</h2><p>Plan ids are keyed pseudonyms. 'prerated' is the machine's "
-                "suggestion, 'confirmed' the reviewer's rating, 'final' the confirmed rating where there is one."
-                "</p>"
-            ),
-            _table_html(scorecard.head(HTML_MAX_SCORECARD_ROWS)),
-            (
-                f"<p>First {HTML_MAX_SCORECARD_ROWS:,} of {len(scorecard):,} rows; the full scorecard is in "
-                "scorecard.csv.</p>"
-                if len(scorecard) > HTML_MAX_SCORECARD_ROWS
-                else ""
-            ),
-        ]
     parts.append("</body></html>")
-    Path(path).write_text("".join(parts), encoding="utf-8")
+    return "".join(parts)
