@@ -217,7 +217,9 @@ _FILLER = (
 )
 
 
-def identifier_plans(n_plans: int = 300, seed: int = 0, per_plan: int = 8, keep_per_plan: int = 4):
+def identifier_plans(
+    n_plans: int = 300, seed: int = 0, per_plan: int = 8, keep_per_plan: int = 4, same_sentence: bool = False
+):
     """Synthetic plans with planted identifiers and keep-list phrases, and their exact offsets.
 
     Forms are dealt round-robin over a seeded shuffle, so even a few dozen plans use every form.
@@ -230,6 +232,10 @@ def identifier_plans(n_plans: int = 300, seed: int = 0, per_plan: int = 8, keep_
         Identifiers planted per plan.
     keep_per_plan : int, default=4
         Keep-list phrases per plan.
+    same_sentence : bool, default=False
+        Join each planted phrase to the care-plan sentence before it ("I have a copy of this plan;
+        Mobile 07700 900123."), so that an audit quoting that sentence as evidence quotes the
+        identifier too (for end-to-end tests of the audit's outputs).
 
     Returns
     -------
@@ -270,7 +276,8 @@ def identifier_plans(n_plans: int = 300, seed: int = 0, per_plan: int = 8, keep_
         text = f"Care plan\nDate of plan: {int(rng.integers(1, 29)):02d}/05/2025\n\n"
         for k in order:
             before, value, after, kind, form = pieces[k]
-            text += _FILLER[int(rng.integers(len(_FILLER)))] + " "
+            filler = _FILLER[int(rng.integers(len(_FILLER)))]
+            text += (filler[:-1] + "; ") if same_sentence else (filler + " ")
             start = len(text) + len(before)
             text += before + value + after
             rows.append(
