@@ -61,7 +61,7 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|")
         for kind, r in by_type.iterrows():
             target = "-" if pd.isna(r["floor"]) else f"{r['floor']:.0%}"
-            print(f"| {kind.replace('_', ' ')} | {r['planted']} | {int(r['redacted'])} | {r['recall']:.1%} | {target} |")
+            print(f"| {kind.replace('_', ' ')} | {int(r['planted'])} | {int(r['redacted'])} | {r['recall']:.1%} | {target} |")
         print(f"| keep-list (over-redaction) | {len(keep)} | {int(keep['redacted'].sum())} | "
               f"{keep['redacted'].mean():.1%} redacted | <= {KEEP_CEILING:.0%} |\n")
     else:

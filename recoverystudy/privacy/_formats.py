@@ -113,7 +113,7 @@ def find_nhs_numbers(text: str) -> list[tuple[int, int, str, str]]:
 
 # --- phones -----------------------------------------------------------------------------------------
 _PHONE = re.compile(
-    r"(?<![\w+])(?<!\d[./\-])(?:(?:\+|\b00)[ \t]?44[ \t\-]?(?:\(0\)[ \t\-]?)?\(?|\(?0)"
+    r"(?=[+0(])(?<![\w+])(?<!\d[./\-])(?:(?:\+|\b00)[ \t]?44[ \t\-]?(?:\(0\)[ \t\-]?)?\(?|\(?0)"
     r"(?:[ \t\-.()]{0,3}\d){9,10}(?![ \t]?[.\-]?\d)"
 )
 
@@ -161,12 +161,12 @@ MONTHS_RX = (
 DATE = (
     r"(?:\d{1,2}[ \t]?[/.\-][ \t]?\d{1,2}[ \t]?[/.\-][ \t]?\d{2,4}"
     r"|\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{MONTHS_RX}\.?,?[ \t]+\d{{2,4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{MONTHS_RX}\.?,?[ \t]+(?:\d{{4}}|['\u2019]?\d{{2}})"
     rf"|{MONTHS_RX}\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}})"
 )
 # After a label only: a month and year ("born in March 1985") or a year ("born in 1985").
 _DOB = re.compile(
-    r"(?:\bd[ \t]?\.?[ \t]?o[ \t]?\.?[ \t]?b\b\.?|\bdate[ \t]+of[ \t]+birth|\bbirth[ \t]*date|\bbirthday"
+    r"(?=[DdBb])(?:\bd[ \t]?\.?[ \t]?o[ \t]?\.?[ \t]?b\b\.?|\bdate[ \t]+of[ \t]+birth|\bbirth[ \t]*date|\bbirthday"
     r"|\bborn(?:[ \t]+(?:on|in))?)"
     r"[ \t]*(?:(?:is|was)[ \t]+)?(?:[:\-=][ \t]*)?(?:\r?\n[ \t]*)?"
     rf"(?P<date>{DATE}|{MONTHS_RX}\.?,?[ \t]+(?:19|20)\d{{2}}|(?:19|20)\d{{2}})(?![\d/])",
@@ -180,7 +180,7 @@ def find_dobs(text: str) -> list[tuple[int, int, str, str]]:
 
 # --- hospital / MRN numbers after a label ---------------------------------------------------------------
 _HOSPITAL = re.compile(
-    r"(?i:\b(?:hospital|hosp\.?|unit|case|patient|client|record|rio|pas|epr|systmone|medical[ \t]+record)"
+    r"(?=[HhUuCcPpRrEeSsMmKk])(?i:\b(?:hospital|hosp\.?|unit|case|patient|pt|client|record|rio|pas|epr|systmone|medical[ \t]+record)"
     r"[ \t]*(?:no\b\.?|number|num\b\.?|nr\b\.?|id\b|#)|\bMRN\b|\bK[ \t]?number)"
     r"[ \t]*(?:is[ \t]+)?[:#.\-=]?[ \t]*"
     r"(?P<num>(?=[A-Za-z0-9/\-]*\d)[A-Za-z0-9][A-Za-z0-9/\-]{2,15}[A-Za-z0-9])"
@@ -198,7 +198,7 @@ _STREET = (
     r"Boulevard|Croft|Fold|Gate|Yard|Wharf|Vale|Wynd|Heights|Meadows?)"
 )
 _ADDRESS = re.compile(
-    r"(?:\b(?:Flat|Apartment|Apt|Unit|Room)[ \t]+\d{1,4}[A-Za-z]?,?[ \t]+)?"
+    r"(?=[FARU\d])(?:\b(?:Flat|Apartment|Apt|Unit|Room)[ \t]+\d{1,4}[A-Za-z]?,?[ \t]+)?"
     r"(?<![\w/.:\-])\d{1,4}[A-Za-z]?,?[ \t]+(?:[A-Z][A-Za-z'\u2019\-]*[ \t]+){1,3}" + _STREET + r"\b"
 )
 
