@@ -173,8 +173,7 @@ def test_out_may_not_be_the_plans_folder_or_inside_it(planted, tmp_path, where):
     assert sorted(p.name for p in folder.iterdir()) == before
     audit = rs.audit_care_plans(plans.head(2))
     with pytest.raises(PrivacyError, match="plans folder"):
-        rs.write_audit_report(audit, out, plans_dir=folder) if hasattr(rs, "write_audit_report") else \
-            report_mod.write_audit_report(audit, out, plans_dir=folder)
+        report_mod.write_audit_report(audit, out, plans_dir=folder)
 
 
 def test_restricted_folder_must_be_separate(tmp_path):
