@@ -63,11 +63,14 @@ class _Model:
 
     def bounds(self, key) -> tuple[float, float]:
         n = len(self.lb)
-        a = np.zeros((len(self.rows), n))
-        for i, row in enumerate(self.rows):
-            for k, c in row.items():
-                a[i, self.index[k]] += c
-        cons = LinearConstraint(a, self.rhs, self.rhs)
+        if getattr(self, "_built", None) != (len(self.rows), n):
+            a = np.zeros((len(self.rows), n))
+            for i, row in enumerate(self.rows):
+                for k, c in row.items():
+                    a[i, self.index[k]] += c
+            self._cons = LinearConstraint(a, self.rhs, self.rhs)
+            self._built = (len(self.rows), n)
+        cons = self._cons
         out = []
         for sign in (1.0, -1.0):
             c = np.zeros(n)

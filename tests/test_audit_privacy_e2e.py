@@ -29,12 +29,12 @@ SECRET = "e2e-secret-0123456789abcdef"
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    plans, items = identifier_plans(n_plans=40, seed=14, same_sentence=True)
+    plans, items = identifier_plans(n_plans=24, seed=14, same_sentence=True)
     folder = root / "plans"
     folder.mkdir()
     for pid, text in zip(plans["plan_id"], plans["text"]):
         (folder / f"{pid}.txt").write_text(text, encoding="utf-8")
-    teams = pd.DataFrame({"plan": [f"{p}.txt" for p in plans["plan_id"]], "team": ["North", "South", "East", "West"] * 10})
+    teams = pd.DataFrame({"plan": [f"{p}.txt" for p in plans["plan_id"]], "team": ["North", "South", "East", "West"] * 6})
     teams.to_csv(root / "teams.csv", index=False)
     (root / "secret.txt").write_text(SECRET, encoding="utf-8")
     ids = items[items["kind"] == "identifier"]
@@ -95,7 +95,7 @@ def test_cli_audit_leaks_no_planted_identifier(planted, tmp_path):
     assert {"report.html", "audit.xlsx", "chart.png", "compliance_by_team.csv", "RESTRICTED/scorecard.csv"} <= set(texts)
     # the test is meaningful: many planted identifiers sit in sentences quoted as evidence
     sc = pd.read_csv(restricted / "scorecard.csv")
-    assert sc["evidence"].fillna("").str.contains(r"\[(?:NHS number|phone number|postcode|name|date of birth)\]").sum() >= 40
+    assert sc["evidence"].fillna("").str.contains(r"\[(?:NHS number|phone number|postcode|name|date of birth)\]").sum() >= 30
     assert _leaks(texts, ids) == []
     assert SECRET not in "".join(texts.values())
 

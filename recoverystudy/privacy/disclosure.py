@@ -548,6 +548,7 @@ def suppress_linked(
     low = 0 if suppress_zeros else 1
     extra = {name: np.zeros((tables[name].shape[0] + 1, tables[name].shape[1] + 1), dtype=bool) for name in names}
     results: dict[str, SuppressedTable] = {}
+    cache: dict = {}
     notes: list[str] = []
     for _round in range(200):
         shared: np.ndarray | None = None
@@ -557,9 +558,12 @@ def suppress_linked(
                 force = extra[name].copy()
                 if shared is not None:
                     force[:, -1] |= shared
-                results[name] = suppress_small_counts(
-                    tables[name], threshold, suppress_zeros=suppress_zeros, force=force, keep=keep
-                )
+                key = (name, force.tobytes())
+                if key not in cache:  # deterministic given the forced cells: recompute only what changed
+                    cache[key] = suppress_small_counts(
+                        tables[name], threshold, suppress_zeros=suppress_zeros, force=force, keep=keep
+                    )
+                results[name] = cache[key]
             union = np.zeros(tables[names[0]].shape[0] + 1, dtype=bool)
             for res in results.values():
                 union |= res.suppressed.iloc[:, -1].to_numpy()
