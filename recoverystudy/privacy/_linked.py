@@ -106,10 +106,7 @@ def joint_exposed(values: list[np.ndarray], masks: list[np.ndarray], sensitive: 
     return [cell for k in sorted(open_) for cell in todo[k]]
 
 
-def repair_choice(values: list[np.ndarray], masks: list[np.ndarray], row: int, low: int = 1):
-    """Which published cell to hide next to loosen a pinned shared total of *row*: in the table whose
-    row gives the tightest lower bound on the total (published cells plus the known minimum of the
-    hidden ones), its largest published non-zero inner cell.  ``(table, j)`` or None."""
+def _row_choice(values, masks, row, low):
     best = None
     for t, (v, m) in enumerate(zip(values, masks)):
         inner_v, inner_m = v[row, :-1], m[row, :-1]
@@ -120,4 +117,34 @@ def repair_choice(values: list[np.ndarray], masks: list[np.ndarray], row: int, l
         j = int(candidates[np.argmax(inner_v[candidates])])
         if best is None or bound > best[0]:
             best = (bound, t, j)
-    return None if best is None else best[1:]
+    return best
+
+
+def repair_choice(values: list[np.ndarray], masks: list[np.ndarray], row: int, low: int = 1, cell=None):
+    """Which published cell to hide next to loosen a pinned shared total of *row*: in the table whose
+    row gives the tightest lower bound on the total (published cells plus the known minimum of the
+    hidden ones), its largest published non-zero inner cell.  When that row has nothing left to
+    hide, the pin comes through the grand total and the other hidden totals' lower bounds: the same
+    choice over every other row whose total is hidden.  When no row has anything left, a column
+    total of the exposed *cell*'s table (its own column first).  ``(table, row, column)`` or None."""
+    best = _row_choice(values, masks, row, low)
+    if best is not None:
+        return best[1], row, best[2]
+    n_rows = values[0].shape[0] - 1
+    others = []
+    for r in range(n_rows):
+        if r != row and any(m[r, -1] for m in masks):
+            choice = _row_choice(values, masks, r, low)
+            if choice is not None:
+                others.append((choice[0], choice[1], r, choice[2]))
+    if others:
+        _, t, r, j = max(others)
+        return t, r, j
+    if cell is not None:
+        t, _i, j = cell
+        m, v = masks[t], values[t]
+        cols = [j] + [c for c in range(m.shape[1] - 1) if c != j]
+        for c in cols:
+            if c < m.shape[1] - 1 and not m[-1, c] and v[-1, c] > 0:
+                return t, m.shape[0] - 1, c
+    return None

@@ -531,7 +531,8 @@ def suppress_linked(
     unknowns): each table may bound a hidden row total from below (its published cells plus at
     least one per hidden cell), and together these bounds can pin it, and with it the hidden counts.
     While a small count is pinned so, the largest published count in the row that gives the
-    tightest bound is hidden too, and the tables are suppressed again.
+    tightest bound is hidden too (or, when that row has nothing left, in another row whose total is
+    hidden), and the tables are suppressed again.
 
     Examples
     --------
@@ -577,11 +578,11 @@ def suppress_linked(
         if not exposed:
             break
         t, i, _j = exposed[0]
-        choice = repair_choice(values, masks, i, low)
+        choice = repair_choice(values, masks, i, low, cell=exposed[0])
         if choice is None:  # pragma: no cover - every cell of the row is hidden already
             notes.append(f"Cell in row {tables[names[t]].index[i]!r} of {names[t]!r} could not be protected.")
             break
-        extra[names[choice[0]]][i, choice[1]] = True
+        extra[names[choice[0]]][choice[1], choice[2]] = True
     if notes:
         for res in results.values():
             res.provenance.setdefault("notes", []).extend(notes)
