@@ -20,11 +20,14 @@ for plans from Welsh services - the eight areas of life of the Mental Health
 (Wales) Measure). The ratings are suggestions with the evidence found; a
 reviewer should confirm them. Say which plans are Welsh with --country-from.
 
-Everything written to --out is private by default: identifiers in quoted
-evidence are replaced (e.g. [NHS number]), small team counts are hidden, and
-plan ids are replaced by keyed pseudonyms. Without a secret (--secret-file or
-the RECOVERYSTUDY_SECRET environment variable) only team and overall tables are
-written, never anything about a single plan.
+Everything written to --out is shareable: team and overall tables only, with
+small team counts hidden. With a secret (--secret-file or the
+RECOVERYSTUDY_SECRET environment variable) the per-plan scorecard - plan ids
+replaced by keyed pseudonyms, identifiers in quoted evidence replaced (e.g.
+[NHS number]) - goes to a separate folder labelled restricted (--restricted-out,
+default OUT-RESTRICTED beside --out), never to --out. Every file is scanned for
+identifiers before it is written; nothing is written if one is found.
+--out may not be the plans folder or inside it.
 
 \b
 Example:
@@ -47,6 +50,13 @@ def _fail(message: str) -> None:
     required=True,
     type=click.Path(path_type=Path),
     help="Folder for the shareable report (created if missing).",
+)
+@click.option(
+    "--restricted-out",
+    "restricted_dir",
+    type=click.Path(path_type=Path),
+    help="Folder for person-level outputs (with a secret only). Default: the --out folder's name "
+    "with -RESTRICTED, beside it. Never share it.",
 )
 @click.option(
     "--team-from",
@@ -98,6 +108,7 @@ def _fail(message: str) -> None:
 def audit_command(
     plans_dir,
     out_dir,
+    restricted_dir,
     team_from,
     country_from,
     secret_file,
@@ -112,11 +123,18 @@ def audit_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from recoverystudy.audit.inputs import read_plan_metadata, read_team_metadata
+    from recoverystudy.audit.report import write_audit_report
     from recoverystudy.audit.review import audit_care_plans
     from recoverystudy.privacy.pseudonym import load_secret
 
     console = Console(stderr=True)
     try:
+        if plans_dir.exists():
+            src, out_r = plans_dir.expanduser().resolve(), out_dir.expanduser().resolve()
+            if out_r == src or src in out_r.parents:
+                _fail("--out must not be the plans folder or inside it: the plans must never be shared.")
+            if out_r in src.parents:
+                _fail("--out must not contain the plans folder: sharing --out would share the plans.")
         if log_path is not None:
             out_r, log_r = out_dir.expanduser().resolve(), log_path.expanduser().resolve()
             if log_r == out_r or out_r in log_r.parents:
@@ -163,8 +181,16 @@ def audit_command(
                 console.print(
                     f"[yellow]{len(missing)} plan(s) have no country in {country_from.name}.[/yellow]"
                 )
-        report = audit.write_report(
-            out_dir, secret=secret, log_path=log_path, names=names, threshold=threshold, quotes=not no_quotes
+        report = write_audit_report(
+            audit,
+            out_dir,
+            secret=secret,
+            log_path=log_path,
+            names=names,
+            threshold=threshold,
+            quotes=not no_quotes,
+            restricted_dir=restricted_dir,
+            plans_dir=plans_dir if plans_dir.is_dir() else None,
         )
     except (RecoveryStudyError, OSError) as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -181,5 +207,7 @@ def audit_command(
             "written; only aggregate tables."
         )
     click.echo(f"Report: {report.files['html']}")
+    if report.restricted_dir:
+        click.echo(f"Person-level outputs (RESTRICTED, do not share): {report.restricted_dir}")
     if report.log_path:
         click.echo(f"Anonymisation log (keep private): {report.log_path}")

@@ -108,14 +108,22 @@ def audit():
 def test_person_level_outputs_are_redacted_and_pseudonymised(audit, tmp_path):
     out, log = tmp_path / "share", tmp_path / "private" / "log.csv"
     rep = audit.write_report(out, secret=SECRET, log_path=log, names=NAMES)
-    assert rep.person_level and (out / "scorecard.csv").exists()
+    restricted = tmp_path / "share-RESTRICTED"
+    # person-level outputs go to a separate folder labelled restricted, never to the shareable one
+    assert rep.person_level and rep.restricted_dir == str(restricted)
+    assert (restricted / "scorecard.csv").exists() and not (out / "scorecard.csv").exists()
+    assert "DO NOT SHARE" in (restricted / "README-RESTRICTED.txt").read_text(encoding="utf-8")
     _assert_clean(out, extra=NAMES + [SECRET])
-    for name, text in _all_output_text(out).items():
-        for first in RULE_NAMES:
-            assert not re.search(rf"\b{first}\b", text), (name, first)
+    for folder in (out, restricted):
+        for name, text in _all_output_text(folder).items():
+            for first in RULE_NAMES:
+                assert not re.search(rf"\b{first}\b", text), (name, first)
+            for ident in PLANTED + NAMES + [SECRET]:
+                assert ident not in text, (name, ident)
     texts = _all_output_text(out)
     assert not any("plan_01" in t for t in texts.values())  # plan ids pseudonymised
-    sc = pd.read_csv(out / "scorecard.csv")
+    assert not any(re.search(r"P-[0-9a-f]{12}", t) for t in texts.values())  # nothing per plan shared
+    sc = pd.read_csv(restricted / "scorecard.csv")
     assert sc["plan"].str.fullmatch(r"P-[0-9a-f]{12}").all()
     assert sc["evidence"].fillna("").str.contains(r"\[phone number\]").any()
     # the log is outside the output folder, records category and offsets, never the original text
@@ -129,6 +137,7 @@ def test_person_level_outputs_are_redacted_and_pseudonymised(audit, tmp_path):
     assert not any(ident in log.read_text() for ident in PLANTED)
     html = texts["report.html"]
     assert "Counts from 1 to 4 are suppressed" in html and "HMAC-SHA256" in html
+    assert "separate folder labelled restricted (share-RESTRICTED)" in html
 
 
 def test_without_secret_only_aggregate_outputs(audit, tmp_path):
@@ -160,11 +169,12 @@ def test_log_inside_output_refused(audit, tmp_path):
     assert not (tmp_path / "o" / "report.html").exists()
 
 
-def test_identifier_in_team_name_is_caught_and_outputs_removed(tmp_path):
+def test_identifier_in_team_name_is_caught_before_writing(tmp_path):
     df = pd.DataFrame({"plan_id": ["a"], "team": ["Team at LU1 3JH"], "text": ["I have a copy."]})
-    with pytest.raises(PrivacyError, match="postcode"):
+    with pytest.raises(PrivacyError, match="postcode") as err:
         rs.audit_care_plans(df).write_report(tmp_path / "x")
-    assert not any((tmp_path / "x").iterdir())
+    assert "LU1 3JH" not in str(err.value) and "report.html" in str(err.value)
+    assert not (tmp_path / "x").exists()  # the folder this run created is gone again, nothing written
 
 
 def test_cli_end_to_end(tmp_path, monkeypatch):
@@ -195,6 +205,7 @@ def test_cli_end_to_end(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "zz_empty.txt" in r.output and "Report:" in r.output
     _assert_clean(out, extra=NAMES + [SECRET])
+    assert "RESTRICTED, do not share" in r.output and (tmp_path / "report-RESTRICTED" / "scorecard.csv").exists()
     # no secret: aggregate only, and it says so
     r2 = CliRunner().invoke(audit_command, [str(DATA), "--out", str(tmp_path / "agg"), "--jobs", "1"])
     assert r2.exit_code == 0 and "person-level outputs were NOT written" in r2.output
@@ -257,7 +268,7 @@ def test_demo_synthetic_plans_planted_identifiers_do_not_leak(tmp_path):
     assert len(planted) >= 4
     audit = rs.audit_care_plans(cp[["plan_id", "text", "team"]])
     audit.write_report(tmp_path / "demo", secret=SECRET, names=cp["person_name"].tolist())
-    texts = _all_output_text(tmp_path / "demo")
+    texts = {**_all_output_text(tmp_path / "demo"), **_all_output_text(tmp_path / "demo-RESTRICTED")}
     for name, text in texts.items():
         for ident in planted:
             assert ident not in text, (name, ident)
@@ -266,7 +277,7 @@ def test_demo_synthetic_plans_planted_identifiers_do_not_leak(tmp_path):
 
 
 def test_verifier_ignores_pseudonyms_that_look_like_numbers():
-    from recoverystudy.audit.report import _identifier_hits
+    from recoverystudy.privacy.outputs import find_identifier_kinds
 
-    assert _identifier_hits("plan P-071234567890 met", None) == []
-    assert _identifier_hits("plan 07123 456789 met", None) == ["phone"]
+    assert find_identifier_kinds("plan P-071234567890 met", None) == []
+    assert find_identifier_kinds("plan 07123 456789 met", None) == ["phone"]

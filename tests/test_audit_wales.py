@@ -311,7 +311,7 @@ def test_report_says_where_it_applied_and_suppresses_coverage(tmp_path):
     assert "Coverage: areas with an agreed outcome" in html and "Triangle of Care standards 2" in html
     crit = pd.read_excel(tmp_path / "out" / "audit.xlsx", sheet_name="Criteria").set_index("criterion")
     assert crit.loc["wales_eight_areas", "applies_to"] == "country: Wales"
-    sc = pd.read_csv(tmp_path / "out" / "scorecard.csv")
+    sc = pd.read_csv(rep.files["csv_scorecard"])
     wales = sc[sc["criterion"] == "wales_eight_areas"]
     assert sorted(wales["coverage"].dropna().str.split(" of ").str[0].astype(int)) == [0, 0, 1, 3, 5, 8]
     assert (sc.loc[sc["criterion"] != "wales_eight_areas", "coverage"].isna()).all()

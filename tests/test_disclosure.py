@@ -235,3 +235,67 @@ def test_large_team_table_is_fast_and_protected():
     mask = s.suppressed.to_numpy()
     full = s.counts.to_numpy()
     assert _unprotected(full, mask, _lines(full.shape, True), s.primary.to_numpy(), 1) == []
+
+
+def _milp_range(values, masks, cell, low=1):
+    """Exact integer min and max of one hidden cell over all linked tables (shared row totals)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from recoverystudy.privacy._linked import _system
+
+    index, truth, lb, a, b = _system(values, masks, low)
+    t, i, j = cell
+    k = index[("row_total", i) if j == values[t].shape[1] - 1 else (t, i, j)]
+    n = len(truth)
+    cons = LinearConstraint(a, b, b)
+    out = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(n)
+        c[k] = sign
+        res = milp(c, constraints=cons, integrality=np.ones(n), bounds=Bounds(lb, np.full(n, 1e4)))
+        assert res.status == 0
+        out.append(sign * res.fun)
+    return out
+
+
+def test_linked_tables_pinned_through_shared_totals_are_repaired():
+    """Issue 14: each table alone protects its cells, but a team's total is the same in every table,
+    and the lower bounds from all tables together pinned it.  suppress_linked now checks them jointly:
+    an exact integer program over all tables finds no small count with a single feasible value."""
+    rng = np.random.default_rng(3)
+    pinned_before = 0
+    for _trial in range(2):
+        n_teams, n_tables = 4, 12
+        sizes = rng.integers(5, 10, size=n_teams)
+        tables = {}
+        for k in range(n_tables):
+            rows = []
+            for s in sizes:
+                p = rng.dirichlet([0.4, 0.4, 0.4])
+                rows.append(rng.multinomial(s, p))
+            tables[f"c{k}"] = pd.DataFrame(rows, index=[f"T{i}" for i in range(n_teams)], columns=["met", "partly", "not"])
+        res = suppress_linked(tables, 5)
+        values = [r.counts.to_numpy(float) for r in res.values()]
+        masks = [r.suppressed.to_numpy() for r in res.values()]
+        for t, r in enumerate(res.values()):
+            for i, j in np.argwhere(r.primary.to_numpy()):
+                lo, hi = _milp_range(values, masks, (t, int(i), int(j)))
+                assert hi - lo >= 1, (t, i, j, lo, hi)
+        # the per-table rule alone (each table on its own, totals linked only by hiding them
+        # everywhere) is what the joint check repairs: count how often it would have pinned a cell
+        alone = {n: rs.suppress_small_counts(tab, 5) for n, tab in tables.items()}
+        shared = np.zeros(n_teams + 1, dtype=bool)
+        for r in alone.values():
+            shared |= r.suppressed.iloc[:, -1].to_numpy()
+        alone = {}
+        for n, tab in tables.items():
+            force = np.zeros((n_teams + 1, 4), dtype=bool)
+            force[:, -1] = shared
+            alone[n] = rs.suppress_small_counts(tab, 5, force=force)
+        v0 = [r.counts.to_numpy(float) for r in alone.values()]
+        m0 = [r.suppressed.to_numpy() for r in alone.values()]
+        for t, r in enumerate(alone.values()):
+            for i, j in np.argwhere(r.primary.to_numpy()):
+                lo, hi = _milp_range(v0, m0, (t, int(i), int(j)))
+                pinned_before += hi - lo < 1
+    assert pinned_before > 0  # the cases are hard enough that the joint check had work to do

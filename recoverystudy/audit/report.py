@@ -1,38 +1,30 @@
 """Shareable audit outputs: HTML report, Excel workbook, CSV files and a chart - private by default.
 
-Every shared output is built from redacted evidence, pseudonymised plan ids and suppressed team
-counts.  Person-level outputs (scorecard, evidence quotes, list of skipped plans) are written only
-when a secret is given for pseudonymisation.  The anonymisation log is identifiable: it is written
-only to a path the user names, never inside the output folder.  After writing, every output is
-scanned for identifiers; if any is found the outputs are removed and :class:`PrivacyError` raised.
+The shareable folder holds aggregate tables only, built from suppressed team counts (suppression
+checked across all the tables together).  Person-level outputs (scorecard with redacted evidence,
+list of skipped plans, by keyed pseudonym) are written only when a secret is given, and only to a
+separate folder labelled restricted.  The anonymisation log is identifiable: it is written only to
+a path the user names, never inside the output folder.  Before anything is written, every output is
+scanned for identifiers; if any is found nothing is written and :class:`PrivacyError` names the file
+and the kind of identifier.  Files already in the folders are never deleted.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import html
-import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from recoverystudy.audit._render import _chart_png, _html_text, _restricted_readme, _xlsx_bytes
 from recoverystudy.audit.compliance import ALL_TEAMS
-from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
 from recoverystudy.errors import PrivacyError
+from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
+from recoverystudy.privacy.outputs import scan_and_write
 from recoverystudy.privacy.pseudonym import key_fingerprint, pseudonymise
-from recoverystudy.privacy.redact import (
-    PROPOSAL_RULES,
-    REDACTION_MARKERS,
-    _find_spans,
-    _redact_spans,
-    _resolve,
-    redact_slice,
-)
+from recoverystudy.privacy.redact import PROPOSAL_RULES, REDACTION_MARKERS, _redact_spans, redact_slice
 from recoverystudy.results import Result, base_provenance
 
 __all__ = [
@@ -43,9 +35,7 @@ __all__ = [
     "write_audit_report",
 ]
 
-HTML_MAX_SCORECARD_ROWS = 2_000
-_PSEUDONYM = re.compile(r"\bP-[0-9a-f]{12}\b")
-XLSX_MAX_SCORECARD_ROWS = 200_000
+RESTRICTED_README = "README-RESTRICTED.txt"
 _RATING_COLS = ["n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable"]
 
 
@@ -232,49 +222,6 @@ def _scope_notes(audit, threshold: int, published: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _chart_png(published: pd.DataFrame, rubric) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    overall = published[published["team"] == ALL_TEAMS].set_index("criterion").reindex(rubric.criterion_ids)
-    fig = Figure(figsize=(8, 0.42 * len(overall) + 1.4), dpi=110)
-    ax = fig.add_subplot(1, 1, 1)
-    y = np.arange(len(overall))[::-1]
-    met = overall["proportion_met"].to_numpy(float)
-    either = overall["proportion_met_or_partly"].to_numpy(float)
-    ax.barh(y, np.nan_to_num(either) * 100, color="#c6dbef", label="met or partly met")
-    ax.barh(y, np.nan_to_num(met) * 100, color="#2171b5", label="met")
-    lo = overall["ci_low"].to_numpy(float)
-    hi = overall["ci_high"].to_numpy(float)
-    ok = ~np.isnan(met)
-    ax.errorbar(
-        met[ok] * 100,
-        y[ok],
-        xerr=[np.clip(met - lo, 0, None)[ok] * 100, np.clip(hi - met, 0, None)[ok] * 100],
-        fmt="none",
-        ecolor="black",
-        capsize=3,
-        lw=1,
-        label="95% CI (met)",
-    )
-    none_applicable = (overall["n_applicable"].fillna(-1) == 0).to_numpy()
-    labels = [
-        c if k else (f"{c} (not applicable)" if na else f"{c} (suppressed)")
-        for c, k, na in zip(overall.index, ok, none_applicable)
-    ]
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("% of applicable plans")
-    ax.set_title("Compliance per criterion, all teams")
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
-
 @dataclass(frozen=True)
 class AuditReport(Result):
     """What :func:`write_audit_report` wrote.
@@ -282,11 +229,14 @@ class AuditReport(Result):
     Attributes
     ----------
     files : dict[str, str]
-        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart``; with a
-        secret, ``csv_scorecard``; when a coverage criterion such as the Welsh eight areas of life
-        applied to any plan, ``csv_coverage``).
+        Output name -> path (``html``, ``xlsx``, ``csv_overall``, ``csv_teams``, ``chart``; when a
+        coverage criterion such as the Welsh eight areas of life applied to any plan,
+        ``csv_coverage``; with a secret, in the restricted folder: ``csv_scorecard``,
+        ``restricted_readme`` and, if files were skipped, ``csv_skipped``).
     person_level : bool
         True if person-level outputs were written (a secret was given).
+    restricted_dir : str or None
+        The folder labelled restricted that holds the person-level outputs (never the shareable one).
     log_path : str or None
     n_redactions : int
     n_suppressed_cells : int
@@ -296,6 +246,7 @@ class AuditReport(Result):
 
     files: dict
     person_level: bool
+    restricted_dir: str | None
     log_path: str | None
     n_redactions: int
     n_suppressed_cells: int
@@ -313,58 +264,6 @@ def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
-def _fmt_pct(v) -> str:
-    return "" if pd.isna(v) else f"{100 * v:.1f}%"
-
-
-def _table_html(df: pd.DataFrame) -> str:
-    shown = df.copy()
-    for col in shown.columns:
-        if col.startswith(("proportion", "ci_")):
-            shown[col] = shown[col].map(_fmt_pct)
-        elif str(shown[col].dtype) == "Int64":
-            shown[col] = shown[col].map(lambda v: "*" if pd.isna(v) else str(int(v)))
-    return shown.to_html(index=False, border=0, classes="rs", escape=True, na_rep="")
-
-
-_CSS = """body{font-family:system-ui,Segoe UI,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table.rs{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1.5em}
-table.rs th,table.rs td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}
-table.rs th{background:#eef3f9}.note{background:#fff8e1;padding:0.6em 1em;border-left:4px solid #f0b400}
-h2{border-bottom:2px solid #2171b5;padding-bottom:3px}"""
-
-
-def _identifier_hits(text: str, names) -> list[str]:
-    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
-    # our own pseudonyms are hex and can look like a phone number (P-07123456789a): not identifiers
-    text = _PSEUDONYM.sub("P-pseudonym", text)
-    spans = _resolve(_find_spans(text, list(names) if names else None, name_rules=False))
-    return sorted({cat for _, _, cat, _ in spans})
-
-
-def _verify(files: dict, names) -> list[tuple[str, list[str]]]:
-    problems = []
-    for path in files.values():
-        p = Path(path)
-        if p.suffix == ".png":
-            continue
-        if p.suffix == ".xlsx":
-            with zipfile.ZipFile(p) as z:
-                text = "\n".join(
-                    z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")
-                )
-            text = re.sub(r"<[^>]+>", " ", text)
-        else:
-            text = p.read_text(encoding="utf-8")
-            if p.suffix == ".html":
-                text = re.sub(r"<style.*?</style>", " ", text, flags=re.DOTALL)
-                text = html.unescape(re.sub(r"<[^>]+>", " ", text))
-        hits = _identifier_hits(text, names)
-        if hits:
-            problems.append((p.name, hits))
-    return problems
-
-
 def write_audit_report(
     audit,
     out_dir,
@@ -375,8 +274,17 @@ def write_audit_report(
     threshold: int = 5,
     quotes: bool = True,
     confidence: float = 0.95,
+    restricted_dir=None,
+    plans_dir=None,
 ) -> AuditReport:
     """Write the audit's shareable outputs: ``report.html``, ``audit.xlsx``, CSV files and ``chart.png``.
+
+    The shareable folder holds aggregate tables only.  Person-level outputs (the per-plan scorecard
+    with redacted evidence, the list of skipped plans) are written - with a secret only - to a
+    separate folder labelled restricted (*restricted_dir*, default ``<out_dir>-RESTRICTED`` beside
+    it): a per-plan table grouped by team would otherwise give back every team count that
+    small-number suppression hid.  Every file is scanned for identifiers before anything is written;
+    nothing is written if one is found, and files already in the folders are never deleted.
 
     Parameters
     ----------
@@ -398,6 +306,12 @@ def write_audit_report(
     quotes : bool, default=True
         Include redacted evidence sentences in person-level outputs.
     confidence : float, default=0.95
+    restricted_dir : path, optional
+        Folder for the person-level outputs (only with a secret).  Default: a folder beside
+        *out_dir* named after it with ``-RESTRICTED``.  Must not be inside *out_dir* (nor contain it).
+    plans_dir : path, optional
+        The folder of the original plans: *out_dir* and *restricted_dir* may not be it, be inside
+        it, or contain it (the CLI passes it).
 
     Returns
     -------
@@ -406,8 +320,9 @@ def write_audit_report(
     Raises
     ------
     PrivacyError
-        If *log_path* lies inside *out_dir*, or an identifier is found in an output after
-        writing (the outputs are then deleted).
+        If *log_path* or *restricted_dir* lies inside *out_dir*, an output folder is (inside) the
+        plans folder, or an identifier is found in an output before writing (then nothing is
+        written; the error names the file and the kind of identifier, never the value).
     """
     out = Path(out_dir).expanduser().resolve()
     lp = Path(log_path).expanduser().resolve() if log_path is not None else None
@@ -421,8 +336,29 @@ def write_audit_report(
         raise PrivacyError(
             f"The log path {str(log_path)!r} is a folder; give a file name.", file=str(log_path)
         )
-    out.mkdir(parents=True, exist_ok=True)
     person_level = secret is not None
+    restricted = None
+    if person_level:
+        restricted = (
+            Path(restricted_dir).expanduser().resolve()
+            if restricted_dir is not None
+            else out.parent / f"{out.name}-RESTRICTED"
+        )
+        if _inside(restricted, out) or _inside(out, restricted):
+            raise PrivacyError(
+                f"The restricted folder {str(restricted)!r} and the shareable folder {str(out)!r} must be "
+                "separate (neither inside the other): the restricted folder holds person-level outputs.",
+                file=str(restricted),
+            )
+    if plans_dir is not None:
+        src = Path(plans_dir).expanduser().resolve()
+        for label, folder in (("output", out), ("restricted", restricted)):
+            if folder is not None and (_inside(folder, src) or _inside(src, folder)):
+                raise PrivacyError(
+                    f"The {label} folder {str(folder)!r} must not be the plans folder {str(src)!r}, inside it, "
+                    "or contain it: the original plans must never be shared or overwritten.",
+                    file=str(folder),
+                )
     fingerprint = key_fingerprint(secret) if person_level else None
     rubric = audit.rubric
     published, rule, n_supp = published_compliance(audit, threshold, confidence=confidence)
@@ -460,8 +396,8 @@ def write_audit_report(
         ),
         f"Small-number suppression: {rule}",
         "Identifiers in quoted evidence (NHS numbers, dates of birth - after a DOB label or next to a name -, "
-        "phone numbers, e-mail addresses, full postcodes, names after titles, family or role words or name "
-        "labels and their repeats"
+        "phone numbers, e-mail addresses, full postcodes, hospital numbers, street addresses, names after "
+        "titles, family or role words or name labels and their repeats"
         + (", and the supplied names list" if names else "")
         + ") are replaced by markers such as [NHS number]. Names and dates found by rules rather than the "
         "names list are proposals: they are redacted here and flagged proposed=True in the anonymisation log "
@@ -469,7 +405,10 @@ def write_audit_report(
     ]
     if person_level:
         notes.append(
-            f"Plan ids are pseudonymised with keyed HMAC-SHA256 (key fingerprint {fingerprint}); the "
+            f"Person-level outputs (the per-plan scorecard with redacted evidence, the list of skipped plans) "
+            f"were written to a separate folder labelled restricted ({restricted.name}), not to this shareable "
+            "folder: grouped by team they would give back the counts hidden here. Do not share that folder. "
+            f"Plan ids in it are pseudonymised with keyed HMAC-SHA256 (key fingerprint {fingerprint}); the "
             "secret is not stored in any output."
         )
     else:
@@ -492,60 +431,42 @@ def write_audit_report(
     )
 
     files: dict[str, str] = {}
+    contents: dict[Path, bytes | str] = {}
+    png, chart_labels = _chart_png(published, rubric)
+    contents[out / "chart.png"] = png
+    files["chart"] = str(out / "chart.png")
+    contents[out / "compliance_overall.csv"] = overall.to_csv(index=False)
+    files["csv_overall"] = str(out / "compliance_overall.csv")
+    contents[out / "compliance_by_team.csv"] = teams.to_csv(index=False)
+    files["csv_teams"] = str(out / "compliance_by_team.csv")
+    if len(coverage):
+        contents[out / "coverage_overall.csv"] = coverage.to_csv(index=False)
+        files["csv_coverage"] = str(out / "coverage_overall.csv")
+    contents[out / "audit.xlsx"] = _xlsx_bytes(overall, teams, criteria_df, skipped_counts, notes, rubric, now, coverage)
+    files["xlsx"] = str(out / "audit.xlsx")
+    contents[out / "report.html"] = _html_text(overall, teams, criteria_df, skipped_counts, notes, rubric, now, png, coverage)
+    files["html"] = str(out / "report.html")
+    if restricted is not None:
+        contents[restricted / RESTRICTED_README] = _restricted_readme(out, fingerprint, now)
+        files["restricted_readme"] = str(restricted / RESTRICTED_README)
+        contents[restricted / "scorecard.csv"] = scorecard.to_csv(index=False)
+        files["csv_scorecard"] = str(restricted / "scorecard.csv")
+        if skipped_list is not None:
+            contents[restricted / "skipped_plans.csv"] = skipped_list.to_csv(index=False)
+            files["csv_skipped"] = str(restricted / "skipped_plans.csv")
+    # the last line of defence: scan everything, then write all (or nothing) - never deleting a file
+    # that was there before
+    out_created = not out.exists()
+    restricted_created = restricted is not None and not restricted.exists()
     try:
-        png = _chart_png(published, rubric)
-        (out / "chart.png").write_bytes(png)
-        files["chart"] = str(out / "chart.png")
-        overall.to_csv(out / "compliance_overall.csv", index=False)
-        files["csv_overall"] = str(out / "compliance_overall.csv")
-        teams.to_csv(out / "compliance_by_team.csv", index=False)
-        files["csv_teams"] = str(out / "compliance_by_team.csv")
-        if len(coverage):
-            coverage.to_csv(out / "coverage_overall.csv", index=False)
-            files["csv_coverage"] = str(out / "coverage_overall.csv")
-        if scorecard is not None:
-            scorecard.to_csv(out / "scorecard.csv", index=False)
-            files["csv_scorecard"] = str(out / "scorecard.csv")
-        _write_xlsx(
-            out / "audit.xlsx",
-            overall,
-            teams,
-            criteria_df,
-            scorecard,
-            skipped_counts,
-            skipped_list,
-            notes,
-            rubric,
-            now,
-            coverage,
-        )
-        files["xlsx"] = str(out / "audit.xlsx")
-        _write_html(
-            out / "report.html",
-            overall,
-            teams,
-            criteria_df,
-            scorecard,
-            skipped_counts,
-            skipped_list,
-            notes,
-            rubric,
-            now,
-            png,
-            coverage,
-        )
-        files["html"] = str(out / "report.html")
-        problems = _verify(files, names)
-        if problems:
-            raise PrivacyError(
-                "Identifiers were found in the outputs ("
-                + "; ".join(f"{f}: {', '.join(c)}" for f, c in problems)
-                + "); the outputs have been removed. Check the team names and metadata for personal details.",
-                files=[f for f, _ in problems],
-            )
+        out.mkdir(parents=True, exist_ok=True)
+        if restricted is not None:
+            restricted.mkdir(parents=True, exist_ok=True)
+        scan_and_write(contents, names, extra_text={out / "chart.png": "\n".join(chart_labels)})
     except BaseException:
-        for path in files.values():
-            Path(path).unlink(missing_ok=True)
+        for folder, created in ((restricted, restricted_created), (out, out_created)):
+            if created and folder is not None and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # only an empty folder this run created
         raise
     if lp is not None:
         lp.parent.mkdir(parents=True, exist_ok=True)
@@ -570,141 +491,10 @@ def write_audit_report(
     return AuditReport(
         files=files,
         person_level=person_level,
+        restricted_dir=str(restricted) if restricted is not None else None,
         log_path=str(lp) if lp else None,
         n_redactions=len(redaction_log),
         n_suppressed_cells=n_supp,
         notes=tuple(notes),
         provenance=prov,
     )
-
-
-def _write_xlsx(
-    path,
-    overall,
-    teams,
-    criteria_df,
-    scorecard,
-    skipped_counts,
-    skipped_list,
-    notes,
-    rubric,
-    now,
-    coverage=None,
-):
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("About")
-    ws.column_dimensions["A"].width = 120
-    title = WriteOnlyCell(ws, value="Care-plan audit")
-    title.font = Font(bold=True, size=14)
-    ws.append([title])
-    ws.append([f"Rubric: {rubric.title} ({rubric.id} v{rubric.version})"])
-    ws.append([f"Written (UTC): {now}"])
-    for note in notes:
-        ws.append([note])
-    ws.append(["Suppressed counts are shown as *; percentages resting on them are left blank."])
-
-    def cell_value(col, v):
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            return "*" if col.startswith("n_") else None
-        if isinstance(v, (np.bool_, bool)):
-            return bool(v)
-        if isinstance(v, np.integer):
-            return int(v)
-        if isinstance(v, np.floating):
-            return float(v)
-        return v
-
-    def sheet(name, df):
-        s = wb.create_sheet(name)
-        for k, col in enumerate(df.columns, start=1):
-            s.column_dimensions[get_column_letter(k)].width = min(60, max(10, len(col) + 2))
-        header = []
-        for col in df.columns:
-            c = WriteOnlyCell(s, value=col)
-            c.font = Font(bold=True)
-            header.append(c)
-        s.append(header)
-        cols = list(df.columns)
-        for row in df.itertuples(index=False, name=None):
-            s.append([cell_value(col, v) for col, v in zip(cols, row)])
-
-    sheet("Overall", overall)
-    sheet("By team", teams)
-    if coverage is not None and len(coverage):
-        sheet("Coverage", coverage)
-    sheet("Criteria", criteria_df)
-    if scorecard is not None:
-        if len(scorecard) <= XLSX_MAX_SCORECARD_ROWS:
-            sheet("Scorecard", scorecard)
-        else:
-            big = wb.create_sheet("Scorecard")
-            big.append([f"{len(scorecard):,} rows: too many for a workbook sheet; see scorecard.csv."])
-    sheet("Skipped files", skipped_list if skipped_list is not None else skipped_counts)
-    wb.save(path)
-
-
-def _write_html(
-    path,
-    overall,
-    teams,
-    criteria_df,
-    scorecard,
-    skipped_counts,
-    skipped_list,
-    notes,
-    rubric,
-    now,
-    png,
-    coverage=None,
-):
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Care-plan audit - {e(rubric.title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Care-plan audit</h1><p>{e(rubric.title)} ({e(rubric.id)} v{e(rubric.version)}). Written {e(now)} UTC.</p>",
-        "<div class='note'>" + "".join(f"<p>{e(n)}</p>" for n in notes) + "</div>",
-        "<h2>Compliance, all teams</h2>",
-        f"<img alt='Compliance per criterion' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>",
-        _table_html(overall),
-        "<h2>Compliance by team</h2><p>Counts marked * are suppressed (see the rule above).</p>",
-        _table_html(teams),
-    ]
-    if coverage is not None and len(coverage):
-        parts += [
-            (
-                "<h2>Coverage: areas with an agreed outcome</h2><p>For the plans each criterion was applied "
-                "to (for the Welsh eight areas of life: plans from Welsh services): how many have an agreed "
-                "outcome in each area, in at least one and in all of them; 'areas' gives the mean and median "
-                "number of areas covered per plan. Pre-rater counts. Counts marked * are suppressed.</p>"
-            ),
-            _table_html(coverage),
-        ]
-    parts += [
-        "<h2>Criteria and sources</h2>",
-        f"<p>{e(rubric.source)}</p>",
-        _table_html(criteria_df),
-        "<h2>Skipped files</h2>",
-        _table_html(skipped_list if skipped_list is not None else skipped_counts),
-    ]
-    if scorecard is not None:
-        parts += [
-            (
-                "<h2>Per-plan scorecard</h2><p>Plan ids are keyed pseudonyms. 'prerated' is the machine's "
-                "suggestion, 'confirmed' the reviewer's rating, 'final' the confirmed rating where there is one."
-                "</p>"
-            ),
-            _table_html(scorecard.head(HTML_MAX_SCORECARD_ROWS)),
-            (
-                f"<p>First {HTML_MAX_SCORECARD_ROWS:,} of {len(scorecard):,} rows; the full scorecard is in "
-                "scorecard.csv.</p>"
-                if len(scorecard) > HTML_MAX_SCORECARD_ROWS
-                else ""
-            ),
-        ]
-    parts.append("</body></html>")
-    Path(path).write_text("".join(parts), encoding="utf-8")

@@ -558,13 +558,29 @@ class CarePlanAudit(Result):
         return pd.DataFrame(rows, columns=cols)
 
     def write_report(
-        self, out_dir, *, secret=None, log_path=None, names=None, threshold: int = 5, quotes: bool = True
+        self,
+        out_dir,
+        *,
+        secret=None,
+        log_path=None,
+        names=None,
+        threshold: int = 5,
+        quotes: bool = True,
+        restricted_dir=None,
     ):
-        """Write the shareable outputs (HTML, Excel, CSV, chart) to *out_dir*; see :func:`write_audit_report`."""
+        """Write the shareable outputs (HTML, Excel, CSV, chart) to *out_dir*, and with a secret the
+        person-level ones to a separate restricted folder; see :func:`write_audit_report`."""
         from recoverystudy.audit.report import write_audit_report
 
         return write_audit_report(
-            self, out_dir, secret=secret, log_path=log_path, names=names, threshold=threshold, quotes=quotes
+            self,
+            out_dir,
+            secret=secret,
+            log_path=log_path,
+            names=names,
+            threshold=threshold,
+            quotes=quotes,
+            restricted_dir=restricted_dir,
         )
 
     def plan_text(self, plan: str) -> str:

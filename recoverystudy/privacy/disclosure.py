@@ -31,9 +31,10 @@ from scipy.optimize import linprog
 import numpy as np
 import pandas as pd
 
+from recoverystudy.privacy._linked import joint_exposed, repair_choice
 from recoverystudy.results import Result, base_provenance
 
-__all__ = ["TOTAL", "SuppressedTable", "suppress_small_counts", "suppression_rule"]
+__all__ = ["TOTAL", "SuppressedTable", "suppress_linked", "suppress_small_counts", "suppression_rule"]
 
 TOTAL = "Total"
 
@@ -524,8 +525,14 @@ def suppress_linked(
 ) -> dict[str, SuppressedTable]:
     """Suppress several tables that share their row totals (e.g. one table per audit criterion).
 
-    A row total hidden in one table is hidden in all of them, repeating until nothing changes,
-    so that a total shown in one table cannot undo the protection in another.
+    A row total hidden in one table is hidden in all of them, repeating until nothing changes, so
+    that a total shown in one table cannot undo the protection in another.  Then all tables are
+    checked *together* (linear programming over every table at once, the shared row totals as single
+    unknowns): each table may bound a hidden row total from below (its published cells plus at
+    least one per hidden cell), and together these bounds can pin it, and with it the hidden counts.
+    While a small count is pinned so, the largest published count in the row that gives the
+    tightest bound is hidden too (or, when that row has nothing left, in another row whose total is
+    hidden), and the tables are suppressed again.
 
     Examples
     --------
@@ -536,24 +543,47 @@ def suppress_linked(
     >>> bool(out["b"].suppressed.loc["B", "Total"]) == bool(out["a"].suppressed.loc["B", "Total"])
     True
     """
+    names = list(tables)
+    if not names:
+        return {}
+    low = 0 if suppress_zeros else 1
+    extra = {name: np.zeros((tables[name].shape[0] + 1, tables[name].shape[1] + 1), dtype=bool) for name in names}
     results: dict[str, SuppressedTable] = {}
-    shared: np.ndarray | None = None
-    for _ in range(50):
-        results = {}
-        for name, tab in tables.items():
-            force = None
-            if shared is not None:
-                force = np.zeros((tab.shape[0] + 1, tab.shape[1] + 1), dtype=bool)
-                force[:, -1] = shared
-            results[name] = suppress_small_counts(
-                tab, threshold, suppress_zeros=suppress_zeros, force=force, keep=keep
-            )
-        union = (
-            np.zeros(next(iter(tables.values())).shape[0] + 1, dtype=bool) if tables else np.zeros(0, bool)
-        )
-        for res in results.values():
-            union |= res.suppressed.iloc[:, -1].to_numpy()
-        if shared is not None and np.array_equal(union, shared):
+    cache: dict = {}
+    notes: list[str] = []
+    for _round in range(200):
+        shared: np.ndarray | None = None
+        for _ in range(50):
+            results = {}
+            for name in names:
+                force = extra[name].copy()
+                if shared is not None:
+                    force[:, -1] |= shared
+                key = (name, force.tobytes())
+                if key not in cache:  # deterministic given the forced cells: recompute only what changed
+                    cache[key] = suppress_small_counts(
+                        tables[name], threshold, suppress_zeros=suppress_zeros, force=force, keep=keep
+                    )
+                results[name] = cache[key]
+            union = np.zeros(tables[names[0]].shape[0] + 1, dtype=bool)
+            for res in results.values():
+                union |= res.suppressed.iloc[:, -1].to_numpy()
+            if shared is not None and np.array_equal(union, shared):
+                break
+            shared = union
+        values = [results[n].counts.to_numpy(dtype=float) for n in names]
+        masks = [results[n].suppressed.to_numpy() for n in names]
+        sensitive = [results[n].primary.to_numpy() for n in names]
+        exposed = joint_exposed(values, masks, sensitive, low)
+        if not exposed:
             break
-        shared = union
+        t, i, _j = exposed[0]
+        choice = repair_choice(values, masks, i, low, cell=exposed[0])
+        if choice is None:  # pragma: no cover - every cell of the row is hidden already
+            notes.append(f"Cell in row {tables[names[t]].index[i]!r} of {names[t]!r} could not be protected.")
+            break
+        extra[names[choice[0]]][choice[1], choice[2]] = True
+    if notes:
+        for res in results.values():
+            res.provenance.setdefault("notes", []).extend(notes)
     return results

@@ -42,6 +42,18 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from recoverystudy._dates import MONTHS
+from recoverystudy.privacy._formats import (
+    MONTHS_RX,
+    find_addresses,
+    find_dobs,
+    find_emails,
+    find_hospital_numbers,
+    find_nhs_numbers,
+    find_phones,
+    find_postcodes,
+    nhs_number_is_valid,
+)
+from recoverystudy.privacy._names import find_rule_names
 from recoverystudy.results import Result, base_provenance
 
 __all__ = [
@@ -59,6 +71,8 @@ REDACTION_MARKERS = {
     "phone": "[phone number]",
     "email": "[email]",
     "postcode": "[postcode]",
+    "hospital_number": "[hospital number]",
+    "address": "[address]",
     "name": "[name]",
 }
 
@@ -72,189 +86,26 @@ PROPOSAL_RULES = frozenset(
 )
 
 # Order decides which category wins when two candidate spans overlap.
-_PRIORITY = {"email": 0, "nhs_number": 1, "date_of_birth": 2, "phone": 3, "postcode": 4, "name": 5}
-
-_NHS = re.compile(r"(?<![\d\w])(\d{3})([ \-]?)(\d{3})\2(\d{4})(?![\d\w])")
-_NHS_LABEL = re.compile(r"NHS\s*(?:no\.?|number|num\.?|#)?\s*[:.\-]?\s*$", re.IGNORECASE)
-_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-
-_MONTHS = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_DATE = (
-    r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
-    r"|\d{4}-\d{1,2}-\d{1,2}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+\d{{2,4}}"
-    rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
-)
-_DOB = re.compile(
-    rf"(?:\bD\.?\s?O\.?\s?B\.?|\bdate\s+of\s+birth|\bborn(?:\s+on)?)\s*(?:[:\-]\s*)?(?P<date>{_DATE})",
-    re.IGNORECASE,
-)
-_PHONE = re.compile(r"(?<![\w+])(?:\+44[\s\-]?(?:\(0\)[\s\-]?)?|\(?0)(?:[\s\-()]{0,2}\d){9,10}(?![\d])")
-_EMAIL = re.compile(r"(?<![\w.+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
-_POSTCODE = re.compile(
-    r"(?<![A-Za-z0-9])(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
-_CAP = r"[A-Z][a-z]+(?:[\-'][A-Z]?[a-z]+)?"
-_TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof")
-_TITLE_BODY = rf"(?:{'|'.join(_TITLES)})\.?\s+(?P<tname>{_CAP}(?:\s+{_CAP})?)"
-# Family and role words after which a capitalised word is taken for a name (case-insensitive words).
-_ROLE = (
-    r"(?:(?:step-?)?(?:mum|mom|mother|dad|father|sister|brother|son|daughter)(?:-in-law)?|"
-    r"partner|wife|husband|friend|nan|nana|nanna|gran|granny|grandma|grandmother|grandad|grandpa|"
-    r"grandfather|grandson|granddaughter|aunt|auntie|aunty|uncle|cousin|niece|nephew|neighbour|carer|"
-    r"girlfriend|boyfriend|fianc[e\u00e9]e?|ex(?:-?(?:partner|wife|husband))?|"
-    r"care co-?ordinator|key ?worker|support worker|social worker|CPN|nurse|doctor|psychiatrist|"
-    r"psychologist|therapist|counsellor|advocate|GP|consultant|housing officer|landlord|landlady)"
-)
-_FAMILY_BODY = (
-    r"(?i:my|his|her|their|our|your)\s+"
-    r"(?:(?i:older|younger|elder|eldest|oldest|youngest|big|little|best|late|twin|new)\s+)?"
-    rf"(?i:{_ROLE}),?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)"
-)
-# One scan for both: a title ("Dr Patel": group tname) or a family / role word ("my sister Jean",
-# "her husband Graham", "My care co-ordinator, Ruth": group name).
-_TITLED_OR_FAMILY = re.compile(rf"\b(?:{_TITLE_BODY}|{_FAMILY_BODY})")
-# "Alex (my partner)", "Gethin (partner)" and "Mum (Carol)", "carer (Jean Smith)": found from the
-# bracket (a fast literal scan), then the word before it is checked.
-_BRACKET_ROLE = re.compile(rf"\((?i:(?:my|his|her|their)\s+)?(?i:{_ROLE})\)")
-_NAME_BEFORE = re.compile(rf"\b({_CAP})\s*$")
-_BRACKET_NAME = re.compile(rf"\((?P<name>{_CAP}(?:\s+{_CAP})?)\)")
-_ROLE_BEFORE = re.compile(rf"\b(?i:{_ROLE})\s*$")
-
-
-def _role_bracket_names(text: str):
-    """(start, name, rule) of names in "Alex (my partner)" and "Mum (Carol)"."""
-    if "(" not in text:
-        return
-    for m in _BRACKET_ROLE.finditer(text):
-        before = _NAME_BEFORE.search(text, max(0, m.start() - 40), m.start())
-        if before is not None:
-            yield before.start(1), before.group(1), "role_bracket"
-    for m in _BRACKET_NAME.finditer(text):
-        if _ROLE_BEFORE.search(text, max(0, m.start() - 40), m.start()) is not None:
-            yield m.start("name"), m.group("name"), "role_bracket"
-
-
-# At the start of a line or after "; ", ", ", ". ": a name label and colon ("Carer: Jean Smith",
-# "Signed: J Okonkwo": group name), or a staff role word and a name without a colon ("Care
-# coordinator Priti Nair 020 ...": group rname, case-sensitive).  One scan for both.
-_LABELLED = re.compile(
-    r"(?im)(?:^[ \t\-*\u2022]*|(?<=[;,.] ))(?:(?:(?:relevant|full|preferred)\s+)?"
-    r"(?:name|service user|patient|client|carer|next of kin|"
-    r"care co-?ordinator|key worker|named nurse|signed(?: by)?|signature|nearest relative)"
-    r"(?:'s)?(?:\s+(?:full\s+)?name)?"
-    rf"\s*(?:\([^)\n]*\))?\s*[:\-]\s*(?P<name>(?:[A-Z]\.?[ \t]+)?{_CAP.replace('[a-z]', '[A-Za-z]')}(?:[ \t]+{_CAP})*)"
-    r"|(?:care co-?ordinator|key ?worker|named nurse|cpn|social worker|support worker|psychiatrist|"
-    rf"psychologist|consultant)\s+(?:is\s+)?(?P<rname>(?-i:{_CAP}(?:\s+{_CAP})?)))"
-)
-# Words that follow titles or labels but are not names.
-_NOT_NAMES = frozenset(
-    [
-        "The",
-        "A",
-        "An",
-        "Not",
-        "None",
-        "No",
-        "Yes",
-        "Unknown",
-        "Declined",
-        "Service",
-        "User",
-        "Team",
-        "Crisis",
-        "Home",
-        "Community",
-        "Mental",
-        "Health",
-        "Please",
-        "See",
-        "Care",
-        "Plan",
-        "Signed",
-        "Date",
-        "Refused",
-        "Unable",
-        "Awaiting",
-        # capitalised words that follow role words but are not names
-        "Mr",
-        "Mrs",
-        "Ms",
-        "Miss",
-        "Mx",
-        "Dr",
-        "Prof",
-        "On",
-        "In",
-        "At",
-        "And",
-        "But",
-        "Or",
-        "If",
-        "When",
-        "Then",
-        "This",
-        "That",
-        "He",
-        "She",
-        "They",
-        "It",
-        "Is",
-        "Was",
-        "Will",
-        "Has",
-        "Had",
-        "Who",
-        "North",
-        "South",
-        "East",
-        "West",
-        "Surgery",
-        "Practice",
-        "Unit",
-        "Ward",
-        "Centre",
-        "Clinic",
-        "Hospital",
-        "Office",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-        "Mondays",
-        "Tuesdays",
-        "Wednesdays",
-        "Thursdays",
-        "Fridays",
-        "Saturdays",
-        "Sundays",
-        "January",
-        "February",
-        "March",
-        "July",
-        "September",
-        "October",
-        "November",
-        "December",
-        "Christmas",
-        "Easter",
-    ]
-)
+_PRIORITY = {
+    "email": 0,
+    "nhs_number": 1,
+    "date_of_birth": 2,
+    "phone": 3,
+    "hospital_number": 4,
+    "postcode": 5,
+    "address": 6,
+    "name": 7,
+}
+_FIXED_FORMATS = (find_emails, find_nhs_numbers, find_dobs, find_phones, find_postcodes, find_hospital_numbers,
+                  find_addresses)
 
 # --- dates of birth next to a name -------------------------------------------------------------------
 _DATE_PARTS = re.compile(
     r"(?<![\d/.\-])(?:"
     r"(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})"
     r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
-    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}}|\d{{2}})"
-    rf"|(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})"
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m3>{MONTHS_RX})\.?,?\s+(?P<y3>\d{{4}}|\d{{2}})"
+    rf"|(?P<m4>{MONTHS_RX})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})"
     r")(?![\d/])",
     re.IGNORECASE,
 )
@@ -273,31 +124,6 @@ _EVENT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 DOB_AGE_RANGE = (16, 110)
-
-
-def nhs_number_is_valid(number: str) -> bool:
-    """Return True if *number* (10 digits, spaces or hyphens allowed) passes the NHS check digit.
-
-    Modulus 11: the first nine digits are weighted 10, 9, ..., 2; the check digit is
-    11 - (sum mod 11), with 11 read as 0; a result of 10 means the number is invalid
-    (NHS Data Dictionary, "NHS Number").
-
-    Examples
-    --------
-    >>> nhs_number_is_valid("943 476 5919")
-    True
-    >>> nhs_number_is_valid("943 476 5918")
-    False
-    """
-    digits = re.sub(r"[ \-]", "", str(number))
-    if len(digits) != 10 or not digits.isdigit():
-        return False
-    check = 11 - sum(int(ch) * w for ch, w in zip(digits[:9], _WEIGHTS)) % 11
-    if check == 11:
-        check = 0
-    if check == 10:
-        return False
-    return check == int(digits[9])
 
 
 @dataclass(frozen=True)
@@ -435,22 +261,8 @@ def _find_spans(
     reference_date: _dt.date | None = None,
 ) -> list[tuple[int, int, str, str]]:
     spans: list[tuple[int, int, str, str]] = []
-    for m in _EMAIL.finditer(text):
-        spans.append((m.start(), m.end(), "email", "email"))
-    for m in _NHS.finditer(text):
-        if nhs_number_is_valid(m.group(0)):
-            spans.append((m.start(), m.end(), "nhs_number", "nhs_number_valid"))
-        elif _NHS_LABEL.search(text[max(0, m.start() - 20) : m.start()]):
-            spans.append((m.start(), m.end(), "nhs_number", "nhs_number_labelled_invalid"))
-    for m in _DOB.finditer(text):
-        spans.append((m.start("date"), m.end("date"), "date_of_birth", "dob_label"))
-    for m in _PHONE.finditer(text):
-        s, e = m.start(), m.end()
-        if text[s] == "(" and ")" not in text[s:e]:  # a stray opening bracket is not part of the number
-            s += 1
-        spans.append((s, e, "phone", "uk_phone"))
-    for m in _POSTCODE.finditer(text):
-        spans.append((m.start(), m.end(), "postcode", "uk_postcode"))
+    for find in _FIXED_FORMATS:
+        spans.extend(find(text))
     if names:
         cleaned = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
         if cleaned:
@@ -460,25 +272,10 @@ def _find_spans(
             for m in pat.finditer(text):
                 spans.append((m.start(), m.end(), "name", "names_list"))
     if name_rules:
+        rule_spans = find_rule_names(text)
         found_words: set[str] = set()
-        rule_spans = []
-        for found in (
-            _rx_names(_TITLED_OR_FAMILY, text, (("tname", "title"), ("name", "family_word"))),
-            _role_bracket_names(text),
-            _rx_names(_LABELLED, text, (("name", "name_label"), ("rname", "role_word"))),
-        ):
-            for s, name, rule in found:
-                words = name.split()
-                while words and words[-1] in _NOT_NAMES:
-                    words.pop()
-                if len(words) > 1 and words[0] in _TITLES:  # "my friend Dr Patel"
-                    s = text.index(words[1], s + len(words[0]))
-                    words = words[1:]
-                if not words or words[0] in _NOT_NAMES:
-                    continue
-                e = s + len(" ".join(words)) if len(words) == 1 else s + _span_of_words(text[s:], words)
-                rule_spans.append((s, e, "name", rule))
-                found_words.update(w for w in words if len(w) > 2 and w[0].isupper())
+        for s_, e_, _cat, _rule in rule_spans:
+            found_words.update(w for w in text[s_:e_].split() if len(w) > 2 and w[0].isupper())
         spans.extend(rule_spans)
         if found_words:
             # later whole-word repeats of a name a rule found ("my partner Gethin ... Gethin will help");
@@ -501,25 +298,8 @@ def _find_spans(
     return spans
 
 
-def _rx_names(rx: re.Pattern, text: str, groups: tuple[tuple[str, str], ...]):
-    """(start, name, rule) for each match, from whichever named group matched."""
-    for m in rx.finditer(text):
-        for group, rule in groups:
-            name = m.group(group)
-            if name is not None:
-                yield m.start(group), name, rule
-                break
-
-
 def _word_char(ch: str) -> bool:
     return ch.isalnum() or ch in "'-_"
-
-
-def _span_of_words(sub: str, words: list[str]) -> int:
-    pos = 0
-    for w in words:
-        pos = sub.index(w, pos) + len(w)
-    return pos
 
 
 def _resolve(spans: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
