@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import recoverystudy as rs
 from recoverystudy.audit import report as report_mod
-from recoverystudy.audit.command import audit_command
+from recoverystudy.cli_audit import audit_command
 from recoverystudy.errors import PrivacyError
 from recoverystudy.synthetic.identifiers import identifier_plans
 

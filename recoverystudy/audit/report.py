@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recoverystudy.audit._render import _chart_png, _html_text, _restricted_readme, _xlsx_bytes
+from recoverystudy.audit.render import _chart_png, _html_text, _restricted_readme, _xlsx_bytes
 from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
