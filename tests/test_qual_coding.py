@@ -38,7 +38,7 @@ def test_code_and_segments(proj):
     assert proj.code("SU01-int", start, start + 9, "care_plan_document/copy_and_ownership", coder="AB") == seg
     segs = proj.segments()
     assert segs.columns.tolist() == ["segment_id", "document", "case", "code", "coder", "start", "end", "text",
-                                     "context_before", "context_after", "framework_version"]
+                                     "context_before", "context_after", "framework_version", "label"]
     row = segs.iloc[0]
     assert row["text"] == "never had"
     assert row["context_before"] == TEXT[max(0, start - 80):start]

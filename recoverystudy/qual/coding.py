@@ -24,7 +24,7 @@ __all__ = ["CodingMixin", "MEMO_TARGETS"]
 
 MEMO_TARGETS = ("project", "case", "code", "segment", "cell", "document")
 _SEG_COLUMNS = ["segment_id", "document", "case", "code", "coder", "start", "end", "text", "context_before",
-                "context_after", "framework_version"]
+                "context_after", "framework_version", "label"]
 
 
 def _int_columns(conn, exprs: list[str], tail: str, params) -> list[np.ndarray]:
@@ -456,7 +456,8 @@ class CodingMixin:
         -------
         pandas.DataFrame
             ``segment_id, document, case, code, coder, start, end, text, context_before,
-            context_after, framework_version`` ordered by document and position.
+            context_after, framework_version, label`` ordered by document and position (``label`` is
+            the name another program gave the quotation, ``""`` if none).
             ``framework_version`` is the frozen framework the segment was coded under; it is empty
             (``<NA>``) for segments coded under the working codebook: before the first
             :meth:`freeze_framework`, or with a code added since the latest freeze.
@@ -537,6 +538,8 @@ class CodingMixin:
             "start": start, "end": end,
             "text": np.array(seg_text, dtype=object), "context_before": np.array(before, dtype=object),
             "context_after": np.array(after, dtype=object), "framework_version": version,
+            "label": pd.Series(dict(self._q("SELECT segment_id, label FROM segments WHERE label <> ''")),
+                               dtype=object).reindex(seg_id).fillna("").to_numpy(dtype=object),
         }, columns=_SEG_COLUMNS)
 
     def _coded_spans(self, coders: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -605,11 +608,14 @@ class CodingMixin:
             (new_guid(), text, on, case_id, code_id, segment_id, document_id, author_id, now, now))
         return int(cur.lastrowid)
 
-    def add_memo(self, text: str, *, on: str = "project", target: Any = None, author: str) -> int:
+    def add_memo(self, text: str, *, on: str = "project", target: Any = None, author: str, title: str = "") -> int:
         """Write a memo on the project, a case, a code, a segment, a document or a matrix cell.
 
         Parameters
         ----------
+        text : str
+        title : str, optional
+            A short title (exported as the REFI-QDA note's name).
         on : {"project", "case", "code", "segment", "cell", "document"}
         target
             ``None`` (project), case name, code path, segment id, document name/id, or
@@ -649,12 +655,15 @@ class CodingMixin:
             ids["case_id"], ids["code_id"] = self._case_id(target[0]), self._code_id(target[1])
         with self._tx() as conn:
             memo_id = self._insert_memo(conn, text, on, author_id=self._uid(author), **ids)
+            if title:
+                conn.execute("UPDATE memos SET title = ? WHERE memo_id = ?", (str(title), memo_id))
             conn.execute("INSERT INTO coding_log(action, coder, at, detail) VALUES ('memo', ?, ?, ?)",
                          (author, utc_now(), f"memo {memo_id} on {on}"))
         return memo_id
 
     def memos(self, on: str | None = None) -> pd.DataFrame:
-        """Memos: ``memo_id, on, target, case, code, segment_id, document, text, author, created_at``.
+        """Memos: ``memo_id, on, target, case, code, segment_id, document, text, author, created_at, title,
+        description`` (title and description as another program wrote them, ``""`` if none).
 
         Examples
         --------
@@ -665,8 +674,8 @@ class CodingMixin:
         ['First impressions: carers absent.']
         >>> proj.close()
         """
-        sql = ("SELECT m.memo_id, m.target_type, k.name, c.path, m.segment_id, d.name, m.text, u.name, m.created_at"
-               " FROM memos m JOIN users u ON u.user_id = m.author_id LEFT JOIN cases k ON k.case_id = m.case_id"
+        sql = ("SELECT m.memo_id, m.target_type, k.name, c.path, m.segment_id, d.name, m.text, u.name, m.created_at,"
+               " m.title, m.description FROM memos m JOIN users u ON u.user_id = m.author_id LEFT JOIN cases k ON k.case_id = m.case_id"
                " LEFT JOIN codes c ON c.code_id = m.code_id LEFT JOIN documents d ON d.document_id = m.document_id")
         params: tuple = ()
         if on is not None:
@@ -676,11 +685,11 @@ class CodingMixin:
             params = (on,)
         rows = self._q(sql + " ORDER BY m.memo_id", params)
         out = []
-        for memo_id, on_, case, code, seg, doc, text, author, at in rows:
+        for memo_id, on_, case, code, seg, doc, text, author, at, title, description in rows:
             target = {"project": None, "case": case, "code": code, "document": doc,
                       "segment": None if seg is None else str(seg), "cell": f"{case} | {code}"}[on_]
-            out.append((memo_id, on_, target, case, code, seg, doc, text, author, at))
+            out.append((memo_id, on_, target, case, code, seg, doc, text, author, at, title, description))
         frame = pd.DataFrame(out, columns=["memo_id", "on", "target", "case", "code", "segment_id", "document", "text",
-                                           "author", "created_at"])
+                                           "author", "created_at", "title", "description"])
         frame["segment_id"] = frame["segment_id"].astype("Int64")
         return frame

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from recoverystudy.qual import refi_read as _read
 from recoverystudy.qual import refi_write as _write
+from recoverystudy.qual.project import Project
 
 __all__ = ["export_qdpx", "import_qdpx", "export_qdc", "import_qdc", "import_history"]
 
@@ -126,7 +127,7 @@ def import_qdpx(qdpx: str | Path, new_path: str | Path):
     ...     copy.cases().to_dict("records")
     [{'case': 'SU01', 'age': 34, 'site': 'A'}]
     """
-    return _read.read_qdpx(qdpx, new_path)
+    return Project.import_qdpx(qdpx, new_path)
 
 
 def export_qdc(project, path: str | Path) -> Path:

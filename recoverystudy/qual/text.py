@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "ABBREVIATIONS"]
+__all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "speaker_role", "ABBREVIATIONS",
+           "INTERVIEWER_LABELS"]
+
+#: Speaker labels (lower case) of the people asking the questions, whose turns are not data to be coded.
+INTERVIEWER_LABELS = frozenset({"interviewer", "int", "i", "researcher", "moderator", "facilitator", "fac", "q"})
 
 #: Abbreviations (lower case, no final dot) after which a full stop does not end a sentence.
 ABBREVIATIONS = frozenset(
@@ -155,3 +159,20 @@ def speaker_turns(text: str) -> list[tuple[str, int, int, int]]:
         speaker = (m.group("bracket") or m.group("label")).strip()
         turns.append((speaker, m.start(), m.end(), end))
     return turns
+
+
+def speaker_role(speaker: str) -> str:
+    """``"interviewer"`` for the interviewer, researcher, moderator or facilitator; else ``"participant"``.
+
+    Numbered labels count too (``"Interviewer 2"``, ``"Facilitator B"``).
+
+    Examples
+    --------
+    >>> speaker_role("Interviewer"), speaker_role("Facilitator 2"), speaker_role("SU01"), speaker_role("Carer 2")
+    ('interviewer', 'interviewer', 'participant', 'participant')
+    """
+    label = " ".join(str(speaker).lower().replace(".", " ").split())
+    first = label.split(" ")[0] if label else ""
+    if label in INTERVIEWER_LABELS or (first in INTERVIEWER_LABELS and len(first) > 2):
+        return "interviewer"
+    return "participant"
