@@ -781,8 +781,12 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, ExchangeMixin):
 
     # -- delegated: inter-coder agreement -----------------------------------------------------------
     def agreement(self, coder_a: str | None = None, coder_b: str | None = None, *, unit: str = "character",
-                  codes: Iterable[str] | None = None, coders: Iterable[str] | None = None):
+                  codes: Iterable[str] | None = None, coders: Iterable[str] | None = None,
+                  documents: Iterable[str] | str | None = None):
         """Inter-coder agreement; see :func:`recoverystudy.qual.agreement.agreement`.
+
+        By default only the documents every compared coder coded are compared (a double-coded subset);
+        pass ``documents=[...]`` to name them, or ``documents="all"``.
 
         Examples
         --------
@@ -798,7 +802,8 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, ExchangeMixin):
         from recoverystudy.qual.agreement import agreement
 
         return agreement(self, coder_a, coder_b, unit=unit, codes=None if codes is None else list(codes),
-                         coders=None if coders is None else list(coders))
+                         coders=None if coders is None else list(coders),
+                         documents=documents if documents is None or isinstance(documents, str) else list(documents))
 
 
 # keep DocumentReadError importable from here for users who catch it after add_document
