@@ -19,6 +19,7 @@ import pandas as pd
 
 from recoverystudy.errors import AmbiguousQuoteError, QuoteNotFoundError
 from recoverystudy.qual.store import new_guid, new_guids, utc_now
+from recoverystudy.qual.text import spoken_by_excluded
 
 __all__ = ["CodingMixin", "MEMO_TARGETS"]
 
@@ -281,7 +282,8 @@ class CodingMixin:
         return seg_id
 
     # -- bulk ----------------------------------------------------------------------------------------
-    def code_many(self, frame: pd.DataFrame, *, coder: str | None = None) -> list[int]:
+    def code_many(self, frame: pd.DataFrame, *, coder: str | None = None, speakers=None,
+                  exclude_speakers=None) -> list[int]:
         """Code many segments in one transaction (vectorised checks, ``executemany``).
 
         Parameters
@@ -289,6 +291,11 @@ class CodingMixin:
         frame : pandas.DataFrame
             Columns ``document`` (name or id), ``start``, ``end``, ``code`` and ``coder`` (or pass
             *coder* for all rows).  Nothing is written if any row is invalid.
+        speakers, exclude_speakers : iterable of str, optional
+            Whose turns may be coded.  By default a row that starts in a turn of a speaker with the
+            interviewer role (``proj.turns()["role"]``) is refused: questions are not data.  Pass
+            ``speakers=[...]`` to allow only those speakers, or ``exclude_speakers=[...]`` to refuse
+            exactly those (``exclude_speakers=[]`` allows every turn).
 
         Returns
         -------
@@ -329,6 +336,17 @@ class CodingMixin:
             raise ValueError(
                 f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} is outside document {doc_col(i)!r} or empty "
                 f"(need 0 <= start < end <= {n_chars[i]}); {int(invalid.sum())} rows affected.")
+        turns = self._q("SELECT document_id, start, end, speaker, role FROM turns ORDER BY document_id, start")
+        blocked = spoken_by_excluded(turns, doc_ids, starts, speakers, exclude_speakers)
+        if blocked.any():
+            i = int(np.flatnonzero(blocked)[0])
+            rule = ("speakers other than " + ", ".join(map(repr, speakers)) if speakers is not None else
+                    "speakers " + ", ".join(map(repr, exclude_speakers)) if exclude_speakers is not None else
+                    "the interviewer or facilitator")
+            raise ValueError(
+                f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} of document {doc_col(i)!r} is in a turn of "
+                f"{rule}; {int(blocked.sum())} rows affected. Questions are not data: drop those rows, or pass "
+                f"exclude_speakers=[] if they really should be coded. Nothing was written.")
         if coder is not None:
             coder_codes, coder_names = np.zeros(n, dtype=np.int64), [coder]
         else:  # raw names in order of first appearance (users are created in that order)
