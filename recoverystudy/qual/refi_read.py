@@ -408,12 +408,12 @@ class _ProjectReader(ProjectFile):
             return False
         once = twice = 0
         for a, b, name in spans:
-            probe = " ".join(name.split()[:3]).rstrip(".…")
+            probe = name.rstrip(".…").strip()
             if not probe or b > n_raw:
                 continue
             a2, b2 = a - bisect.bisect_left(crlf, a), b - bisect.bisect_left(crlf, b)
-            once += " ".join(text[a:b].split()).startswith(probe)
-            twice += " ".join(text[a2:b2].split()).startswith(probe)
+            once += text[a:b].startswith(probe) or (b - a > 2 and probe.startswith(text[a:b].rstrip(".…")))
+            twice += text[a2:b2].startswith(probe) or (b2 - a2 > 2 and probe.startswith(text[a2:b2].rstrip(".…")))
         return once > twice
 
     def _write_segments(self) -> None:
