@@ -1,7 +1,9 @@
 """REFI-QDA exchange and groups (sets of documents and codes) as methods of :class:`~recoverystudy.qual.project.Project`.
 
 The exchange itself lives in :mod:`~recoverystudy.qual.refi_write` and :mod:`~recoverystudy.qual.refi_read`
-(which know nothing of the ``Project`` class); :mod:`recoverystudy.qual.refi` is the documented facade.
+(which know nothing of the ``Project`` class, so there is no import circle); :mod:`recoverystudy.qual.refi`
+is the documented facade.  They are imported when first used, not when recoverystudy is imported, because
+they load lxml (``import recoverystudy`` stays light).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from recoverystudy.qual import refi_read as _read
-from recoverystudy.qual import refi_write as _write
 from recoverystudy.qual.store import new_guid, utc_now
 
 __all__ = ["ExchangeMixin"]
@@ -32,7 +32,9 @@ class ExchangeMixin:
         ...     proj.export_qdpx(folder / "p.qdpx").name
         'p.qdpx'
         """
-        return _write.write_qdpx(self, path)
+        from recoverystudy.qual import refi_write  # on use: lxml is heavy (not a cycle: see the module docstring)
+
+        return refi_write.write_qdpx(self, path)
 
     @classmethod
     def import_qdpx(cls, qdpx: str | Path, new_path: str | Path):
@@ -48,7 +50,9 @@ class ExchangeMixin:
         ...     len(copy.documents())
         0
         """
-        return cls.open(_read.read_qdpx(qdpx, new_path))
+        from recoverystudy.qual import refi_read  # on use: lxml is heavy
+
+        return cls.open(refi_read.read_qdpx(qdpx, new_path))
 
     def export_qdc(self, path: str | Path) -> Path:
         """Export the codebook as a REFI-QDA codebook (``.qdc``); see :func:`recoverystudy.qual.refi.export_qdc`.
@@ -61,7 +65,9 @@ class ExchangeMixin:
         ...     proj.export_qdc(folder / "f.qdc").name
         'f.qdc'
         """
-        return _write.write_qdc(self, path)
+        from recoverystudy.qual import refi_write  # on use: lxml is heavy
+
+        return refi_write.write_qdc(self, path)
 
     def import_qdc(self, path: str | Path) -> list[int]:
         """Add the codes of a REFI-QDA codebook (``.qdc``); see :func:`recoverystudy.qual.refi.import_qdc`.
@@ -76,7 +82,9 @@ class ExchangeMixin:
         ...     len(empty.import_qdc(folder / "f.qdc"))
         43
         """
-        return _read.read_qdc(self, path)
+        from recoverystudy.qual import refi_codes  # on use, as the others
+
+        return refi_codes.read_qdc(self, path)
 
     def add_group(self, name: str, *, documents: Iterable[str] = (), codes: Iterable[str] = (),
                   description: str = "") -> int:

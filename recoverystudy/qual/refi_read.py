@@ -10,154 +10,30 @@ a temporary file and moved into place only when complete.  What is ignored or re
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import os
 import re
-import unicodedata
 import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from recoverystudy.errors import ImportFormatError, ProjectStoreError
+from recoverystudy.errors import ProjectStoreError
 from recoverystudy.qual.documents import normalise_text, text_sha256
-from recoverystudy.qual.refi_archive import Package, Report, local_name
+from recoverystudy.qual.refi_archive import Package, Report
 from recoverystudy.qual.refi_format import (
     AUTO_CHART_NOTE_PREFIX,
     CHART_NOTE_PREFIX,
     DOCUMENT_VARIABLES_KEY,
     IMPORTER_GUID,
-    ORIGIN,
     generated_note_name,
-    parse_code_description,
 )
-from recoverystudy.qual.refi_xml import GUID, ProjectFile, key, kid, kids, read_codes, when
+from recoverystudy.qual.refi_codes import Names, file_record, insert_codes, record
+from recoverystudy.qual.refi_xml import GUID, ProjectFile, when
 from recoverystudy.qual.store import Store, new_guid, utc_now
 from recoverystudy.qual.text import speaker_role, speaker_turns
 
-__all__ = ["read_qdpx", "read_qdc", "import_history", "META_KEY"]
-
-_PATH = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)*$")
-META_KEY = "refi_imports"
-
-def _slug(name: str) -> str:
-    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
-    s = re.sub(r"[^a-z0-9]+", "_", s).strip("_")[:40].strip("_")
-    return s if s and s[0].isalpha() else ("code_" + s).strip("_")
-
-
-
-
-class _Names:
-    """Names in use; hands out the first free variant of a name without rescanning (linear, not quadratic)."""
-
-    def __init__(self, taken=()) -> None:
-        self.taken = set(taken)
-        self.next: dict[str, int] = {}
-
-    def free(self, name: str, variant) -> str:
-        out = name
-        if out in self.taken:
-            k = self.next.get(name, 2)
-            while (out := variant(k)) in self.taken:
-                k += 1
-            self.next[name] = k + 1
-        self.taken.add(out)
-        return out
-
-
-def _insert_codes(conn, codes: list[dict], ours: bool, creator_id: int, report: Report,
-                  now: str) -> tuple[dict[str, int], list[int]]:
-    """Insert *codes* (pre-order); codes matching a code already in the project (GUID, else path) are kept
-    unchanged and their children go under them.  Returns ``({key: code_id}, [new code ids])``."""
-    rows = conn.execute("SELECT code_id, guid, path FROM codes").fetchall()
-    pre_guid = {g: (i, p) for i, g, p in rows}
-    pre_path = {p: (i, p) for i, _g, p in rows}
-    path_of = {i: p for i, _g, p in rows}
-    taken_paths, taken_guids = _Names(pre_path), set(pre_guid)
-    order = conn.execute("SELECT COALESCE(MAX(sort_order), -1) + 1 FROM codes").fetchone()[0]
-    ids: dict[str, int] = {}
-    added: list[int] = []
-    for code in codes:
-        if code["key"] in ids:
-            report.add("codes whose GUID occurs twice were imported once", code["name"])
-            continue
-        parent_id = ids.get(code["parent"]) if code["parent"] else None
-        parent_path = path_of.get(parent_id, "") if parent_id is not None else ""
-        fields = parse_code_description(code["description"]) if ours else {"definition": code["description"]}
-        path = fields.get("path", "")
-        if not (path and _PATH.match(path) and path.rpartition("/")[0] == parent_path):
-            path = (parent_path + "/" if parent_path else "") + _slug(code["name"])
-        guid = key(code["key"])
-        existing = pre_guid.get(guid) or pre_path.get(path)
-        if existing is not None:
-            ids[code["key"]] = existing[0]
-            report.add("codes already in the project (same GUID or path) were left unchanged", existing[1])
-            continue
-        path = taken_paths.free(path, lambda k, base=path: f"{base}_{k}")
-        if not (guid and GUID.match(guid)) or guid in taken_guids:
-            guid = new_guid()
-        rules = {"keywords": fields.get("keywords", []), "lemmas": fields.get("lemmas", [])}
-        cur = conn.execute(
-            "INSERT INTO codes(guid, path, name, parent_id, definition, inclusion, exclusion, example, colour,"
-            " rules_json, sort_order, creator_id, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?)", (guid, path, code["name"], parent_id, fields.get("definition", ""), fields.get("inclusion", ""),
-                       fields.get("exclusion", ""), fields.get("example", ""), code["colour"], json.dumps(rules),
-                       order, creator_id, now, now))
-        order += 1
-        code_id = int(cur.lastrowid)
-        ids[code["key"]] = code_id
-        taken_guids.add(guid)
-        path_of[code_id] = path
-        added.append(code_id)
-    return ids, added
-
-
-def _file_record(path: Path, kind: str, origin: str, report: Report, **extra: Any) -> dict:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return {"format": kind, "file": path.name, "sha256": digest.hexdigest(), "size": path.stat().st_size,
-            "imported_at": utc_now(), "origin": origin, **extra, "adjustments": report.lines()}
-
-
-def _record(conn, record: dict) -> None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_KEY,)).fetchone()
-    history = json.loads(row[0]) if row else []
-    history.append(record)
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (META_KEY, json.dumps(history)))
-
-
-def import_history(project) -> list[dict]:
-    """The REFI-QDA imports recorded in *project* (see :func:`recoverystudy.qual.refi.import_history`)."""
-    row = project._q("SELECT value FROM meta WHERE key = ?", (META_KEY,))
-    return json.loads(row[0][0]) if row else []
-
-
-def read_qdc(project, path: str | Path) -> list[int]:
-    """Add the codes of a codebook to *project* (see :func:`recoverystudy.qual.refi.import_qdc`)."""
-    report = Report()
-    pkg = Package.open(path)
-    try:
-        root = pkg.root(("CodeBook", "Project"))
-    finally:
-        pkg.close()
-    book = root if local_name(root.tag) == "CodeBook" else kid(root, "CodeBook")
-    codes_el = kid(book, "Codes")
-    if codes_el is None or not kids(codes_el, "Code"):
-        raise ImportFormatError(f"{pkg.path}: the codebook has no <Codes>/<Code> elements; nothing to import.",
-                                file=str(pkg.path), element="Codes")
-    origin = root.get("origin") or ""
-    codes = read_codes(codes_el, report)
-    now = utc_now()
-    with project._tx() as conn:
-        _ids, added = _insert_codes(conn, codes, origin.startswith(ORIGIN), project._uid(), report, now)
-        _record(conn, _file_record(pkg.path, "REFI-QDA 1.0 codebook", origin, report, codes_added=len(added)))
-    report.warn(pkg.path)
-    return added
-
+__all__ = ["read_qdpx"]
 
 
 
@@ -198,7 +74,7 @@ class _ProjectReader(ProjectFile):
         self.used_guids[table].add(guid)
         return guid
 
-    def _unique(self, name: str, taken: _Names, what: str) -> str:
+    def _unique(self, name: str, taken: Names, what: str) -> str:
         out = taken.free(name, lambda k: f"{name} ({k})")
         if out != name:
             self.report.add(f"{what} with the same name were renamed", out)
@@ -233,14 +109,14 @@ class _ProjectReader(ProjectFile):
         self.conn = conn
         self.used_guids: dict[str, set[str]] = defaultdict(set)
         self.user_ids: dict[str, int] = {}
-        self.user_names = _Names()
+        self.user_names = Names()
         self.imported_id: int | None = None
         # memo rows: guid, text, on, case, code, segment, document, author, created, modified
         self.memo_rows: list[tuple] = []
         for key, name in self.users:
             if key not in self.user_ids:
                 self.user_ids[key] = self._add_user(key, name or f"user {key}")
-        self.code_ids = _insert_codes(conn, self.codes, self.ours, self._importer(), self.report,
+        self.code_ids = insert_codes(conn, self.codes, self.ours, self._importer(), self.report,
                                       self.now)[0] if self.codes else {}
         self._write_cases()
         self._write_documents()
@@ -293,7 +169,7 @@ class _ProjectReader(ProjectFile):
         case_vars = {ref for c in self.cases for ref, _k, _t in c["values"]}
         self.source_vars = {ref for s in self.sources for ref, _k, _t in s["values"]}
         attr_ids: dict[str, tuple[int, str, str]] = {}
-        taken = _Names()
+        taken = Names()
         for key, (name, kind) in self.variables.items():
             if key in self.source_vars and key not in case_vars:
                 continue  # a document-level variable
@@ -304,7 +180,7 @@ class _ProjectReader(ProjectFile):
             attr_ids[key] = (int(cur.lastrowid), name, kind)
         self.case_ids: dict[str, int] = {}
         self.case_of_source: dict[str, int] = {}
-        taken = _Names()
+        taken = Names()
         for i, c in enumerate(self.cases, 1):
             name = self._unique(c["name"] or f"Case {i}", taken, "cases")
             case_id = int(conn.execute(
@@ -348,7 +224,7 @@ class _ProjectReader(ProjectFile):
         self.doc_ids: dict[str, tuple[int, list[int], int]] = {}
         self.by_sha: dict[str, int] = {}
         self.texts: dict[int, str] = {}
-        taken = _Names()
+        taken = Names()
         turn_rows = []
         for i, s in enumerate(self.sources, 1):
             raw = s["raw"].removeprefix("\ufeff")
@@ -592,7 +468,7 @@ def read_qdpx(qdpx: str | Path, new_path: str | Path) -> Path:
     try:
         with store.transaction() as conn:
             counts = reader.write(conn)
-            _record(conn, _file_record(pkg.path, "REFI-QDA 1.0 project", reader.origin, reader.report,
+            record(conn, file_record(pkg.path, "REFI-QDA 1.0 project", reader.origin, reader.report,
                                        project_name=reader.root.get("name") or "", **counts))
         store.close()
         _place(tmp, new)

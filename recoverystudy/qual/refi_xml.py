@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
 
 from recoverystudy.qual.refi_archive import Package, Report, decode_text, local_name
 from recoverystudy.qual.refi_format import ORIGIN
