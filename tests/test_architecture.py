@@ -223,7 +223,6 @@ def test_no_import_cycles_outside_the_known_qual_one():
     assert others == []
 
 
-@pytest.mark.xfail(strict=True, reason="qual/refi cycle: being split in branch qual")
 def test_no_import_cycle_in_qual():
     assert [sorted(c) for c in import_cycles(ROOT) if any(m.startswith("recoverystudy.qual") for m in c)] == []
 

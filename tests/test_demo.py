@@ -257,3 +257,61 @@ def test_demo_steps_can_be_called_on_their_own(tmp_path):
                                direct.to_numpy(float), rtol=0, atol=1e-12)
     assert [s.id for s in run.sections] == ["study", "scores"]
     assert not (tmp_path / "two" / "report.html").exists()
+
+
+# -- issue 15: the qualitative strand of the demo follows the method ----------------------------------------
+def test_demo_tables_hold_no_verbatim_extracts(demo):
+    result, html, key, _ = demo
+    tables = result.out_dir / "tables"
+    assert not (tables / "framework_matrix.csv").exists()
+    assert (tables / "framework_matrix_counts.csv").is_file()
+    restricted = result.out_dir / "restricted"
+    assert (restricted / "framework_matrix.xlsx").is_file()
+    assert restricted.stat().st_mode & 0o077 == 0 and (restricted / "framework_matrix.xlsx").stat().st_mode & 0o077 == 0
+    with rs.Project.open(result.project_path) as proj:
+        texts = [t for t in proj.segments(coder="coder_a")["text"] if len(t) > 40]
+    written = "".join(p.read_text(encoding="utf-8") for p in tables.glob("*.csv"))
+    assert texts and not [t for t in texts if t in written]
+
+
+def test_demo_codes_participants_only_and_reviews(demo):
+    result, _, key, _ = demo
+    with rs.Project.open(result.project_path) as proj:
+        segs = proj.segments()
+        turns = proj.turns()
+        asked = turns[turns["role"] == "interviewer"]
+        in_question = segs.merge(asked, on="document", suffixes=("", "_t"))
+        in_question = in_question[(in_question["start"] >= in_question["start_t"])
+                                  & (in_question["start"] < in_question["end_t"])]
+        assert len(segs) > 1000 and in_question.empty  # no coding of the interviewer's words
+        decisions = proj.decisions()
+        assert set(decisions["status"]) == {"accepted", "rejected"}
+        assert (decisions.loc[decisions["status"] == "rejected", "reason"] != "").all()
+        assert key["n_rejected"] == int((decisions["status"] == "rejected").sum()) > 0
+        cells = proj.framework_matrix().cells
+        assert cells["summary"].isna().all() and cells["automatic_summary"].notna().sum() == key["n_charted_cells"]
+        agreement = proj.agreement("coder_a", "coder_b")
+        assert len(agreement.documents_included) == key["n_double_coded_documents"] == 24  # a fifth of 120
+    assert key["agreement_character"]["kappa"] > 0.8  # close on the shared fifth, not 'slight'
+    # themes discriminate between cases: no comparison with an empty side ("34 with / 0 without")
+    sides = [(v["n_with"], v["n_without"]) for v in key["joint_display"].values()]
+    assert sides and all(w > 0 and wo > 0 for w, wo in sides), sides
+
+
+def test_demo_team_table_is_the_audit_commands(demo, direct):
+    from recoverystudy.audit.report import mark_suppressed, published_compliance
+
+    result, html, _, _ = demo
+    study = direct[0]
+    audit = rs.audit_care_plans(study.care_plans[["plan_id", "text", "team", "country"]])
+    published = published_compliance(audit, 5)[0]
+    expected = mark_suppressed(published[published["team"] != "All teams"].reset_index(drop=True))
+    got = pd.read_csv(result.out_dir / "tables" / "audit_plans_by_team_suppressed.csv", dtype=str,
+                      keep_default_na=False)
+    assert got["team"].tolist() == expected["team"].tolist()
+    for col in ("n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable", "n_plans"):
+        assert got[col].tolist() == expected[col].tolist()
+    assert "*" in set(got["n_met"]) | set(got["n_partly_met"]) | set(got["n_not_evidenced"])
+    known = got[got["n_plans"] != "*"]
+    plans_per_team = study.care_plans.groupby("team").size()
+    assert (known["n_plans"].astype(int).to_numpy() == known["team"].map(plans_per_team).to_numpy()).all()

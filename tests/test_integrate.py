@@ -789,7 +789,7 @@ def test_pipeline_on_synthetic_study(tmp_path):
     with rs.Project.create(tmp_path / "six.rsqda") as proj:
         proj.import_cases(iv[["case", "role", "site", "country", "team", "triad_id", "survey_id"]])
         proj.add_documents(iv[["name", "text", "case"]])
-        proj.accept(proj.suggest()["suggestion_id"].tolist(), coder="coder_a")
+        proj.accept(proj.suggest()["suggestion_id"].tolist(), coder="coder_a", accept_all=True)
         n_linked = int(iv["survey_id"].isin(su["respondent_id"]).sum())
         jd = rs.joint_display(su, proj, case_id="respondent_id")
         assert jd.link == "survey_id" and jd.n_participants == n_linked == 36

@@ -196,3 +196,94 @@ def test_project_agreement_summary_and_html(tmp_path):
         assert res.disagreements()["text"].tolist() == ["I ", "My mum"]
         with pytest.raises(StatisticsError, match="either"):
             agreement(proj, "AB", "CD", coders=["AB", "CD", "EF"])
+
+
+# -- scope: only documents every compared coder coded (issue 15) ------------------------------------------
+def _double_coded_subset(seed=7):
+    """Coder A codes 12 documents; coder B double-codes 3 of them, close to A (a blind subset)."""
+    rng = np.random.default_rng(seed)
+    texts, rows = {}, []
+    for d in range(12):
+        text = " ".join(rng.choice(["Care plan.", "My mum came.", "It helped a lot?", "No."], 30))
+        texts[f"doc{d:02d}"] = text
+        for _ in range(4):
+            a = int(rng.integers(0, len(text) - 40))
+            b = a + int(rng.integers(10, 40))
+            code = str(rng.choice(["t/x", "t/y"]))
+            rows.append((f"doc{d:02d}", a, b, code, "A"))
+            if d in (2, 5, 9):
+                rows.append((f"doc{d:02d}", a + int(rng.integers(0, 3)), b, code, "B"))
+    return pd.DataFrame(rows, columns=["document", "start", "end", "code", "coder"]), texts
+
+
+def test_default_compares_only_documents_every_coder_coded():
+    segs, texts = _double_coded_subset()
+    res = coding_agreement(segs, texts, coders=["A", "B"])
+    assert res.documents_included == ("doc02", "doc05", "doc09")
+    assert res.documents_excluded["document"].tolist() == [f"doc{d:02d}" for d in range(12) if d not in (2, 5, 9)]
+    assert set(res.documents_excluded["reason"]) == {"coded only by A"}
+    assert res.provenance["documents"] == "common"
+    # equal to sklearn on the three shared documents only
+    shared = ["doc02", "doc05", "doc09"]
+    for code in ("t/x", "t/y"):
+        lab = _char_labels(segs, texts, ["A", "B"], code, docs=shared)
+        row = res.table[(res.table.code == code) & res.table.pooled]
+        assert_allclose(row["kappa"].iloc[0], cohen_kappa_score(lab[0], lab[1]), atol=1e-12)
+        assert_allclose(row["alpha"].iloc[0], krippendorff.alpha(reliability_data=lab,
+                                                                 level_of_measurement="nominal"), atol=1e-12)
+    assert res.pooled["kappa"] > 0.9  # the second coder matches closely where both coded
+    everything = coding_agreement(segs, texts, coders=["A", "B"], compare="all")
+    assert everything.pooled["kappa"] < 0.5  # the old behaviour: nine documents only A was given count against B
+    assert "Compared on 3 document(s) that every coder coded; 9 document(s) excluded" in res.summary()
+
+
+def test_documents_given_and_errors():
+    segs, texts = _double_coded_subset()
+    res = coding_agreement(segs, texts, coders=["A", "B"], compare=["doc02", "doc03"])
+    assert res.documents_included == ("doc02", "doc03")
+    lab = _char_labels(segs, texts, ["A", "B"], "t/x", docs=["doc02", "doc03"])
+    row = res.table[(res.table.code == "t/x") & res.table.pooled]
+    assert_allclose(row["kappa"].iloc[0], cohen_kappa_score(lab[0], lab[1]), atol=1e-12)
+    with pytest.raises(StatisticsError, match="No document was coded by every one of A, C"):
+        coding_agreement(pd.concat([segs, pd.DataFrame([("doc00", 0, 5, "t/x", "C")], columns=segs.columns)])
+                         .query("document != 'doc00' or coder == 'C'"), texts, coders=["A", "C"])
+    with pytest.raises(StatisticsError, match="Unknown document"):
+        coding_agreement(segs, texts, coders=["A", "B"], compare=["nope"])
+
+
+def test_three_coders_alpha_on_common_documents_sentence_units():
+    segs, texts = _random_fixture(11, n_docs=3, coders=("A", "B", "C"))
+    extra = pd.DataFrame([("doc9", 0, 4, "t/x", "A")], columns=segs.columns)
+    texts = dict(texts, doc9="Only A coded this.")
+    res = coding_agreement(pd.concat([segs, extra]), texts, coders=["A", "B", "C"], unit="sentence")
+    assert "doc9" not in res.documents_included
+    docs = sorted(set(segs["document"]))
+    lab = _sent_labels(segs, texts, ["A", "B", "C"], "t/x", docs)
+    row = res.table[(res.table.code == "t/x") & res.table.pooled]
+    assert_allclose(row["alpha"].iloc[0], krippendorff.alpha(reliability_data=lab, level_of_measurement="nominal"),
+                    atol=1e-12)
+
+
+def test_project_agreement_reproduction(tmp_path):
+    """Issue 15: a close second coder on a double-coded subset is not reported as 'slight'."""
+    import recoverystudy as rs
+
+    with rs.Project.create(tmp_path / "p.rsqda") as proj:
+        for i in range(10):
+            proj.add_document(f"SU{i:02d}: I never had a copy of my plan. My mum came {i} times.", name=f"d{i}")
+            proj.code_quote(f"d{i}", "never had a copy", "care_plan_document/copy_and_ownership", coder="AB")
+            if i < 2:
+                proj.code_quote(f"d{i}", "never had a copy", "care_plan_document/copy_and_ownership", coder="CD")
+        res = proj.agreement("AB", "CD")
+        assert res.documents_included == ("d0", "d1")
+        assert float(res.pooled["kappa"]) == 1.0
+        assert len(res.documents_excluded) == 8
+        given = proj.agreement("AB", "CD", documents=["d0", "d5"])
+        assert given.documents_included == ("d0", "d5")
+        text = proj.document_text("d5")
+        n = len(proj.document_text("d0")) + len(text)
+        coded = len("never had a copy")
+        assert float(given.pooled["percent_agreement"]) == pytest.approx((n - coded) / n)
+        assert given.disagreements()[["document", "text", "coded_by", "not_coded_by"]].values.tolist() == [
+            ["d5", "never had a copy", "AB", "CD"]]
+        assert float(proj.agreement("AB", "CD", documents="all").pooled["kappa"]) < 0.5

@@ -46,8 +46,7 @@ def test_suggest_with_codebook_rules_stores_but_never_codes(proj):
         "SU03: Honestly I've never had a copy of my care plan."
     ]
     assert "My mum keeps asking for one." in by_code["carers/carer_involvement"]
-    assert by_code["crisis/crisis_services"] == [
-        "Interviewer: And what about a crisis?",
+    assert by_code["crisis/crisis_services"] == [  # the interviewer's question is not suggested
         "SU03: Last time I was in crisis I rang the crisis team.",
     ]
     assert by_code["care_coordinator_role/administrative_burden"] == [
@@ -91,3 +90,53 @@ def test_suggest_rejects_bad_rules(proj):
     with pytest.raises(KeyError):
         proj.suggest({"crisis/nothing": {"keywords": ["x"]}})
     assert isinstance(proj.suggest({"crisis/crisis_plan": {"keywords": ["zzz"]}}), pd.DataFrame)
+
+
+def test_interviewer_turns_are_never_suggested_by_default(proj):
+    """Issue 15: suggest() proposed the interviewer's questions."""
+    rules = {"crisis/crisis_services": {"keywords": ["crisis"]}}
+    sug = proj.suggest(rules)
+    assert sug["speaker"].tolist() == ["SU03"]
+    assert not sug["text"].str.startswith("Interviewer").any()
+    assert proj.turns().set_index("speaker")["role"].to_dict() == {"Interviewer": "interviewer", "SU03": "participant",
+                                                                 "CC05": "participant"}
+    # the caller can change it, explicitly
+    sug_i = proj.suggest(rules, speakers=["Interviewer"])
+    assert sug_i["text"].tolist() == ["Interviewer: And what about a crisis?"]
+    assert sug_i["speaker"].tolist() == ["Interviewer"]
+
+
+def test_suggestion_carries_its_context(proj):
+    sug = proj.suggest({"crisis/crisis_services": {"keywords": ["crisis team"]}})
+    row = sug.iloc[0]
+    text = proj.document_text("SU03")
+    assert row["context_before"] == text[max(0, row["start"] - 160):row["start"]]
+    assert row["context_before"].endswith("Interviewer: And what about a crisis?\n")
+    assert row["context_after"] == text[row["end"]:row["end"] + 160]
+
+
+def test_accepting_everything_needs_an_explicit_argument_and_is_logged(proj):
+    sug = proj.suggest()
+    ids = sug["suggestion_id"].tolist()
+    with pytest.raises(ValueError, match=f"accept all {len(ids)} pending suggestions at once"):
+        proj.accept(ids, coder="AB")
+    assert len(proj.segments()) == 0
+    proj.accept(ids, coder="AB", accept_all=True)
+    log = proj.coding_log()
+    assert log["detail"].iloc[0] == f"bulk acceptance of all {len(ids)} pending suggestions (accept_all=True), " \
+                                    "without one-by-one review"
+    assert len(proj.segments()) == len(ids)
+
+
+def test_rejecting_with_a_reason_is_recorded(proj):
+    sug = proj.suggest()
+    keep, drop = sug["suggestion_id"].iloc[0], sug["suggestion_id"].iloc[1]
+    proj.accept([keep], coder="AB")
+    proj.reject(drop, coder="CD", reason="about her mum, not the plan")
+    rec = proj.decisions()
+    assert rec[["suggestion_id", "status", "decided_by", "reason"]].values.tolist() == [
+        [keep, "accepted", "AB", ""], [drop, "rejected", "CD", "about her mum, not the plan"]]
+    assert proj.coding_log()["detail"].iloc[-1].endswith("reason: about her mum, not the plan")
+    # two at a time is fine (not everything)
+    rest = proj.suggestions()["suggestion_id"].tolist()
+    proj.accept(rest[:2], coder="AB")

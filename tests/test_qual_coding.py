@@ -38,7 +38,7 @@ def test_code_and_segments(proj):
     assert proj.code("SU01-int", start, start + 9, "care_plan_document/copy_and_ownership", coder="AB") == seg
     segs = proj.segments()
     assert segs.columns.tolist() == ["segment_id", "document", "case", "code", "coder", "start", "end", "text",
-                                     "context_before", "context_after", "framework_version"]
+                                     "context_before", "context_after", "framework_version", "label"]
     row = segs.iloc[0]
     assert row["text"] == "never had"
     assert row["context_before"] == TEXT[max(0, start - 80):start]
@@ -140,9 +140,14 @@ def test_code_many_validates_all_before_writing(proj):
         proj.code_many(frame)
     assert len(proj.segments()) == 0
     frame.loc[2, "end"] = 12
-    ids = proj.code_many(frame)
+    with pytest.raises(ValueError, match="Row 0: span 0:11 .* turn of the interviewer or facilitator; 1 rows"):
+        proj.code_many(frame)  # the interviewer's turn is not coded by default
+    assert len(proj.segments()) == 0
+    ids = proj.code_many(frame, exclude_speakers=[])
     assert ids == [1, 2, 3]
     assert proj.code_many(frame.iloc[[1]]) == [2]  # already coded: existing id, no new row
+    with pytest.raises(ValueError, match="turn of speakers other than 'SU01'"):
+        proj.code_many(frame.iloc[[1]], speakers=["SU01"])
     segs = proj.segments()
     assert segs["coder"].tolist() == ["AB", "AB", "CD"]
     assert segs["text"].tolist() == ["Interviewer", "Nobody", "Nobody"]

@@ -38,7 +38,7 @@ def test_matrix_counts_and_summaries(proj):
     ev = m.evidence("SU01", "carers/carer_involvement")
     assert ev["text"].tolist() == ["My mum came", "My mum helps"]
     assert ev["linked"].tolist() == [True, True]
-    assert "1 cells have a summary" in m.summary()
+    assert "1 cells have a researcher's summary" in m.summary()
     assert m.provenance["method"] == "framework_matrix"
 
 

@@ -21,7 +21,7 @@ from recoverystudy.errors import (
     ProjectStoreError,
     UnsafeArchiveError,
 )
-from recoverystudy.qual import refi, refi_read, refi_write
+from recoverystudy.qual import refi, refi_archive, refi_read, refi_write
 
 DATA = Path(__file__).parent / "data" / "refi"
 SCHEMAS = Path(refi_write.__file__).parent / "schemas"
@@ -312,8 +312,9 @@ def test_nvivo_like(tmp_path):
         proj = rs.Project.import_qdpx(DATA / "nvivo.qdpx", tmp_path / "n.rsqda")
     message = str(record[0].message)
     assert "Date" in message or "date" in message
-    assert "<Sets> were ignored" in message
     with proj:
+        assert proj.groups()[["group", "kind", "member"]].values.tolist() == [
+            ["Site A interviews", "document", "SU01 interview"]]
         segs = proj.segments()
         assert segs[["document", "code", "coder", "text"]].values.tolist() == [
             ["SU01 interview", "reviews/rushed_reviews", "Alice Brown", "the review was rushed"],
@@ -332,7 +333,7 @@ def test_nvivo_like(tmp_path):
         assert proj.documents().set_index("name").loc["SU02 interview", "case"] == "SU02"
         memos = proj.memos()
         assert memos[["on", "author"]].values.tolist() == [["segment", "Alice Brown"], ["project", "Alice Brown"]]
-        assert memos["text"].iloc[0] == "Rushed\n\nTwenty minutes for a review is typical here."
+        assert memos[["title", "text"]].iloc[0].tolist() == ["Rushed", "Twenty minutes for a review is typical here."]
         assert proj._q("SELECT created_at FROM segments ORDER BY segment_id")[0][0] == "2024-01-03T10:00:00.000000Z"
         assert_valid_qdpx(proj.export_qdpx(tmp_path / "again.qdpx"))
 
@@ -340,7 +341,8 @@ def test_nvivo_like(tmp_path):
 def test_maxqda_like_bare_qde(tmp_path):
     with pytest.warns(ExchangeWarning, match="attributed to user 'imported'") as record:
         proj = rs.Project.import_qdpx(DATA / "maxqda.qde", tmp_path / "m.rsqda")
-    assert "PictureSource 'Care plan scan'" in str(record[0].message)
+    assert ("source 'Care plan scan' was not imported: it is a picture source with no plain-text representation"
+            in str(record[0].message))
     with proj:
         assert proj.segments()[["code", "coder", "text"]].values.tolist() == [
             ["involvement/not_asked", "imported", "never asked what I wanted"],
@@ -352,7 +354,7 @@ def test_maxqda_like_bare_qde(tmp_path):
 
 
 def test_atlasti_like(tmp_path):
-    with pytest.warns(ExchangeWarning, match="links other than"):
+    with pytest.warns(ExchangeWarning, match="1 link was not kept .*'is part of'"):
         proj = rs.Project.import_qdpx(DATA / "atlasti.qdpx", tmp_path / "a.rsqda")
     with proj:
         segs = proj.segments()
@@ -361,8 +363,8 @@ def test_atlasti_like(tmp_path):
         assert segs.loc[segs["code"] == "goals/work_goal", "text"].tolist() == ["get back to work"]
         codes = proj.codes().set_index("path")
         assert codes.loc["goals", "colour"] == "#FF0000" and codes.loc["goals/work_goal", "colour"] == "#00aa00"
-        assert proj.memos()[["on", "text"]].values.tolist() == [
-            ["project", "Memo: goals\n\nGoals are vocational in most plans."]]
+        assert proj.memos()[["on", "title", "text"]].values.tolist() == [
+            ["project", "Memo: goals", "Goals are vocational in most plans."]]
         assert_valid_qdpx(proj.export_qdpx(tmp_path / "again.qdpx"))
 
 
@@ -374,7 +376,7 @@ def test_qualcoder_like(tmp_path):
         assert set(proj.segments()["coder"]) == {"coder1"}
         memos = proj.memos().set_index("on")
         assert memos.loc["case", "text"] == "Recruited at site C."
-        assert memos.loc["segment", "text"] == "copy memo\n\nGot it after asking twice."
+        assert memos.loc["segment", ["title", "text"]].tolist() == ["copy memo", "Got it after asking twice."]
         seg = proj.segments().set_index("segment_id").loc[int(memos.loc["segment", "segment_id"])]
         assert seg["text"] == "my own copy"
         assert_valid_qdpx(proj.export_qdpx(tmp_path / "again.qdpx"))
@@ -506,14 +508,14 @@ def test_refuses_internal_paths_escaping_sources(tmp_path, ref):
 
 
 def test_refuses_too_many_members(tmp_path, monkeypatch):
-    monkeypatch.setattr(refi_read, "MAX_MEMBERS", 5)
+    monkeypatch.setattr(refi_archive, "MAX_MEMBERS", 5)
     src = make_qdpx(tmp_path / "x.qdpx", MINIMAL.format(path="internal://doc.txt", start=0, end=4),
                     {f"Sources/{i}.txt": b"x" for i in range(5)})
     assert_refused(tmp_path, src, reason="member count")
 
 
 def test_refuses_archives_too_large(tmp_path, monkeypatch):
-    monkeypatch.setattr(refi_read, "MAX_TOTAL_BYTES", 10_000)
+    monkeypatch.setattr(refi_archive, "MAX_TOTAL_BYTES", 10_000)
     src = make_qdpx(tmp_path / "x.qdpx", MINIMAL.format(path="internal://doc.txt", start=0, end=4),
                     {"Sources/doc.txt": bytes(range(256)) * 50})
     err = assert_refused(tmp_path, src, reason="size")

@@ -123,6 +123,7 @@ def test_version_1_file_is_backed_up_and_upgraded(tmp_path):
         proj.add_document("SU01: I never had a copy of my care plan.", name="SU01", case="SU01")
         proj.code_quote("SU01", "never had a copy", "care_plan_document/copy_and_ownership", coder="AB")
     conn = sqlite3.connect(path)
+    _downgrade_to_2(conn)
     for name in ("suggestions_segment", "memos_segment", "chart_segments_segment"):
         conn.execute(f"DROP INDEX {name}")
     conn.execute("PRAGMA user_version = 1")
@@ -137,7 +138,34 @@ def test_version_1_file_is_backed_up_and_upgraded(tmp_path):
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     old.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     conn.close()
     assert {"suggestions_segment", "memos_segment", "chart_segments_segment"} <= names
+
+
+def _downgrade_to_2(conn) -> None:
+    """Undo migration 3 (what a schema-2 file looks like)."""
+    conn.execute("DROP TABLE group_members")
+    conn.execute("DROP TABLE groups")
+    for table, column in (("segments", "label"), ("memos", "title"), ("memos", "description"), ("turns", "role"),
+                          ("suggestions", "reason"), ("charts", "automatic")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
+def test_version_2_file_gains_groups_labels_and_speaker_roles(tmp_path):
+    """A schema-2 file is backed up and upgraded; its interviewer turns get the interviewer role."""
+    path = tmp_path / "two.rsqda"
+    with rs.Project.create(path) as proj:
+        proj.add_document("Interviewer: Any copy?\nFacilitator 2: Go on.\nSU01: Never had one.", name="SU01")
+    conn = sqlite3.connect(path)
+    _downgrade_to_2(conn)
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with rs.Project.open(path) as proj:
+        assert proj.turns()[["speaker", "role"]].values.tolist() == [
+            ["Interviewer", "interviewer"], ["Facilitator 2", "interviewer"], ["SU01", "participant"]]
+        assert proj.add_group("Site A", documents=["SU01"]) == 1
+        assert proj.segments()["label"].tolist() == []
+    assert (tmp_path / "two.rsqda.v2.bak").is_file()

@@ -235,44 +235,96 @@ seg = proj.code_quote(first, quote, codes["path"].iloc[1], coder="me")
 proj.segments(coder="me")[["case", "code", "text"]]"""),
     md("""## Suggestions — checked by a person
 
-The codebook's keyword rules propose sentences. They are stored as suggestions, not codings."""),
+The codebook's keyword rules propose sentences. They are stored as suggestions, not codings. Only what
+participants say is suggested: the interviewer's questions are never suggested (`proj.turns()` shows each
+turn's speaker and role)."""),
     code("""suggestions = proj.suggest()
-print(len(suggestions), "suggestions")
-suggestions.head()"""),
-    md("""Here we accept all of them to keep the notebook short. In a real study you would read each one and
-accept or reject it (`proj.reject(ids, coder=...)`)."""),
-    code("""accepted = proj.accept(suggestions["suggestion_id"].tolist(), coder="coder_a")
-print(len(accepted), "codings made by coder_a")"""),
+print(len(suggestions), "suggestions, spoken by:", sorted(suggestions["speaker"].unique())[:5], "...")
+proj.turns()[["document", "speaker", "role"]].drop_duplicates(["speaker", "role"]).head()"""),
+    md("""### Review: read each suggestion in its context
+
+Every suggestion carries the text around it. Read it, then accept it or reject it **with a reason**. Here
+we review the first five by hand."""),
+    code("""first_five = suggestions.head(5)
+for row in first_five.itertuples():
+    print(f"[{row.suggestion_id}] {row.code}  ({row.rule})")
+    print("   ...", row.context_before[-80:].replace("\\n", " "), ">>>", row.text, "<<<",
+          row.context_after[:60].replace("\\n", " "), "...\\n")"""),
+    code("""# our decisions after reading them: accept the first three, reject the other two with our reasons
+proj.accept(first_five["suggestion_id"].iloc[:3], coder="coder_a")
+proj.reject(first_five["suggestion_id"].iloc[3], coder="coder_a", reason="about a relative's plan, not the participant's")
+proj.reject(first_five["suggestion_id"].iloc[4], coder="coder_a", reason="keyword used in passing")"""),
+    md("""Accepting everything at once is refused unless you say so with `accept_all=True` (and the log then
+records that the suggestions were not reviewed one by one):"""),
+    code("""try:
+    proj.accept(proj.suggestions()["suggestion_id"], coder="coder_a")
+except ValueError as err:
+    print(err)"""),
+    md("""To keep this notebook short, the remaining suggestions are decided by a **SIMULATED reviewer** that
+stands in for you: it accepts a suggestion when the synthetic transcript really discusses that theme and
+rejects it, with the reason, when the keyword is only used in passing. With real data, you decide."""),
+    code("""import numpy as np
+from recoverystudy.synthetic import simulated_review, simulated_second_coder
+
+rng = np.random.default_rng(1)
+accept_ids, rejections = simulated_review(proj.suggestions(), meta, rng)
+proj.accept(accept_ids, coder="coder_a")
+for reason, grp in rejections.groupby("reason"):
+    proj.reject(grp["suggestion_id"].tolist(), coder="coder_a", reason=reason)
+print(len(accept_ids), "accepted,", len(rejections), "rejected")"""),
+    md("""### The record of decisions
+
+Who decided what, when, and why: the record you can show a supervisor, a co-researcher or a reviewer."""),
+    code("""decisions = proj.decisions()
+print(decisions["status"].value_counts().to_dict())
+decisions[["suggestion_id", "code", "text", "status", "decided_by", "reason"]].head(8)"""),
     md("""## Agree the framework
 
 When the team agrees the working framework, freeze it. Later edits become new versions, and every coded
 segment remembers the version it was coded under."""),
     code("""version = proj.freeze_framework("Agreed at team meeting")
 proj.framework_versions()"""),
-    md("""## A second coder and agreement
+    md("""## Double-coding a blind subset and agreement
 
-To show agreement, a second coder codes the first ten transcripts again (here: the same suggestions, minus
-every fifth one). Cohen's kappa and Krippendorff's alpha correct for chance agreement."""),
+A second researcher codes about a fifth of the transcripts without seeing the first coder's codings. Here
+coder_b is a **SIMULATED** second coder. Agreement is then computed on the transcripts **both** coded — the
+documents only one of them coded are listed as excluded, never counted against the other. Cohen's kappa and
+Krippendorff's alpha correct for chance agreement."""),
     code("""segs = proj.segments(coder="coder_a")
-first_ten = meta["name"].iloc[:10]
-b = segs[segs["document"].isin(first_ten)][["document", "start", "end", "code"]]
-b = b.iloc[[i for i in range(len(b)) if i % 5 != 0]]
-proj.code_many(b, coder="coder_b")
-agreement = proj.agreement("coder_a", "coder_b", unit="sentence", codes=sorted(b["code"].unique()))
+double_coded, coder_b = simulated_second_coder(segs, proj.codes(), rng, share=0.2)
+proj.code_many(coder_b, coder="coder_b")
+print(len(double_coded), "of", len(meta), "transcripts double-coded")
+agreement = proj.agreement("coder_a", "coder_b", unit="sentence")
 print(agreement.summary())"""),
+    code("""print("compared:", len(agreement.documents_included), "documents; excluded:", len(agreement.documents_excluded))
+agreement.documents_excluded.head(3)"""),
+    md("""Each disagreement links back to the text (document, start, end, the words, who coded what): bring
+these to the team meeting."""),
     code("""agreement.disagreements().head()"""),
     md("""## Chart: summarise each case under each code
 
-A chart summary is written by a researcher and linked to the segments it rests on. Here we write a plain
-count-based summary for one code, for every case that has material there."""),
+Charting is the step where you read a case's coded passages under one code and write a short summary in your
+own words, keeping the links to the passages it rests on. Take one case and one code:"""),
     code("""code = segs["code"].value_counts().index[0]
-for case, grp in segs[segs["code"] == code].groupby("case"):
-    proj.chart(case, code, f"{len(grp)} passage(s) about this.", segments=grp["segment_id"].tolist())
+case = segs.loc[segs["code"] == code, "case"].iloc[0]
+evidence = proj.segments(code=code, case=case, coder="coder_a")
+evidence[["segment_id", "text"]]"""),
+    code("""proj.chart(case, code, "Wants a say in the plan but was not asked; the plan feels written about them.",
+           segments=evidence["segment_id"].tolist(), author="me")
+matrix = proj.framework_matrix(group_by="site")
+matrix.evidence(case, code)[["segment_id", "text", "linked"]]"""),
+    md("""A program may fill other cells with an **automatic** summary (here: a count). Automatic summaries are
+labelled as such in the matrix and never replace one a researcher wrote."""),
+    code("""for c, grp in segs[segs["code"] == code].groupby("case"):
+    if c != case:
+        proj.chart(c, code, f"{len(grp)} passage(s) coded here.", segments=grp["segment_id"].tolist(),
+                   automatic=True)
 print("charted", code)"""),
     md("""## The framework matrix
 
-Rows are cases grouped by site, columns are codes. Cells with a summary show it; cells without one show how many
-segments are coded there — never invented text."""),
+Rows are cases grouped by site, columns are codes. Cells with a summary show it (automatic ones are marked
+`[automatic summary]`); cells without one show how many segments are coded there — never invented text.
+The matrix quotes what participants said, so keep the Excel file with the project, not with shareable tables."""),
     code("""matrix = proj.framework_matrix(group_by="site")
 matrix.to_frame().iloc[:8, :4]"""),
     code("""matrix.to_excel("framework-matrix.xlsx")
@@ -402,8 +454,14 @@ for outcome in totals:
                  "England - Wales": c.estimate, "permutation p": c.permutation_p, "p floor": c.p_floor})
 pd.DataFrame(rows).round(3)"""),
     md("""## Interviews — Framework Method"""),
-    code(PROJECT_CELL.format(name="six-site-project") + """suggestions = proj.suggest()
-proj.accept(suggestions["suggestion_id"].tolist(), coder="coder_a")
+    code(PROJECT_CELL.format(name="six-site-project") + """import numpy as np
+from recoverystudy.synthetic import simulated_review
+
+proj.suggest()  # a SIMULATED reviewer decides the suggestions here; with real data, you review them
+accept_ids, rejections = simulated_review(proj.suggestions(), meta, np.random.default_rng(1))
+proj.accept(accept_ids, coder="coder_a")
+for reason, grp in rejections.groupby("reason"):
+    proj.reject(grp["suggestion_id"].tolist(), coder="coder_a", reason=reason)
 segments = proj.segments(coder="coder_a")
 print(len(proj.documents()), "transcripts,", len(segments), "coded segments")"""),
     md("""## Table 5 — themes by role (number of people with coded material)"""),
@@ -445,8 +503,15 @@ star = rs.score(service_users, "star-p", id_col="respondent_id", key=KEYS["star-
 rsa = rs.score(service_users, "rsa-person", id_col="respondent_id")
 scores = pd.concat([service_users[["respondent_id", "site"]], star.scores, rsa.scores], axis=1)
 
-""" + PROJECT_CELL.format(name="joint-project") + """proj.accept(proj.suggest()["suggestion_id"].tolist(), coder="coder_a")
-print(len(proj.segments()), "coded segments")"""),
+""" + PROJECT_CELL.format(name="joint-project") + """import numpy as np
+from recoverystudy.synthetic import simulated_review
+
+proj.suggest()  # a SIMULATED reviewer decides the suggestions (notebook 3 shows how you review them)
+accept_ids, rejections = simulated_review(proj.suggestions(), meta, np.random.default_rng(1))
+proj.accept(accept_ids, coder="coder_a")
+for reason, grp in rejections.groupby("reason"):
+    proj.reject(grp["suggestion_id"].tolist(), coder="coder_a", reason=reason)
+print(len(proj.segments()), "coded segments,", len(rejections), "suggestions rejected with a reason")"""),
     md("""## 1. Statistics by themes
 
 For each theme: how many interviewed service users have coded material on it, and the STAR-P scores of those
@@ -457,8 +522,9 @@ The survey ids link the two strands: `case_id` is the id column in the scores, w
 `survey_id` recorded for each interviewee."""),
     code("""joint = rs.joint_display(scores, proj, case_id="respondent_id", value="star_p_total", by=None)
 print(joint.summary())"""),
-    code("""joint.to_frame()[["theme", "n_with", "n_without", "median_with", "median_without",
-                   "p", "p_adj", "rank_biserial"]].round(3)"""),
+    code("""table = joint.to_frame()
+assert (table["n_with"] > 0).all() and (table["n_without"] > 0).all()  # every theme divides the cases
+table[["theme", "n_with", "n_without", "median_with", "median_without", "p", "p_adj", "rank_biserial"]].round(3)"""),
     md("""The same display by site. Small groups give wide uncertainty: read these as descriptions."""),
     code("""by_site = rs.joint_display(scores, proj, case_id="respondent_id", value="star_p_total", themes=["relationship", "risk"])
 by_site.to_frame()[["theme", "group", "n_with", "n_without", "p", "rank_biserial"]].round(3)"""),
@@ -469,7 +535,8 @@ Framework Method). Cells without a summary show how many segments are coded ther
     code("""segs = proj.segments()
 segs["theme"] = segs["code"].str.split("/").str[0]
 for (case, code), grp in segs[segs["theme"] == "relationship"].groupby(["case", "code"]):
-    proj.chart(case, code, f"Talks about the relationship ({len(grp)} passages).", segments=grp["segment_id"].tolist())
+    proj.chart(case, code, f"Talks about the relationship ({len(grp)} passages).", segments=grp["segment_id"].tolist(),
+               automatic=True)  # written by this loop, not by a researcher: labelled automatic
 matrix = rs.case_matrix(scores, proj, case_id="respondent_id", columns=["star_p_total", "rsa_person_total"],
                         themes=["relationship", "risk", "carers"])
 matrix.to_frame().head()"""),

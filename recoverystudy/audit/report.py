@@ -29,7 +29,9 @@ from recoverystudy.results import Result, base_provenance
 
 __all__ = [
     "AuditReport",
+    "mark_suppressed",
     "published_compliance",
+    "published_team_table",
     "published_coverage",
     "quote_evidence",
     "write_audit_report",
@@ -262,6 +264,30 @@ class AuditReport(Result):
 
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
+
+
+def mark_suppressed(df: pd.DataFrame) -> pd.DataFrame:
+    """Counts as text, with ``*`` for a suppressed (``<NA>``) count: how published tables show them.
+
+    >>> mark_suppressed(pd.DataFrame({"n_met": pd.array([7, None], dtype="Int64")}))["n_met"].tolist()
+    ['7', '*']
+    """
+    shown = df.copy()
+    for col in shown.columns:
+        if str(shown[col].dtype) == "Int64":
+            shown[col] = shown[col].map(lambda v: "*" if pd.isna(v) else str(int(v)))
+    return shown
+
+
+def published_team_table(audit, threshold: int = 5) -> pd.DataFrame:
+    """The team table exactly as ``recoverystudy audit`` publishes it: plans per criterion and team.
+
+    One row per criterion x team (the same rows as ``compliance_by_team.csv``), counts of plans met /
+    partly met / not evidenced / not applicable, with small counts and the counts that would reveal them
+    shown as ``*`` (see :func:`published_compliance`).
+    """
+    published = published_compliance(audit, threshold)[0]
+    return mark_suppressed(published[published["team"] != ALL_TEAMS].reset_index(drop=True))
 
 
 def write_audit_report(

@@ -11,8 +11,12 @@ Two units are offered.
   sentence by at least one character (``seg.start < sent.end and seg.end > sent.start``).  Text
   outside every sentence (blank space between sentences) is not a unit.
 
-Scope.  The documents compared are those in which at least one of the compared coders coded anything
-(with a code in scope); the codes are those either coder used (or ``codes=``).  Rows are reported for
+Scope.  By default the documents compared are those that **every** compared coder coded (any code):
+a second coder who double-coded a subset is compared on that subset only, never penalised for the
+documents they were not given.  ``documents=[...]`` names the documents instead (all of them count,
+coded or not) and ``documents="all"`` takes every document any of them coded.  The result lists the
+documents included and those excluded with the reason.  Within the documents, those where a code in
+scope was used are compared; the codes are those either coder used (or ``codes=``).  Rows are reported for
 each code x document where at least one coder used the code; the *pooled* row of a code sums the
 units over **all** documents in scope (characters nobody coded count as agreement, as in NVivo), and
 the overall pooled row sums over all codes x documents.  How NVivo aggregates is not established, so
@@ -152,6 +156,9 @@ class Agreement(Result):
     table: pd.DataFrame
     provenance: dict[str, Any]
     _disagreements: pd.DataFrame = field(repr=False, compare=False)
+    documents_included: tuple[str, ...] = ()
+    documents_excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["document", "reason"]),
+                                             repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per code x document (``pooled`` False) plus pooled rows.
@@ -186,6 +193,12 @@ class Agreement(Result):
         n_rows = int((~self.table["pooled"]).sum())
         lines = [f"Agreement between {', '.join(self.coders)} at {self.unit} level over "
                  f"{n_rows} code x document comparisons ({int(p['n_units'])} {self.unit} x code units pooled)."]
+        if self.documents_included:
+            n_ex = len(self.documents_excluded)
+            lines.append(f"Compared on {len(self.documents_included)} document(s) "
+                         + ("that every coder coded" if self.provenance.get("documents") == "common"
+                            else "as requested")
+                         + (f"; {n_ex} document(s) excluded (see .documents_excluded)." if n_ex else "."))
         lines.append(f"Pooled percent agreement {100 * p['percent_agreement']:.1f}% (uncoded text counts as agreement, "
                      "so this is inflated for rarely used codes; read the chance-corrected figures).")
         if len(self.coders) == 2:
@@ -210,9 +223,40 @@ class Agreement(Result):
                             + "</div>", 1) if len(self._disagreements) else base
 
 
+def _scope(seg: pd.DataFrame, coders: list[str], lengths: Mapping[str, int],
+           documents: Sequence[str] | str | None) -> tuple[list[str], pd.DataFrame, str]:
+    """The documents to compare, the excluded ones with their reason, and the rule used."""
+    coded_by = {d: set(g) for d, g in seg.groupby("document", sort=True)["coder"]}
+    if documents is None:
+        include = [d for d, who in coded_by.items() if len(who) == len(coders)]
+        excluded = [(d, "coded only by " + ", ".join(c for c in coders if c in who))
+                    for d, who in coded_by.items() if len(who) < len(coders)]
+        if not include:
+            raise StatisticsError(
+                f"No document was coded by every one of {', '.join(coders)}, so there is nothing to compare. "
+                f"Give the second coder some of the same documents (a blind subset), or pass documents=[...] "
+                f"or documents='all'.", value=coders)
+        return include, pd.DataFrame(excluded, columns=["document", "reason"]), "common"
+    if isinstance(documents, str) and documents == "all":
+        return sorted(coded_by), pd.DataFrame(columns=["document", "reason"]), "all"
+    if isinstance(documents, str):
+        raise StatisticsError(f"documents must be a list of document names, 'all' or None; got {documents!r}.",
+                              value=documents)
+    include = [str(d) for d in documents]
+    unknown = [d for d in include if d not in lengths]
+    if unknown:
+        raise StatisticsError(f"Unknown document(s) {unknown[:5]} in documents=.", document=unknown[0])
+    if not include:
+        raise StatisticsError("documents= is empty; nothing to compare.")
+    chosen = set(include)
+    excluded = [(d, "not in documents=") for d in coded_by if d not in chosen]
+    return sorted(chosen), pd.DataFrame(excluded, columns=["document", "reason"]), "given"
+
+
 def coding_agreement(segments: pd.DataFrame, documents: pd.DataFrame | Mapping[str, Any], *,
                      coders: Sequence[str], unit: str = "character", codes: Sequence[str] | None = None,
-                     sentences: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> Agreement:
+                     sentences: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+                     compare: Sequence[str] | str | None = None) -> Agreement:
     """Inter-coder agreement from plain data (the maths behind :func:`agreement`).
 
     Parameters
@@ -230,10 +274,14 @@ def coding_agreement(segments: pd.DataFrame, documents: pd.DataFrame | Mapping[s
         compared coder used.
     sentences : mapping, optional
         document -> list of sentence spans; default :func:`recoverystudy.qual.text.sentence_spans`.
+    compare : list of str, "all" or None
+        The documents to compare (see the module's *Scope*): ``None`` (default) = those every coder
+        coded; a list = exactly those; ``"all"`` = every document any of them coded.
 
     Returns
     -------
     Agreement
+        ``documents_included`` and ``documents_excluded`` (with the reason) say what was compared.
 
     Raises
     ------
@@ -293,6 +341,8 @@ def coding_agreement(segments: pd.DataFrame, documents: pd.DataFrame | Mapping[s
     seg = segments.loc[segments["coder"].astype("str").isin(coders), ["document", "start", "end", "code", "coder"]]
     seg = seg.assign(document=seg["document"].astype("str"), code=seg["code"].astype("str"),
                      coder=seg["coder"].astype("str"))
+    included, excluded, rule = _scope(seg, coders, lengths, compare)
+    seg = seg[seg["document"].isin(included)]
     if codes is not None:
         codes = [str(c) for c in codes]
         allc = seg["code"]
@@ -303,7 +353,7 @@ def coding_agreement(segments: pd.DataFrame, documents: pd.DataFrame | Mapping[s
     missing_docs = sorted(set(seg["document"]) - set(lengths))
     if missing_docs:
         raise StatisticsError(f"Segments refer to unknown document(s) {missing_docs[:5]}.", document=missing_docs[0])
-    doc_names = sorted(set(seg["document"]))
+    doc_names = sorted(set(seg["document"])) if rule != "given" else included
     code_names = sorted(set(seg["code"])) if codes is None else sorted(
         {c for c in seg["code"]} | {c for c in codes if "/" in c})
     if not doc_names or not code_names:
@@ -431,12 +481,16 @@ def coding_agreement(segments: pd.DataFrame, documents: pd.DataFrame | Mapping[s
         unit_rule=("each character is a unit (NVivo Coding Comparison)" if unit == "character" else
                    "each sentence (recoverystudy.qual.text.sentence_spans) is a unit, coded if any segment overlaps it"),
         pooling="code rows pool all documents in scope; the overall row pools all codes x documents",
-        n_documents=len(doc_names), n_codes=len(code_names))
-    return Agreement(coders=tuple(coders), unit=unit, table=table, provenance=prov, _disagreements=dis)
+        n_documents=len(doc_names), n_codes=len(code_names), documents=rule,
+        documents_rule={"common": "only documents every compared coder coded",
+                        "given": "the documents given", "all": "every document any compared coder coded"}[rule])
+    return Agreement(coders=tuple(coders), unit=unit, table=table, provenance=prov, _disagreements=dis,
+                     documents_included=tuple(included), documents_excluded=excluded.reset_index(drop=True))
 
 
 def agreement(project, coder_a: str | None = None, coder_b: str | None = None, *, unit: str = "character",
-              codes: Sequence[str] | None = None, coders: Sequence[str] | None = None) -> Agreement:
+              codes: Sequence[str] | None = None, coders: Sequence[str] | None = None,
+              documents: Sequence[str] | str | None = None) -> Agreement:
     """Inter-coder agreement between coders of a :class:`~recoverystudy.Project`.
 
     Parameters
@@ -449,11 +503,15 @@ def agreement(project, coder_a: str | None = None, coder_b: str | None = None, *
         Codes (or themes) to compare; default every code the coders used.
     coders : sequence of str, optional
         Three or more coders: Fleiss' kappa and Krippendorff's alpha.
+    documents : list of str, "all" or None
+        Default: only the documents every compared coder coded (a double-coded subset).  A list
+        compares exactly those documents; ``"all"`` every document any of them coded.
 
     Returns
     -------
     Agreement
-        See :func:`coding_agreement` for the definitions and the scope rule.
+        See :func:`coding_agreement` for the definitions and the scope rule; ``documents_included``
+        and ``documents_excluded`` say which documents were compared.
 
     Examples
     --------
@@ -483,8 +541,17 @@ def agreement(project, coder_a: str | None = None, coder_b: str | None = None, *
         segs = project.segments()
         segs = segs[segs["coder"].isin(names)]
         texts = {d: project.document_text(d) for d in sorted(set(segs["document"]))}
-    res = coding_agreement(segs, texts, coders=names, unit=unit, codes=codes)
+    if documents is not None and not isinstance(documents, str):
+        texts = dict(texts)
+        for d in documents:
+            if str(d) not in texts:
+                try:
+                    texts[str(d)] = project.document_text(str(d))
+                except KeyError as exc:
+                    raise StatisticsError(f"Unknown document {d!r} in documents=.", document=str(d)) from exc
+    res = coding_agreement(segs, texts, coders=names, unit=unit, codes=codes, compare=documents)
     prov = dict(res.provenance)
     prov["project"] = str(getattr(project, "path", ""))
     return Agreement(coders=res.coders, unit=res.unit, table=res.table, provenance=prov,
-                     _disagreements=res._disagreements)
+                     _disagreements=res._disagreements, documents_included=res.documents_included,
+                     documents_excluded=res.documents_excluded)

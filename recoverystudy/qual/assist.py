@@ -2,7 +2,11 @@
 
 Nothing here codes anything by itself.  :meth:`AssistMixin.suggest` stores sentence-level suggestions;
 a person turns them into coded segments with :meth:`AssistMixin.accept` (or dismisses them with
-:meth:`AssistMixin.reject`), and both decisions go to the coding log with the person's name.
+:meth:`AssistMixin.reject`, giving a reason), and both decisions go to the coding log with the person's
+name; :meth:`AssistMixin.decisions` is the record of them.  Only what participants say is suggested:
+turns whose speaker has the interviewer role (interviewer, researcher, moderator, facilitator) are
+skipped unless ``speakers=`` or ``exclude_speakers=`` says otherwise.  Accepting every pending suggestion
+in one call needs ``accept_all=True`` and is logged as such.
 
 Words are found with nltk's data-free ``RegexpTokenizer`` and compared by Snowball English stems;
 sentences come from :func:`recoverystudy.qual.text.sentence_spans`.
@@ -22,7 +26,44 @@ from recoverystudy.qual.text import sentence_spans, stem, word_spans
 
 __all__ = ["AssistMixin", "keyword_pattern"]
 
-_SUG_COLUMNS = ["suggestion_id", "document", "case", "code", "start", "end", "text", "rule", "status"]
+_SUG_COLUMNS = ["suggestion_id", "document", "case", "code", "start", "end", "text", "rule", "status", "speaker",
+                "context_before", "context_after", "decided_by", "decided_at", "reason"]
+#: Characters of context shown before and after each suggestion.
+CONTEXT_CHARS = 160
+
+
+def speaker_filter(turns: list[tuple[str, str, int, int]], starts: np.ndarray, speakers: Iterable[str] | None,
+                   exclude_speakers: Iterable[str] | None) -> tuple[np.ndarray, list[str | None]]:
+    """Which positions *starts* may be suggested or coded, and who speaks there.
+
+    *turns* are ``(speaker, role, start, end)`` in order.  A position outside every turn (a care plan,
+    text before the first label) has no speaker and is kept.  Default: drop the interviewer role;
+    ``speakers`` keeps only those labels; ``exclude_speakers`` drops exactly those labels instead.
+
+    >>> import numpy as np
+    >>> t = [("Interviewer", "interviewer", 0, 10), ("SU01", "participant", 11, 30)]
+    >>> speaker_filter(t, np.array([2, 12]), None, None)
+    (array([False,  True]), ['Interviewer', 'SU01'])
+    >>> speaker_filter(t, np.array([2, 12]), None, [])[0]
+    array([ True,  True])
+    """
+    if not turns:
+        return np.ones(len(starts), bool), [None] * len(starts)
+    t_start = np.array([t[2] for t in turns], dtype=np.int64)
+    t_end = np.array([t[3] for t in turns], dtype=np.int64)
+    i = np.searchsorted(t_start, starts, side="right") - 1
+    inside = (i >= 0) & (starts < t_end[np.maximum(i, 0)] + 1)
+    who = [turns[k][0] if ok else None for k, ok in zip(i.tolist(), inside.tolist())]
+    roles = [turns[k][1] if ok else None for k, ok in zip(i.tolist(), inside.tolist())]
+    if speakers is not None:
+        keep_set = {str(x) for x in speakers}
+        keep = np.array([w is not None and w in keep_set for w in who], bool)
+    elif exclude_speakers is not None:
+        drop = {str(x) for x in exclude_speakers}
+        keep = np.array([w is None or w not in drop for w in who], bool)
+    else:
+        keep = np.array([r != "interviewer" for r in roles], bool)
+    return keep, who
 
 
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
@@ -125,7 +166,15 @@ class AssistMixin:
             out[self._code_id(path)] = (path, {k: list(r.get(k, [])) for k in ("keywords", "lemmas")})
         return out
 
-    def suggest(self, rules: Mapping | None = None, *, documents: Iterable | None = None) -> pd.DataFrame:
+    def _turns_by_document(self) -> dict[int, list[tuple[str, str, int, int]]]:
+        out: dict[int, list[tuple[str, str, int, int]]] = {}
+        for doc_id, speaker, role, start, end in self._q(
+                "SELECT document_id, speaker, role, start, end FROM turns ORDER BY document_id, turn_index"):
+            out.setdefault(doc_id, []).append((speaker, role, start, end))
+        return out
+
+    def suggest(self, rules: Mapping | None = None, *, documents: Iterable | None = None,
+                speakers: Iterable[str] | None = None, exclude_speakers: Iterable[str] | None = None) -> pd.DataFrame:
         """Propose sentences for codes by keyword and lemma rules; store them as *suggestions* only.
 
         Parameters
@@ -135,12 +184,17 @@ class AssistMixin:
             project's codebook.
         documents : iterable, optional
             Restrict to these documents.
+        speakers : iterable of str, optional
+            Suggest only sentences spoken by these speaker labels (``proj.turns()["speaker"]``).
+        exclude_speakers : iterable of str, optional
+            Never suggest sentences by these speakers.  By default (neither given) every turn whose
+            speaker has the interviewer role (``proj.turns()["role"]``) is skipped: questions are not data.
 
         Returns
         -------
         pandas.DataFrame
-            The suggestions created by this call: ``suggestion_id, document, case, code, start, end,
-            text, rule, status``.  Sentences already suggested for the same code (pending,
+            The suggestions created by this call (columns of :meth:`suggestions`, with the speaker and
+            the surrounding context).  Sentences already suggested for the same code (pending,
             accepted or rejected) are not suggested again.
 
         Examples
@@ -161,11 +215,13 @@ class AssistMixin:
             compiled.append((code_id, path, patterns,
                              {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
         new_rows = []
+        turns = self._turns_by_document()
         for doc_id, _name, _case, text in self._doc_rows(documents):
             sents = sentence_spans(text)
             if not sents:
                 continue
             starts = np.array([a for a, _ in sents], dtype=np.int64)
+            allowed, _who = speaker_filter(turns.get(doc_id, []), starts, speakers, exclude_speakers)
             spans = stems_arr = None
             for code_id, path, pattern_list, lemma_map in compiled:
                 hits: dict[int, list[str]] = {}
@@ -185,6 +241,8 @@ class AssistMixin:
                         if s >= 0 and a < sents[s][1]:
                             hits.setdefault(s, []).append(f"lemma {lemma_map[stems_arr[i]]!r}")
                 for s, labels in hits.items():
+                    if not allowed[s]:
+                        continue
                     new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
         if not new_rows:
             return self.suggestions(status=None).iloc[0:0]
@@ -201,18 +259,30 @@ class AssistMixin:
     def suggestions(self, status: str | None = "pending") -> pd.DataFrame:
         """Stored suggestions (``status`` = "pending", "accepted", "rejected" or ``None`` for all).
 
+        Columns ``suggestion_id, document, case, code, start, end, text, rule, status, speaker,
+        context_before, context_after, decided_by, decided_at, reason``: the context is the
+        :data:`CONTEXT_CHARS` characters around the sentence (read it before deciding); ``reason`` is the
+        reason given when rejecting.
+
         Examples
         --------
         >>> import recoverystudy as rs, tempfile, pathlib
         >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
-        >>> list(proj.suggestions().columns)
+        >>> list(proj.suggestions().columns)[:9]
         ['suggestion_id', 'document', 'case', 'code', 'start', 'end', 'text', 'rule', 'status']
         >>> proj.close()
         """
+        n = CONTEXT_CHARS
         sql = ("SELECT g.suggestion_id, d.name, k.name, c.path, g.start, g.end,"
-               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status FROM suggestions g"
+               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status,"
+               " (SELECT t.speaker FROM turns t WHERE t.document_id = g.document_id AND t.start <= g.start"
+               "  ORDER BY t.start DESC LIMIT 1),"
+               # the context before: at most n characters (CASE, not max(a, b): portable to PostgreSQL)
+               f" substr(d.text, CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END + 1,"
+               f" g.start - CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END),"
+               f" substr(d.text, g.end + 1, {n}), u.name, g.decided_at, g.reason FROM suggestions g"
                " JOIN documents d ON d.document_id = g.document_id JOIN codes c ON c.code_id = g.code_id"
-               " LEFT JOIN cases k ON k.case_id = d.case_id")
+               " LEFT JOIN cases k ON k.case_id = d.case_id LEFT JOIN users u ON u.user_id = g.decided_by")
         params: tuple = ()
         if status is not None:
             if status not in ("pending", "accepted", "rejected"):
@@ -237,8 +307,12 @@ class AssistMixin:
                 raise ValueError(f"Suggestion {i} was already {rows[i][5]}; only pending suggestions can be decided.")
         return [rows[i] for i in dict.fromkeys(ids)]
 
-    def accept(self, ids, *, coder: str) -> list[int]:
+    def accept(self, ids, *, coder: str, accept_all: bool = False) -> list[int]:
         """Accept suggestions: each becomes a coded segment by *coder*.  Returns the segment ids.
+
+        Read each suggestion in its context first.  Accepting every pending suggestion in one call
+        (more than one) is refused unless ``accept_all=True``; then the coding log records that they were
+        accepted in bulk, without one-by-one review.
 
         Examples
         --------
@@ -253,10 +327,24 @@ class AssistMixin:
         >>> proj.close()
         """
         rows = self._pending(ids)
+        n_pending = self._q("SELECT COUNT(*) FROM suggestions WHERE status = 'pending'")[0][0]
+        bulk = len(rows) > 1 and len(rows) == n_pending
+        if bulk and not accept_all:
+            if not isinstance(coder, str) or not coder.strip():
+                raise ValueError(f"A coder/author name must be a non-empty string; got {coder!r}.")
+            raise ValueError(
+                f"This would accept all {n_pending} pending suggestions at once. The Framework Method asks a person "
+                f"to read each one in context: accept the ones that fit and reject the others with a reason "
+                f"(proj.reject(ids, coder=..., reason=...)). If the team has decided to accept them all, pass "
+                f"accept_all=True; the coding log will record it.")
         out = []
         with self._tx() as conn:
             uid = self._uid(coder)
             now = utc_now()
+            if bulk:
+                conn.execute("INSERT INTO coding_log(action, coder, at, detail) VALUES ('accept', ?, ?, ?)",
+                             (coder, now, f"bulk acceptance of all {len(rows)} pending suggestions "
+                                          f"(accept_all=True), without one-by-one review"))
             draft = self._codes_outside_frozen(conn)
             for sug_id, doc_id, code_id, start, end, _ in rows:
                 existing = conn.execute(
@@ -269,8 +357,11 @@ class AssistMixin:
                 out.append(seg)
         return out
 
-    def reject(self, ids, *, coder: str) -> None:
-        """Reject suggestions (kept, marked rejected, logged; they are not suggested again).
+    def reject(self, ids, *, coder: str, reason: str | None = None) -> None:
+        """Reject suggestions (kept, marked rejected, logged with the reason; they are not suggested again).
+
+        Give the *reason* ("the interviewer's question", "about her sister's plan, not hers"): it is
+        kept with the suggestion and in the coding log, and :meth:`decisions` shows it.
 
         Examples
         --------
@@ -288,9 +379,35 @@ class AssistMixin:
             uid = self._uid(coder)
             now = utc_now()
             for sug_id, doc_id, code_id, start, end, _ in rows:
-                conn.execute("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?"
-                             " WHERE suggestion_id = ?", (uid, now, sug_id))
+                conn.execute("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?"
+                             " WHERE suggestion_id = ?", (uid, now, reason, sug_id))
                 conn.execute(
                     "INSERT INTO coding_log(action, document_id, code_path, start, end, coder, at, detail)"
                     " VALUES ('reject', ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?, ?)",
-                    (doc_id, code_id, start, end, coder, now, f"suggestion {sug_id}"))
+                    (doc_id, code_id, start, end, coder, now,
+                     f"suggestion {sug_id}" + (f"; reason: {reason}" if reason else "")))
+
+    def decisions(self) -> pd.DataFrame:
+        """The record of review decisions: every accepted or rejected suggestion, who decided, when, why.
+
+        Columns ``suggestion_id, document, code, text, speaker, status, decided_by, decided_at, reason``,
+        in the order the decisions were made.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: A crisis is scary. I rang the crisis team.", name="d")
+        >>> sug = proj.suggest({"crisis/crisis_services": {"keywords": ["crisis"]}})
+        >>> _ = proj.accept(sug["suggestion_id"].iloc[[1]], coder="AB")
+        >>> proj.reject(sug["suggestion_id"].iloc[0], coder="AB", reason="not about services")
+        >>> proj.decisions()[["text", "status", "reason"]].values.tolist()
+        [['I rang the crisis team.', 'accepted', ''], ['SU01: A crisis is scary.', 'rejected', 'not about services']]
+        >>> proj.close()
+        """
+        frame = self.suggestions(status=None)
+        frame = frame[frame["status"] != "pending"]
+        frame = frame.sort_values(["decided_at", "suggestion_id"], kind="stable").reset_index(drop=True)
+        frame["reason"] = frame["reason"].fillna("").astype("str")
+        return frame[["suggestion_id", "document", "code", "text", "speaker", "status", "decided_by", "decided_at",
+                      "reason"]]

@@ -19,12 +19,13 @@ import pandas as pd
 
 from recoverystudy.errors import AmbiguousQuoteError, QuoteNotFoundError
 from recoverystudy.qual.store import new_guid, new_guids, utc_now
+from recoverystudy.qual.text import spoken_by_excluded
 
 __all__ = ["CodingMixin", "MEMO_TARGETS"]
 
 MEMO_TARGETS = ("project", "case", "code", "segment", "cell", "document")
 _SEG_COLUMNS = ["segment_id", "document", "case", "code", "coder", "start", "end", "text", "context_before",
-                "context_after", "framework_version"]
+                "context_after", "framework_version", "label"]
 
 
 def _int_columns(conn, exprs: list[str], tail: str, params) -> list[np.ndarray]:
@@ -281,7 +282,8 @@ class CodingMixin:
         return seg_id
 
     # -- bulk ----------------------------------------------------------------------------------------
-    def code_many(self, frame: pd.DataFrame, *, coder: str | None = None) -> list[int]:
+    def code_many(self, frame: pd.DataFrame, *, coder: str | None = None, speakers=None,
+                  exclude_speakers=None) -> list[int]:
         """Code many segments in one transaction (vectorised checks, ``executemany``).
 
         Parameters
@@ -289,6 +291,11 @@ class CodingMixin:
         frame : pandas.DataFrame
             Columns ``document`` (name or id), ``start``, ``end``, ``code`` and ``coder`` (or pass
             *coder* for all rows).  Nothing is written if any row is invalid.
+        speakers, exclude_speakers : iterable of str, optional
+            Whose turns may be coded.  By default a row that starts in a turn of a speaker with the
+            interviewer role (``proj.turns()["role"]``) is refused: questions are not data.  Pass
+            ``speakers=[...]`` to allow only those speakers, or ``exclude_speakers=[...]`` to refuse
+            exactly those (``exclude_speakers=[]`` allows every turn).
 
         Returns
         -------
@@ -329,6 +336,17 @@ class CodingMixin:
             raise ValueError(
                 f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} is outside document {doc_col(i)!r} or empty "
                 f"(need 0 <= start < end <= {n_chars[i]}); {int(invalid.sum())} rows affected.")
+        turns = self._q("SELECT document_id, start, end, speaker, role FROM turns ORDER BY document_id, start")
+        blocked = spoken_by_excluded(turns, doc_ids, starts, speakers, exclude_speakers)
+        if blocked.any():
+            i = int(np.flatnonzero(blocked)[0])
+            rule = ("speakers other than " + ", ".join(map(repr, speakers)) if speakers is not None else
+                    "speakers " + ", ".join(map(repr, exclude_speakers)) if exclude_speakers is not None else
+                    "the interviewer or facilitator")
+            raise ValueError(
+                f"Row {frame.index[i]!r}: span {starts[i]}:{ends[i]} of document {doc_col(i)!r} is in a turn of "
+                f"{rule}; {int(blocked.sum())} rows affected. Questions are not data: drop those rows, or pass "
+                f"exclude_speakers=[] if they really should be coded. Nothing was written.")
         if coder is not None:
             coder_codes, coder_names = np.zeros(n, dtype=np.int64), [coder]
         else:  # raw names in order of first appearance (users are created in that order)
@@ -456,7 +474,8 @@ class CodingMixin:
         -------
         pandas.DataFrame
             ``segment_id, document, case, code, coder, start, end, text, context_before,
-            context_after, framework_version`` ordered by document and position.
+            context_after, framework_version, label`` ordered by document and position (``label`` is
+            the name another program gave the quotation, ``""`` if none).
             ``framework_version`` is the frozen framework the segment was coded under; it is empty
             (``<NA>``) for segments coded under the working codebook: before the first
             :meth:`freeze_framework`, or with a code added since the latest freeze.
@@ -537,6 +556,8 @@ class CodingMixin:
             "start": start, "end": end,
             "text": np.array(seg_text, dtype=object), "context_before": np.array(before, dtype=object),
             "context_after": np.array(after, dtype=object), "framework_version": version,
+            "label": pd.Series(dict(self._q("SELECT segment_id, label FROM segments WHERE label <> ''")),
+                               dtype=object).reindex(seg_id).fillna("").to_numpy(dtype=object),
         }, columns=_SEG_COLUMNS)
 
     def _coded_spans(self, coders: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -605,11 +626,14 @@ class CodingMixin:
             (new_guid(), text, on, case_id, code_id, segment_id, document_id, author_id, now, now))
         return int(cur.lastrowid)
 
-    def add_memo(self, text: str, *, on: str = "project", target: Any = None, author: str) -> int:
+    def add_memo(self, text: str, *, on: str = "project", target: Any = None, author: str, title: str = "") -> int:
         """Write a memo on the project, a case, a code, a segment, a document or a matrix cell.
 
         Parameters
         ----------
+        text : str
+        title : str, optional
+            A short title (exported as the REFI-QDA note's name).
         on : {"project", "case", "code", "segment", "cell", "document"}
         target
             ``None`` (project), case name, code path, segment id, document name/id, or
@@ -649,12 +673,15 @@ class CodingMixin:
             ids["case_id"], ids["code_id"] = self._case_id(target[0]), self._code_id(target[1])
         with self._tx() as conn:
             memo_id = self._insert_memo(conn, text, on, author_id=self._uid(author), **ids)
+            if title:
+                conn.execute("UPDATE memos SET title = ? WHERE memo_id = ?", (str(title), memo_id))
             conn.execute("INSERT INTO coding_log(action, coder, at, detail) VALUES ('memo', ?, ?, ?)",
                          (author, utc_now(), f"memo {memo_id} on {on}"))
         return memo_id
 
     def memos(self, on: str | None = None) -> pd.DataFrame:
-        """Memos: ``memo_id, on, target, case, code, segment_id, document, text, author, created_at``.
+        """Memos: ``memo_id, on, target, case, code, segment_id, document, text, author, created_at, title,
+        description`` (title and description as another program wrote them, ``""`` if none).
 
         Examples
         --------
@@ -665,8 +692,8 @@ class CodingMixin:
         ['First impressions: carers absent.']
         >>> proj.close()
         """
-        sql = ("SELECT m.memo_id, m.target_type, k.name, c.path, m.segment_id, d.name, m.text, u.name, m.created_at"
-               " FROM memos m JOIN users u ON u.user_id = m.author_id LEFT JOIN cases k ON k.case_id = m.case_id"
+        sql = ("SELECT m.memo_id, m.target_type, k.name, c.path, m.segment_id, d.name, m.text, u.name, m.created_at,"
+               " m.title, m.description FROM memos m JOIN users u ON u.user_id = m.author_id LEFT JOIN cases k ON k.case_id = m.case_id"
                " LEFT JOIN codes c ON c.code_id = m.code_id LEFT JOIN documents d ON d.document_id = m.document_id")
         params: tuple = ()
         if on is not None:
@@ -676,11 +703,11 @@ class CodingMixin:
             params = (on,)
         rows = self._q(sql + " ORDER BY m.memo_id", params)
         out = []
-        for memo_id, on_, case, code, seg, doc, text, author, at in rows:
+        for memo_id, on_, case, code, seg, doc, text, author, at, title, description in rows:
             target = {"project": None, "case": case, "code": code, "document": doc,
                       "segment": None if seg is None else str(seg), "cell": f"{case} | {code}"}[on_]
-            out.append((memo_id, on_, target, case, code, seg, doc, text, author, at))
+            out.append((memo_id, on_, target, case, code, seg, doc, text, author, at, title, description))
         frame = pd.DataFrame(out, columns=["memo_id", "on", "target", "case", "code", "segment_id", "document", "text",
-                                           "author", "created_at"])
+                                           "author", "created_at", "title", "description"])
         frame["segment_id"] = frame["segment_id"].astype("Int64")
         return frame

@@ -40,7 +40,8 @@ class FrameworkMatrix(Result):
     ----------
     cells : pandas.DataFrame
         Long form, one row per case x code: ``group, case, theme, code, code_name, summary
-        (NaN if not charted), segment_ids (tuple linked to the summary), n_segments, author, modified_at``.
+        (a researcher's summary, NaN if none), automatic_summary (a machine-written summary, NaN if none),
+        segment_ids (tuple linked to the summary), n_segments, author, modified_at``.
     group_by : str or None
         The case attribute that groups the rows.
     codes : tuple of str
@@ -60,11 +61,18 @@ class FrameworkMatrix(Result):
         return f"<FrameworkMatrix {self.cells['case'].nunique()} cases x {len(self.codes)} codes>"
 
     def cell_text(self) -> pd.Series:
-        """Display text of every cell: the summary with its segment references, or the coded-segment count."""
+        """Display text of every cell: the summary with its segment references, or the coded-segment count.
+
+        A machine-written summary is labelled ``[automatic summary]`` so it is never taken for a researcher's.
+        """
         out = []
-        for summary, refs, n in zip(self.cells["summary"], self.cells["segment_ids"], self.cells["n_segments"]):
+        for summary, auto, refs, n in zip(self.cells["summary"], self.cells["automatic_summary"],
+                                          self.cells["segment_ids"], self.cells["n_segments"]):
+            refs_text = f" [segments {', '.join(map(str, refs))}]" if refs else ""
             if isinstance(summary, str):
-                out.append(summary + (f" [segments {', '.join(map(str, refs))}]" if refs else ""))
+                out.append(summary + refs_text)
+            elif isinstance(auto, str):
+                out.append("[automatic summary] " + auto + refs_text)
             else:
                 out.append(_count_text(int(n)))
         return pd.Series(out, index=self.cells.index, dtype="str")
@@ -137,10 +145,13 @@ class FrameworkMatrix(Result):
     def summary(self) -> str:
         n_cases = self.cells["case"].nunique()
         charted = int(self.cells["summary"].notna().sum())
-        uncharted = int((self.cells["summary"].isna() & (self.cells["n_segments"] > 0)).sum())
+        auto = int(self.cells["automatic_summary"].notna().sum())
+        uncharted = int((self.cells["summary"].isna() & self.cells["automatic_summary"].isna()
+                         & (self.cells["n_segments"] > 0)).sum())
         grouped = f", grouped by {self.group_by}" if self.group_by else ""
         return (f"Framework matrix: {n_cases} cases x {len(self.codes)} codes{grouped}. {charted} cells have a "
-                f"summary; {uncharted} cells have coded segments but no summary yet (shown as counts).")
+                f"researcher's summary" + (f", {auto} an automatic summary (labelled as such)" if auto else "")
+                + f"; {uncharted} cells have coded segments but no summary yet (shown as counts).")
 
     def to_html(self) -> str:
         """An HTML table with a header row of themes above the codes."""
@@ -201,8 +212,14 @@ class FrameworkMixin:
     """Charting methods of :class:`~recoverystudy.qual.project.Project`."""
 
     def chart(self, case: str, code: str, summary: str, *, segments: Iterable[int] = (),
-              author: str | None = None) -> int:
+              author: str | None = None, automatic: bool = False) -> int:
         """Write (or replace) the summary of one matrix cell, linked to its evidence segments.
+
+        Charting is the method's step where a researcher reads a case's coded passages and summarises
+        them in a few words, keeping the links to the passages.  Evidence must be what participants said:
+        a segment in an interviewer's or facilitator's turn is refused.  Summaries made by a program are
+        passed with ``automatic=True``: they are labelled as automatic in the matrix, exported as such, and
+        never replace a researcher's summary (a researcher's summary replaces them).
 
         Parameters
         ----------
@@ -215,6 +232,8 @@ class FrameworkMixin:
             with this code (or, for a theme, a code under it).
         author : str, optional
             Defaults to the project user.
+        automatic : bool, default=False
+            True for a machine-written summary.
 
         Returns
         -------
@@ -249,24 +268,36 @@ class FrameworkMixin:
                     raise ValueError(f"Segment {s} belongs to case {seg_case!r}, not {case!r}.")
                 if not (seg_code == code or seg_code.startswith(code + "/")):
                     raise ValueError(f"Segment {s} is coded {seg_code!r}, not {code!r}.")
+            asked = [r[0] for r in self._q(
+                f"SELECT s.segment_id FROM segments s JOIN turns t ON t.document_id = s.document_id AND t.start <="
+                f" s.start AND s.start < t.end WHERE t.role = 'interviewer' AND s.segment_id IN"
+                f" ({','.join('?' * len(seg_ids))})", tuple(seg_ids))]
+            if asked:
+                raise ValueError(f"Segment(s) {sorted(asked)} are in an interviewer's or facilitator's turn: a chart "
+                                 f"quotes what participants said, not the questions.")
         who = author or self.user
         with self._tx() as conn:
             uid = self._uid(who)
             now = utc_now()
-            row = conn.execute("SELECT chart_id FROM charts WHERE case_id = ? AND code_id = ?", (case_id, code_id)).fetchone()
+            row = conn.execute("SELECT chart_id, automatic FROM charts WHERE case_id = ? AND code_id = ?",
+                               (case_id, code_id)).fetchone()
+            if row and automatic and not row[1]:
+                raise ValueError(f"The cell {case} x {code} has a researcher's summary; an automatic summary never "
+                                 f"replaces it.")
             if row:
                 chart_id = int(row[0])
-                conn.execute("UPDATE charts SET summary = ?, author_id = ?, modified_at = ? WHERE chart_id = ?",
-                             (summary, uid, now, chart_id))
+                conn.execute("UPDATE charts SET summary = ?, author_id = ?, modified_at = ?, automatic = ?"
+                             " WHERE chart_id = ?", (summary, uid, now, int(bool(automatic)), chart_id))
                 conn.execute("DELETE FROM chart_segments WHERE chart_id = ?", (chart_id,))
             else:
                 chart_id = int(conn.execute(
-                    "INSERT INTO charts(guid, case_id, code_id, summary, author_id, created_at, modified_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (new_guid(), case_id, code_id, summary, uid, now, now)).lastrowid)
+                    "INSERT INTO charts(guid, case_id, code_id, summary, author_id, created_at, modified_at, automatic)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (new_guid(), case_id, code_id, summary, uid, now, now, int(bool(automatic)))).lastrowid)
             conn.executemany("INSERT INTO chart_segments(chart_id, segment_id) VALUES (?, ?)",
                              [(chart_id, s) for s in seg_ids])
             conn.execute("INSERT INTO coding_log(action, code_path, coder, at, detail) VALUES ('chart', ?, ?, ?, ?)",
-                         (code, who, now, f"case {case}; segments {seg_ids}"))
+                         (code, who, now, f"case {case}; segments {seg_ids}" + ("; automatic" if automatic else "")))
         return chart_id
 
     def framework_matrix(self, codes: Iterable[str] | None = None, cases: Iterable[str] | None = None,
@@ -340,9 +371,10 @@ class FrameworkMixin:
         counts = pd.DataFrame([(case_names[k], code_paths[c], n) for k, c, n in counted],
                               columns=["case", "code", "n_segments"])
         charts = pd.DataFrame(self._q(
-            "SELECT h.chart_id, k.name, c.path, h.summary, u.name, h.modified_at FROM charts h JOIN cases k"
+            "SELECT h.chart_id, k.name, c.path, CASE WHEN h.automatic = 1 THEN NULL ELSE h.summary END,"
+            " CASE WHEN h.automatic = 1 THEN h.summary END, u.name, h.modified_at FROM charts h JOIN cases k"
             " ON k.case_id = h.case_id JOIN codes c ON c.code_id = h.code_id JOIN users u ON u.user_id = h.author_id"),
-            columns=["chart_id", "case", "code", "summary", "author", "modified_at"])
+            columns=["chart_id", "case", "code", "summary", "automatic_summary", "author", "modified_at"])
         links: dict[int, tuple[int, ...]] = {}
         for chart_id, seg in self._q("SELECT chart_id, segment_id FROM chart_segments ORDER BY chart_id, segment_id"):
             links[chart_id] = links.get(chart_id, ()) + (seg,)
@@ -359,8 +391,8 @@ class FrameworkMixin:
         for i, c in zip(charted.tolist(), cells["chart_id"].to_numpy()[charted].tolist()):
             segment_ids[i] = links.get(int(c), ())
         cells["segment_ids"] = segment_ids.tolist()
-        cells = cells[["group", "case", "theme", "code", "code_name", "summary", "segment_ids", "n_segments",
-                       "author", "modified_at"]]
+        cells = cells[["group", "case", "theme", "code", "code_name", "summary", "automatic_summary", "segment_ids",
+                       "n_segments", "author", "modified_at"]]
         cells["n_segments"] = cells["n_segments"].astype("int64")
         prov = base_provenance("framework_matrix", group_by=group_by, n_cases=len(case_rows), n_codes=len(chosen),
                                framework_version=self._current_version(), cell_rule="summary, else coded-segment count")

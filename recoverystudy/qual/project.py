@@ -26,6 +26,7 @@ import pandas as pd
 from recoverystudy.errors import CodebookError, DocumentReadError, DuplicateDocumentError, ProjectStoreError
 from recoverystudy.qual import coding as _coding
 from recoverystudy.qual.assist import AssistMixin
+from recoverystudy.qual.exchange import ExchangeMixin
 from recoverystudy.qual.framework import FrameworkMixin
 from recoverystudy.qual.codebook_edit import CodebookEditMixin
 from recoverystudy.qual.maintenance import MaintenanceMixin
@@ -33,7 +34,7 @@ from recoverystudy.qual.revise import RevisionMixin
 from recoverystudy.qual.documents import DocumentText, document_from_text, read_document
 from recoverystudy.qual.store import Store, new_guid, utc_now
 from recoverystudy.qual.storefile import is_server_url
-from recoverystudy.qual.text import speaker_turns
+from recoverystudy.qual.text import speaker_role, speaker_turns
 
 __all__ = ["Project"]
 
@@ -80,7 +81,7 @@ def _store_class(location: str | Path) -> type[Store]:
 
 
 class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin, CodebookEditMixin,
-              RevisionMixin):
+              RevisionMixin, ExchangeMixin):
     """A Framework Method project: documents, cases, codes, coded segments, memos and charts.
 
     Create one with :meth:`create` or open one with :meth:`open`; use it as a context manager or call
@@ -355,10 +356,10 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin
                 ids = [ids[-2 - i] if i <= -2 else i for i in ids]  # in-batch duplicates point to the first copy
                 for doc_id, row in zip(new_ids, rows):
                     for t, (speaker, start, text_start, end) in enumerate(speaker_turns(row[4])):
-                        turn_rows.append((doc_id, t, speaker, start, end, text_start))
+                        turn_rows.append((doc_id, t, speaker, start, end, text_start, speaker_role(speaker)))
                 conn.executemany(
-                    "INSERT INTO turns(document_id, turn_index, speaker, start, end, text_start)"
-                    " VALUES (?, ?, ?, ?, ?, ?)", turn_rows)
+                    "INSERT INTO turns(document_id, turn_index, speaker, start, end, text_start, role)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", turn_rows)
         return ids
 
     def add_documents(self, documents: pd.DataFrame, *, text_col: str = "text", name_col: str = "name",
@@ -447,9 +448,11 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin
         return self._q("SELECT text FROM documents WHERE document_id = ?", (self._doc_id(document),))[0][0]
 
     def turns(self, document: int | str | None = None) -> pd.DataFrame:
-        """Speaker turns: ``document, turn, speaker, start, end, text_start, text``.
+        """Speaker turns: ``document, turn, speaker, role, start, end, text_start, text``.
 
         ``start`` is where the speaker label begins; ``text`` is the spoken text (from ``text_start``).
+        ``role`` is ``"interviewer"`` (interviewer, researcher, moderator or facilitator: never suggested or
+        bulk-coded by default) or ``"participant"``; change it with :meth:`set_speaker_role`.
 
         Examples
         --------
@@ -460,7 +463,7 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin
         [['Interviewer', 0, 14, 16], ['Carer 2', 17, 26, 31]]
         >>> proj.close()
         """
-        sql = ("SELECT d.name, t.turn_index, t.speaker, t.start, t.end, t.text_start,"
+        sql = ("SELECT d.name, t.turn_index, t.speaker, t.role, t.start, t.end, t.text_start,"
                " substr(d.text, t.text_start + 1, t.end - t.text_start)"
                " FROM turns t JOIN documents d ON d.document_id = t.document_id")
         params: tuple = ()
@@ -468,10 +471,37 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin
             sql += " WHERE t.document_id = ?"
             params = (self._doc_id(document),)
         rows = self._q(sql + " ORDER BY t.document_id, t.turn_index", params)
-        frame = pd.DataFrame(rows, columns=["document", "turn", "speaker", "start", "end", "text_start", "text"])
+        frame = pd.DataFrame(rows, columns=["document", "turn", "speaker", "role", "start", "end", "text_start",
+                                            "text"])
         for col in ("turn", "start", "end", "text_start"):
             frame[col] = frame[col].astype("int64")
         return frame
+
+    def set_speaker_role(self, speaker: str, role: str) -> int:
+        """Set the role of every turn spoken by *speaker* (``"interviewer"`` or ``"participant"``).
+
+        Turns are given a role from their label when documents are added (``Interviewer``, ``Researcher``,
+        ``Moderator``, ``Facilitator`` ... are interviewers); use this when a label is not recognised.
+        Returns the number of turns changed.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> proj = Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda", codebook=None)
+        >>> _ = proj.add_document("AB: How are you?\\nSU01: Fine.", name="d")
+        >>> proj.set_speaker_role("AB", "interviewer")
+        1
+        >>> proj.turns()["role"].tolist()
+        ['interviewer', 'participant']
+        >>> proj.close()
+        """
+        if role not in ("interviewer", "participant"):
+            raise ValueError(f"role must be 'interviewer' or 'participant'; got {role!r}.")
+        if not self._q("SELECT 1 FROM turns WHERE speaker = ? LIMIT 1", (speaker,)):
+            raise KeyError(f"No turns by speaker {speaker!r} in project {self.path.name}; see proj.turns().")
+        with self._tx() as conn:
+            return conn.execute("UPDATE turns SET role = ? WHERE speaker = ? AND role <> ?",
+                                (role, speaker, role)).rowcount
 
     # -- cases and attributes ----------------------------------------------------------------------
     def add_case(self, name: str, **attributes: Any) -> int:
@@ -776,10 +806,14 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin
         return self._q("SELECT MAX(version) FROM framework_versions")[0][0]
 
 
-    # -- delegated: inter-coder agreement and REFI-QDA exchange -------------------------------------
+    # -- delegated: inter-coder agreement -----------------------------------------------------------
     def agreement(self, coder_a: str | None = None, coder_b: str | None = None, *, unit: str = "character",
-                  codes: Iterable[str] | None = None, coders: Iterable[str] | None = None):
+                  codes: Iterable[str] | None = None, coders: Iterable[str] | None = None,
+                  documents: Iterable[str] | str | None = None):
         """Inter-coder agreement; see :func:`recoverystudy.qual.agreement.agreement`.
+
+        By default only the documents every compared coder coded are compared (a double-coded subset);
+        pass ``documents=[...]`` to name them, or ``documents="all"``.
 
         Examples
         --------
@@ -795,36 +829,9 @@ class Project(_coding.CodingMixin, AssistMixin, FrameworkMixin, MaintenanceMixin
         from recoverystudy.qual.agreement import agreement
 
         return agreement(self, coder_a, coder_b, unit=unit, codes=None if codes is None else list(codes),
-                         coders=None if coders is None else list(coders))
+                         coders=None if coders is None else list(coders),
+                         documents=documents if documents is None or isinstance(documents, str) else list(documents))
 
-    @staticmethod
-    def _refi():
-        try:
-            from recoverystudy.qual import refi
-        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
-            if exc.name != "recoverystudy.qual.refi":
-                raise
-            raise ModuleNotFoundError(
-                "REFI-QDA exchange (recoverystudy.qual.refi) is not part of this installation of recoverystudy.",
-                name=exc.name) from exc
-        return refi
-
-    def export_qdpx(self, path: str | Path):
-        """Export the project as a REFI-QDA project (``.qdpx``); see :mod:`recoverystudy.qual.refi`."""
-        return self._refi().export_qdpx(self, path)
-
-    @classmethod
-    def import_qdpx(cls, qdpx: str | Path, new_path: str | Path):
-        """Create a new project at *new_path* from a REFI-QDA ``.qdpx`` file; see :mod:`recoverystudy.qual.refi`."""
-        return cls._refi().import_qdpx(qdpx, new_path)
-
-    def export_qdc(self, path: str | Path):
-        """Export the codebook as a REFI-QDA codebook (``.qdc``); see :mod:`recoverystudy.qual.refi`."""
-        return self._refi().export_qdc(self, path)
-
-    def import_qdc(self, path: str | Path):
-        """Add the codes of a REFI-QDA codebook (``.qdc``) to this project; see :mod:`recoverystudy.qual.refi`."""
-        return self._refi().import_qdc(self, path)
 
 # keep DocumentReadError importable from here for users who catch it after add_document
 DocumentReadError = DocumentReadError

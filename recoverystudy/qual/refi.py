@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recoverystudy.qual import refi_read as _read
+from recoverystudy.qual import refi_codes as _codes
 from recoverystudy.qual import refi_write as _write
+from recoverystudy.qual.project import Project
 
 __all__ = ["export_qdpx", "import_qdpx", "export_qdc", "import_qdc", "import_history"]
 
@@ -126,7 +127,7 @@ def import_qdpx(qdpx: str | Path, new_path: str | Path):
     ...     copy.cases().to_dict("records")
     [{'case': 'SU01', 'age': 34, 'site': 'A'}]
     """
-    return _read.read_qdpx(qdpx, new_path)
+    return Project.import_qdpx(qdpx, new_path)
 
 
 def export_qdc(project, path: str | Path) -> Path:
@@ -194,7 +195,7 @@ def import_qdc(project, path: str | Path) -> list[int]:
     ...     len(import_qdc(empty, folder / "framework.qdc")), empty.codes()["path"].iloc[1]
     (43, 'recovery/personal_recovery')
     """
-    return _read.read_qdc(project, path)
+    return _codes.read_qdc(project, path)
 
 
 def import_history(project) -> list[dict]:
@@ -210,4 +211,4 @@ def import_history(project) -> list[dict]:
     ...     [(r["file"], len(r["sha256"])) for r in import_history(copy)]
     [('a.qdpx', 64)]
     """
-    return _read.import_history(project)
+    return _codes.import_history(project)

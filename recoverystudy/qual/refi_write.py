@@ -24,22 +24,22 @@ from lxml import etree
 
 from recoverystudy._version import __version__
 from recoverystudy.errors import ExchangeError
+from recoverystudy.qual.refi_format import (
+    AUTO_CHART_NOTE_PREFIX,
+    CHART_NOTE_PREFIX,
+    DESCRIPTION_SECTIONS,
+    DOCUMENT_VARIABLES_KEY,
+    ORIGIN,
+    code_description,
+)
 from recoverystudy.qual.store import utc_now
 
-__all__ = ["PROJECT_NS", "CODEBOOK_NS", "ORIGIN", "write_qdpx", "write_qdc", "code_description", "derived_guid",
-           "validate"]
+__all__ = ["PROJECT_NS", "CODEBOOK_NS", "ORIGIN", "DESCRIPTION_SECTIONS", "CHART_NOTE_PREFIX",
+           "DOCUMENT_VARIABLES_KEY", "write_qdpx", "write_qdc", "code_description", "derived_guid", "validate"]
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-#: Prefix of the ``origin`` attribute we write; files carrying it get the recoverystudy-specific reading.
-ORIGIN = "recoverystudy"
-#: Labels of the sections appended to a code's description (order matters, see :func:`code_description`).
-DESCRIPTION_SECTIONS = (("inclusion", "Inclusion"), ("exclusion", "Exclusion"), ("example", "Example"),
-                        ("keywords", "Keywords"), ("lemmas", "Lemmas"), ("path", "Code path"))
-CHART_NOTE_PREFIX = "Framework chart: "
-#: ``meta`` key holding ``{name: GUID}`` of imported document-level variables, so re-exports keep their GUIDs.
-DOCUMENT_VARIABLES_KEY = "refi_document_variables"
 _GUID_NAMESPACE = uuid.UUID("6f1c4d1e-3b0a-4c55-9a57-2f0d5e1a7c42")
 _TYPE_NAMES = {"text": "Text", "integer": "Integer", "float": "Float", "boolean": "Boolean"}
 
@@ -69,28 +69,6 @@ def validate(root: etree._Element, schema_name: str, target: Path) -> None:
         f"Refusing to write {target}: the {schema_name.removesuffix('.xsd')} XML does not validate against the "
         f"REFI-QDA 1.0 schema ({len(schema.error_log)} problem(s)): " + "; ".join(problems),
         file=str(target), problems=problems)
-
-
-def code_description(fields: dict[str, Any]) -> str:
-    """The ``<Description>`` of a code: the definition, then labelled sections for the other fields.
-
-    Empty sections are left out; keywords and lemmas are JSON lists; ``Code path`` is always last.
-
-    >>> print(code_description({"definition": "Risk talk.", "inclusion": "", "keywords": ["risk"],
-    ...                         "path": "risk/risk_discussion"}))
-    Risk talk.
-    <BLANKLINE>
-    Keywords: ["risk"]
-    <BLANKLINE>
-    Code path: risk/risk_discussion
-    """
-    parts = [fields["definition"]] if fields.get("definition") else []
-    for key, label in DESCRIPTION_SECTIONS:
-        value = fields.get(key)
-        if value:
-            parts.append(f"{label}: " + (json.dumps(list(value), ensure_ascii=False)
-                                         if key in ("keywords", "lemmas") else str(value)))
-    return "\n\n".join(parts)
 
 
 class _Builder:
@@ -184,7 +162,8 @@ def _add_codes(b: _Builder, parent: etree._Element, children: dict,
 def _memos(project) -> list[tuple]:
     return project._q(
         "SELECT m.memo_id, m.guid, m.text, m.target_type, m.case_id, k.guid, k.name, m.code_id, c.path, m.segment_id,"
-        " s.guid, m.document_id, d.name, u.guid, m.created_at, m.modified_at, sc.path, sd.name FROM memos m"
+        " s.guid, m.document_id, d.name, u.guid, m.created_at, m.modified_at, sc.path, sd.name, m.title, m.description"
+        " FROM memos m"
         " JOIN users u ON u.user_id = m.author_id LEFT JOIN cases k ON k.case_id = m.case_id"
         " LEFT JOIN codes c ON c.code_id = m.code_id LEFT JOIN segments s ON s.segment_id = m.segment_id"
         " LEFT JOIN codes sc ON sc.code_id = s.code_id LEFT JOIN documents sd ON sd.document_id = s.document_id"
@@ -203,9 +182,9 @@ def build_project(project, target: Path) -> tuple[etree._Element, list[tuple[str
     seg_notes: dict[int, list[str]] = defaultdict(list)
     project_notes: list[str] = []
     links: list[tuple[str, str, str, str]] = []  # guid, name, origin, target
-    notes: list[tuple] = []  # guid, name, text, user guid, created, modified
+    notes: list[tuple] = []  # guid, name, text, user guid, created, modified, description
     for (_memo_id, guid, text, on, _case_id, case_guid, case, code_id, code, seg_id, _seg_guid, doc_id, doc, user,
-         created, modified, seg_code, seg_doc) in _memos(project):
+         created, modified, seg_code, seg_doc, title, description) in _memos(project):
         name = "Memo"
         if on == "project":
             project_notes.append(guid)
@@ -225,12 +204,13 @@ def build_project(project, target: Path) -> tuple[etree._Element, list[tuple[str
         elif on == "document" and doc_id is not None:
             doc_notes[doc_id].append(guid)
             name = f"Memo on document {doc}"
-        notes.append((guid, name, text, user, created, modified))
-    for chart_id, guid, summary, case_guid, case, code_id, code, user, created, modified in project._q(
+        notes.append((guid, title or name, text, user, created, modified, description))
+    for chart_id, guid, summary, case_guid, case, code_id, code, user, created, modified, auto in project._q(
             "SELECT h.chart_id, h.guid, h.summary, k.guid, k.name, h.code_id, c.path, u.guid, h.created_at,"
-            " h.modified_at FROM charts h JOIN cases k ON k.case_id = h.case_id JOIN codes c ON c.code_id = h.code_id"
-            " JOIN users u ON u.user_id = h.author_id ORDER BY h.chart_id"):
-        notes.append((guid, f"{CHART_NOTE_PREFIX}{case} × {code}", summary, user, created, modified))
+            " h.modified_at, h.automatic FROM charts h JOIN cases k ON k.case_id = h.case_id JOIN codes c"
+            " ON c.code_id = h.code_id JOIN users u ON u.user_id = h.author_id ORDER BY h.chart_id"):
+        prefix = AUTO_CHART_NOTE_PREFIX if auto else CHART_NOTE_PREFIX
+        notes.append((guid, f"{prefix}{case} × {code}", summary, user, created, modified, ""))
         code_notes[code_id].append(guid)
         links.append((derived_guid(guid, "case"), "chart of case", guid, case_guid))
         for (seg_guid,) in project._q("SELECT s.guid FROM chart_segments x JOIN segments s ON s.segment_id ="
@@ -297,7 +277,8 @@ def build_project(project, target: Path) -> tuple[etree._Element, list[tuple[str
     members: list[tuple[str, bytes]] = []
     if docs:
         segs: dict[int, list[tuple]] = defaultdict(list)
-        for row in project._q("SELECT s.document_id, s.segment_id, s.guid, s.start, s.end, c.guid, u.guid, s.created_at"
+        for row in project._q("SELECT s.document_id, s.segment_id, s.guid, s.start, s.end, c.guid, u.guid, s.created_at,"
+                              " s.label"
                               " FROM segments s JOIN codes c ON c.code_id = s.code_id JOIN users u ON u.user_id ="
                               " s.coder_id ORDER BY s.document_id, s.start, s.end, s.segment_id"):
             segs[row[0]].append(row[1:])
@@ -310,9 +291,15 @@ def build_project(project, target: Path) -> tuple[etree._Element, list[tuple[str
             src = sub(holder, "TextSource", where, guid=guid, name=name, plainTextPath=f"internal://{guid}.txt",
                       creatingUser=user, creationDateTime=created, modifiedDateTime=modified)
             sub(src, "Description", where, kind)
-            for seg_id, seg_guid, start, end, code_guid, coder, at in segs[doc_id]:
+            for seg_id, seg_guid, start, end, code_guid, coder, at, label in segs[doc_id]:
                 sel = etree.SubElement(src, b.ns + "PlainTextSelection", guid=seg_guid, startPosition=str(start),
                                        endPosition=str(end), creatingUser=coder, creationDateTime=at)
+                if label:
+                    try:
+                        sel.set("name", label)
+                    except ValueError as exc:
+                        raise ExchangeError(f"Cannot write {target}: the label of segment {seg_id} contains characters"
+                                            f" that XML cannot hold ({exc}).", file=str(target)) from exc
                 coding = etree.SubElement(sel, b.ns + "Coding", guid=derived_guid(seg_guid, "coding"),
                                           creatingUser=coder, creationDateTime=at)
                 etree.SubElement(coding, b.ns + "CodeRef", targetGUID=code_guid)
@@ -328,16 +315,37 @@ def build_project(project, target: Path) -> tuple[etree._Element, list[tuple[str
                                 f"document {name!r}, attribute {key!r}")
     if notes:
         holder = b.sub(root, "Notes", "notes")
-        for guid, name, text, user, created, modified in notes:
+        for guid, name, text, user, created, modified, description in notes:
             where = f"memo {name!r}"
             note = b.sub(holder, "Note", where, guid=guid, name=name, creatingUser=user, creationDateTime=created,
                          modifiedDateTime=modified)
+            if description:
+                b.sub(note, "Description", where, description)
             b.sub(note, "PlainTextContent", where, text)
     if links:
         holder = b.sub(root, "Links", "links")
         for guid, name, origin, target_guid in links:
             b.sub(holder, "Link", "link", guid=guid, name=name, direction="OneWay", originGUID=origin,
                   targetGUID=target_guid)
+    groups = project._q("SELECT group_id, guid, name, description FROM groups ORDER BY group_id")
+    if groups:
+        members_of: dict[int, list[tuple]] = defaultdict(list)
+        for group_id, code_guid, doc_guid in project._q(
+                "SELECT m.group_id, c.guid, d.guid FROM group_members m LEFT JOIN codes c ON c.code_id = m.code_id"
+                " LEFT JOIN documents d ON d.document_id = m.document_id ORDER BY m.group_id, m.code_id, m.document_id"):
+            members_of[group_id].append((code_guid, doc_guid))
+        holder = b.sub(root, "Sets", "sets")
+        for group_id, guid, name, description in groups:
+            where = f"group {name!r}"
+            el = b.sub(holder, "Set", where, guid=guid, name=name)
+            if description:
+                b.sub(el, "Description", where, description)
+            for code_guid, _doc in members_of[group_id]:
+                if code_guid:
+                    b.sub(el, "MemberCode", where, targetGUID=code_guid)
+            for _code, doc_guid in members_of[group_id]:
+                if doc_guid:
+                    b.sub(el, "MemberSource", where, targetGUID=doc_guid)
     for note in project_notes:
         b.sub(root, "NoteRef", "project memo", targetGUID=note)
     return root, members

@@ -213,11 +213,44 @@ CREATE INDEX IF NOT EXISTS memos_segment ON memos(segment_id);
 CREATE INDEX IF NOT EXISTS chart_segments_segment ON chart_segments(segment_id);
 """
 
+# What REFI-QDA files carry and the method needs recorded: selection labels, note titles and descriptions,
+# sets of documents and codes (groups), speaker roles of turns, the reason a suggestion was rejected, and
+# whether a chart summary was written by a person or generated automatically.
+_KEEP_EXCHANGE_AND_REVIEW = """
+ALTER TABLE segments ADD COLUMN label TEXT NOT NULL DEFAULT '';
+ALTER TABLE memos ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE memos ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE turns ADD COLUMN role TEXT NOT NULL DEFAULT 'participant';
+ALTER TABLE suggestions ADD COLUMN reason TEXT;
+ALTER TABLE charts ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE groups (
+    group_id    INTEGER PRIMARY KEY,
+    guid        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    creator_id  INTEGER NOT NULL REFERENCES users(user_id),
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE group_members (
+    group_id    INTEGER NOT NULL REFERENCES groups(group_id) ON DELETE CASCADE,
+    document_id INTEGER REFERENCES documents(document_id) ON DELETE CASCADE,
+    code_id     INTEGER REFERENCES codes(code_id) ON DELETE CASCADE,
+    CHECK ((document_id IS NULL) <> (code_id IS NULL)),
+    UNIQUE (group_id, document_id, code_id)
+);
+CREATE INDEX group_members_group ON group_members(group_id);
+UPDATE turns SET role = 'interviewer' WHERE lower(speaker) IN ('interviewer', 'int', 'i', 'researcher',
+    'moderator', 'facilitator', 'fac', 'q') OR lower(speaker) LIKE 'interviewer %' OR lower(speaker) LIKE 'int %'
+    OR lower(speaker) LIKE 'researcher %' OR lower(speaker) LIKE 'moderator %' OR lower(speaker) LIKE 'facilitator %'
+    OR lower(speaker) LIKE 'fac %';
+"""
+
 #: Numbered migrations ``(version, intent, sql)``; ``PRAGMA user_version`` = last version applied.
 #: Never edit a released migration: append a new one (files are upgraded on open, after a backup).
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "initial_schema", _INITIAL_SCHEMA),
     (2, "index_segment_references", _INDEX_SEGMENT_REFERENCES),
+    (3, "keep_exchange_and_review", _KEEP_EXCHANGE_AND_REVIEW),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

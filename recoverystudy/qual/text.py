@@ -9,9 +9,16 @@ nltk's downloadable corpora are not available, so only its data-free parts are u
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
-__all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "ABBREVIATIONS"]
+import numpy as np
+
+__all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "speaker_role", "ABBREVIATIONS",
+           "INTERVIEWER_LABELS", "spoken_by_excluded"]
+
+#: Speaker labels (lower case) of the people asking the questions, whose turns are not data to be coded.
+INTERVIEWER_LABELS = frozenset({"interviewer", "int", "i", "researcher", "moderator", "facilitator", "fac", "q"})
 
 #: Abbreviations (lower case, no final dot) after which a full stop does not end a sentence.
 ABBREVIATIONS = frozenset(
@@ -155,3 +162,61 @@ def speaker_turns(text: str) -> list[tuple[str, int, int, int]]:
         speaker = (m.group("bracket") or m.group("label")).strip()
         turns.append((speaker, m.start(), m.end(), end))
     return turns
+
+
+def speaker_role(speaker: str) -> str:
+    """``"interviewer"`` for the interviewer, researcher, moderator or facilitator; else ``"participant"``.
+
+    Numbered labels count too (``"Interviewer 2"``, ``"Facilitator B"``).
+
+    Examples
+    --------
+    >>> speaker_role("Interviewer"), speaker_role("Facilitator 2"), speaker_role("SU01"), speaker_role("Carer 2")
+    ('interviewer', 'interviewer', 'participant', 'participant')
+    """
+    label = " ".join(str(speaker).lower().replace(".", " ").split())
+    first = label.split(" ")[0] if label else ""
+    if label in INTERVIEWER_LABELS or (first in INTERVIEWER_LABELS and len(first) > 2):
+        return "interviewer"
+    return "participant"
+
+
+def spoken_by_excluded(turns: list[tuple[int, int, int, str, str]], doc_ids: np.ndarray, starts: np.ndarray,
+                       speakers: Iterable[str] | None = None,
+                       exclude_speakers: Iterable[str] | None = None) -> np.ndarray:
+    """For each position (``doc_ids[i]``, ``starts[i]``): does it fall in a turn that must not be coded?
+
+    *turns* are ``(document_id, start, end, speaker, role)`` sorted by document and start.  Default: turns
+    with the interviewer role are excluded; ``speakers`` keeps only those labels (positions outside every
+    turn are then excluded too); ``exclude_speakers`` excludes exactly those labels.  Vectorised (one
+    ``searchsorted``), for bulk coding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = [(1, 0, 10, "Interviewer", "interviewer"), (1, 11, 30, "SU01", "participant")]
+    >>> spoken_by_excluded(t, np.array([1, 1, 2]), np.array([3, 12, 0])).tolist()
+    [True, False, False]
+    >>> spoken_by_excluded(t, np.array([1, 1]), np.array([3, 12]), speakers=["Interviewer"]).tolist()
+    [False, True]
+    """
+    n = len(starts)
+    doc_ids = np.asarray(doc_ids, dtype=np.int64)
+    starts = np.asarray(starts, dtype=np.int64)
+    if not turns:
+        return np.zeros(n, bool) if speakers is None else np.ones(n, bool)
+    t_doc = np.fromiter((t[0] for t in turns), np.int64, len(turns))
+    t_start = np.fromiter((t[1] for t in turns), np.int64, len(turns))
+    t_end = np.fromiter((t[2] for t in turns), np.int64, len(turns))
+    big = int(max(t_end.max(), starts.max() if n else 0)) + 2
+    i = np.searchsorted(t_doc * big + t_start, doc_ids * big + starts, side="right") - 1
+    j = np.maximum(i, 0)
+    inside = (i >= 0) & (t_doc[j] == doc_ids) & (starts < t_end[j])
+    if speakers is not None:
+        ok = np.isin(np.array([t[3] for t in turns], dtype=object), list({str(x) for x in speakers}))
+        return ~(inside & ok[j])
+    if exclude_speakers is not None:
+        bad = np.isin(np.array([t[3] for t in turns], dtype=object), list({str(x) for x in exclude_speakers}))
+    else:
+        bad = np.array([t[4] == "interviewer" for t in turns], bool)
+    return inside & bad[j]

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 import recoverystudy as rs
+from recoverystudy.audit.report import published_team_table
 from recoverystudy.report.html import Section, figure_to_base64, format_p
+from recoverystudy.synthetic.review import simulated_review, simulated_second_coder
 
 __all__: list[str] = []
 
@@ -127,6 +129,18 @@ def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
 _QUAL_METHODS = ("suggest", "accept", "segments", "chart", "framework_matrix", "agreement")
 
 
+def _restricted_folder(parent: Path) -> Path:
+    """``parent/restricted``: owner-only (0700), for outputs holding verbatim interview text."""
+    folder = parent / "restricted"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)
+    readme = folder / "README.txt"
+    if not readme.exists():
+        readme.write_text("RESTRICTED: files here quote interview text verbatim. Do not share them; the shareable "
+                          "tables are in ../tables/.\n", encoding="utf-8")
+    return folder
+
+
 def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
                  ) -> tuple[Section, dict, dict, list, dict[str, str]]:
     for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
@@ -154,58 +168,57 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
             "are linked by triad_id.")
         key["n_turns"] = n_turns
         if not {"suggest", "accept", "segments"} & set(missing):
-            suggestions = notes.run(proj.suggest)
-            sid_col = "suggestion_id" if "suggestion_id" in suggestions.columns else suggestions.columns[0]
-            all_ids = suggestions[sid_col].tolist()
-            proj.accept(all_ids, coder="coder_a")
+            notes.run(proj.suggest)  # interviewer turns are never suggested
+            pending = proj.suggestions()
+            # a SIMULATED reviewer reads each suggestion in context: accepts some, rejects others with a reason
+            accept_ids, rejections = simulated_review(pending, iv, rng)
+            proj.accept(accept_ids, coder="coder_a", accept_all=rejections.empty)
+            for reason, grp in rejections.groupby("reason", sort=True):
+                proj.reject(grp["suggestion_id"].tolist(), coder="coder_a", reason=reason)
             segs = proj.segments(coder="coder_a")
-            # coder_b: a SIMULATED second coder.  Of coder_a's segments, b codes 80% the same way, leaves 10%
-            # uncoded and puts 10% under another code of the same theme (reproducible for the seed).
-            u = rng.random(len(segs))
-            codes = proj.codes()
-            leaves = codes[codes["path"].str.contains("/", regex=False)]
-            theme_codes = leaves.groupby("theme")["path"].apply(list).to_dict()
-            other = [
-                next((c for c in theme_codes.get(code.split("/")[0], []) if c != code), code)
-                for code in segs["code"]
-            ]
-            b = segs.loc[u >= 0.10, ["document", "start", "end", "code"]].copy()
-            swap = (u >= 0.10) & (u < 0.20)
-            b.loc[swap[u >= 0.10], "code"] = [o for o, sw in zip(other, swap) if sw]
+            # coder_b: a SIMULATED second coder blind-codes about a fifth of the transcripts
+            double_coded, b = simulated_second_coder(segs, proj.codes(), rng, share=0.2)
             proj.code_many(b, coder="coder_b")
-            keep_b = u >= 0.10
             site_of = iv.set_index("case")["site"]
             by_site = (segs.assign(site=segs["case"].map(site_of)).groupby(["code", "site"]).size()
                        .unstack(fill_value=0))
             tables["coded_segments_by_site"] = by_site.reset_index()
-            key.update(n_suggestions=len(all_ids), n_segments_coder_a=len(segs),
-                       n_segments_coder_b=len(proj.segments(coder="coder_b")))
+            decisions = proj.decisions()
+            tables["review_decisions"] = (decisions.groupby(["status", "reason"]).size().rename("n_suggestions")
+                                          .reset_index())
+            key.update(n_suggestions=len(pending), n_accepted=len(accept_ids), n_rejected=len(rejections),
+                       n_segments_coder_a=len(segs), n_segments_coder_b=len(proj.segments(coder="coder_b")),
+                       n_double_coded_documents=len(double_coded))
             paragraphs.append(
-                f"The codebook's keyword rules proposed {len(all_ids)} sentence-level suggestions, and coder_a accepted "
-                "all of them (nothing is coded without an accept call). coder_b is a SIMULATED second coder for "
-                f"demonstrating agreement: of coder_a's {len(segs)} segments it codes {keep_b.mean():.0%} (of which "
-                "about one in nine under another code of the same theme) and leaves the rest uncoded.")
+                f"The codebook's keyword rules proposed {len(pending)} sentence-level suggestions in what participants "
+                f"said (interviewer turns are never suggested). A SIMULATED reviewer read each in context, accepted "
+                f"{len(accept_ids)} and rejected {len(rejections)} with a reason (tables/review_decisions.csv); "
+                "nothing is coded without an accept call. coder_b, a SIMULATED second coder, blind-coded "
+                f"{len(double_coded)} of the {len(iv)} transcripts (about a fifth) for the agreement check.")
             figures.append(("Coded segments per code and site (coder_a)",
                             _heatmap(by_site, "segments (coder_a)", fmt="{:.0f}", cmap="Blues", vmin=0, vmax=None)))
             if "chart" not in missing:
                 charted = 0
                 for (case, code), grp in segs.groupby(["case", "code"], sort=True):
-                    first = " ".join(str(grp["text"].iloc[0]).split())
+                    first = " ".join(str(grp["text"].iloc[0]).split(": ", 1)[-1].split())
                     extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
                     summary = f"{len(grp)} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
-                    proj.chart(case, code, summary, segments=grp["segment_id"].tolist(), author="demo")
+                    proj.chart(case, code, summary, segments=grp["segment_id"].tolist(), author="demo",
+                               automatic=True)
                     charted += 1
                 key["n_charted_cells"] = charted
                 paragraphs.append(
-                    f"{charted} framework-matrix cells were charted. Each cell summary states only how many segments "
-                    "coder_a coded there and quotes a short extract; interpretation is left to the research team.")
+                    f"{charted} framework-matrix cells were given an AUTOMATIC summary (labelled as such, kept apart "
+                    "from researcher-written ones): how many segments coder_a coded there and a short extract of what "
+                    "the participant said. Interpretation is left to the research team.")
             if "framework_matrix" not in missing:
                 matrix = proj.framework_matrix(group_by="site")
-                frame = matrix.to_frame()
-                tables["framework_matrix"] = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
-                matrix.to_excel(path.with_name("framework_matrix.xlsx"))
-                paragraphs.append("The framework matrix (rows: cases grouped by site; columns: codes) is in "
-                                  "framework_matrix.xlsx, one sheet per theme, and in tables/framework_matrix.csv.")
+                tables["framework_matrix_counts"] = matrix.counts().reset_index()
+                restricted = _restricted_folder(path.parent)
+                matrix.to_excel(restricted / "framework_matrix.xlsx")
+                paragraphs.append("The framework matrix holds verbatim extracts, so it is written only to the "
+                                  "owner-only folder restricted/ (framework_matrix.xlsx, one sheet per theme) and kept "
+                                  "in the project; tables/framework_matrix_counts.csv has the segment counts only.")
             if "agreement" not in missing:
                 agreement = proj.agreement("coder_a", "coder_b", unit="sentence")
                 agreement_char = proj.agreement("coder_a", "coder_b", unit="character")
@@ -241,9 +254,8 @@ def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list, Any]:
     audit = notes.run(rs.audit_care_plans, plans[["plan_id", "text", "team", "country"]])
     comp = audit.compliance(by="team").to_frame()
     overall = comp[comp["team"] == "All teams"].drop(columns=["team"])
-    by_team_counts = (audit.prerated.groupby(["team", "rating"]).size().unstack(fill_value=0))
-    suppressed = rs.suppress_small_counts(by_team_counts, threshold=5)
-    sup_frame = suppressed.to_frame() if hasattr(suppressed, "to_frame") else pd.DataFrame(suppressed)
+    # the team table exactly as `recoverystudy audit` publishes it: plans per criterion and team, * = suppressed
+    team_table = published_team_table(audit, threshold=5)
     # redaction check: every planted (clearly fake) identifier must be caught
     planted = plans["planted_identifiers"].str.split("; ").explode().dropna()
     planted = planted[planted != ""]
@@ -255,7 +267,7 @@ def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list, Any]:
             kinds[str(cat)] = kinds.get(str(cat), 0) + int(n)
         for item in filter(None, plist.split("; ")):
             caught += item.split("=", 1)[1] not in red.text
-    tables = {"audit_compliance": comp, "audit_ratings_by_team_suppressed": sup_frame.reset_index()}
+    tables = {"audit_compliance": overall, "audit_plans_by_team_suppressed": team_table}
     key = {"audit": {"n_plans": int(plans.shape[0]),
                      "proportion_met": {r.criterion: r.proportion_met for r in overall.itertuples()},
                      "planted_identifiers": int(len(planted)), "planted_identifiers_caught": int(caught)}}
@@ -269,7 +281,8 @@ def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list, Any]:
         f"999 test range, dates of birth, mobile numbers, example.org e-mails); rs.redact caught {caught} of them. "
         "Replacements by kind across all plans: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + ".",
     ], tables=[("Compliance per criterion, all teams (pre-ratings, Wilson 95% CIs)", overall),
-               ("Pre-ratings by team (small counts suppressed)", sup_frame.reset_index())],
+               ("Plans by criterion and team (pre-ratings; * = suppressed small count, as recoverystudy audit "
+                "publishes it)", team_table)],
         figures=[("Proportion of plans meeting each criterion", _compliance_figure(overall))])
     return section, tables, key, [("Care-plan audit", getattr(audit, "provenance", {}) or {})], audit
 

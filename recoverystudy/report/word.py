@@ -56,23 +56,22 @@ def _add_table(doc: Any, number: int, caption: str, frame: pd.DataFrame, *, max_
     numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
                for c in shown.columns]
     table = doc.add_table(rows=1 + len(body), cols=len(body.columns))
-    for j, col in enumerate(body.columns):
-        cell = table.cell(0, j)
-        cell.text = label_for(col)
-        _rule(cell, top=True, bottom=True)
-    for i, rec in enumerate(body.itertuples(index=False), start=1):
-        for j, value in enumerate(rec):
-            cell = table.cell(i, j)
-            cell.text = strip_paths(str(value))
-            if numeric[j]:
-                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            if i == len(body):
+    rows = table.rows
+    last = len(body)
+    for i, (row, values) in enumerate(zip(rows, [[label_for(c) for c in body.columns],
+                                                  *body.itertuples(index=False)])):
+        cells = row.cells                                   # one lookup per row (cell(i, j) is slow)
+        for j, (cell, value) in enumerate(zip(cells, values)):
+            para = cell.paragraphs[0]
+            run = para.add_run(strip_paths(str(value)))
+            run.font.size = Pt(8)
+            if i == 0:
+                run.bold = True
+                _rule(cell, top=True, bottom=True)
+            elif numeric[j]:
+                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            if i == last and i > 0:
                 _rule(cell, bottom=True)
-    for row in table.rows:
-        for cell in row.cells:
-            for para in cell.paragraphs:
-                for run in para.runs:
-                    run.font.size = Pt(8)
     if len(frame) > max_rows:
         doc.add_paragraph(f"Note. The table continues: {len(frame) - max_rows} more rows are in the CSV and "
                           "Excel tables.")

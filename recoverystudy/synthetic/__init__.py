@@ -16,8 +16,11 @@ SixSiteStudy(seed=0, scale=0.2: 6 sites, 90 service users, 40 care coordinators,
 
 from recoverystudy.synthetic.care_plans import fake_nhs_number as fake_nhs_number
 from recoverystudy.synthetic.care_plans import nhs_number_check_digit as nhs_number_check_digit
+from recoverystudy.synthetic.review import simulated_review as simulated_review
+from recoverystudy.synthetic.review import simulated_second_coder as simulated_second_coder
 from recoverystudy.synthetic.sites import site_table as site_table
 from recoverystudy.synthetic.study import SixSiteStudy as SixSiteStudy
 from recoverystudy.synthetic.study import six_site_study as six_site_study
 
-__all__ = ["SixSiteStudy", "fake_nhs_number", "nhs_number_check_digit", "site_table", "six_site_study"]
+__all__ = ["SixSiteStudy", "fake_nhs_number", "nhs_number_check_digit", "simulated_review", "simulated_second_coder",
+           "site_table", "six_site_study"]
