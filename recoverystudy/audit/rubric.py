@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from recoverystudy._resources import bundled_files
+from recoverystudy._yaml import load_yaml
 from recoverystudy.errors import RubricError
 
 __all__ = ["RATINGS", "Criterion", "EvidenceRule", "Negation", "Rubric", "list_rubrics", "load_rubric"]
@@ -896,7 +897,7 @@ def load_rubric(name_or_path: str | os.PathLike | Rubric = "care-plan-audit") ->
     """
     import hashlib
 
-    import yaml
+    import yaml  # only for yaml.YAMLError; loading goes through recoverystudy._yaml
 
     if isinstance(name_or_path, Rubric):
         return name_or_path
@@ -917,7 +918,7 @@ def load_rubric(name_or_path: str | os.PathLike | Rubric = "care-plan-audit") ->
         text = path.read_text(encoding="utf-8")
         file = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, file=file)
     except yaml.YAMLError as exc:
         raise RubricError(f"{file}: not valid YAML ({exc}).", file=file) from None
     return _parse(data, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
