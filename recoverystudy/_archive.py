@@ -6,7 +6,7 @@ kilobytes.  :class:`SafeZip` therefore never trusts the header sizes.  It
 
 * checks the directory first (member count, member paths that are absolute, contain ``..`` or a drive letter,
   duplicate names, encrypted members, compression methods other than *stored* and *deflate*, and the declared
-  sizes against the limits);
+  sizes against the limits, per member and for the whole archive);
 * inflates each member itself, 64 KiB at a time, counting the bytes actually produced, and stops as soon as a
   member produces more than its header declared, more than :attr:`ArchiveLimits.max_member_bytes`, or expands
   more than :attr:`ArchiveLimits.max_ratio` times its compressed size, or when the members read so far together

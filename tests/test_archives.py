@@ -144,6 +144,14 @@ def test_300_members_of_exactly_one_mib_refused(tmp_path):
     path.write_bytes(data)
     with pytest.raises(UnsafeDocumentError):
         rs.read_document(path)
+    qde = b'<?xml version="1.0"?><Project xmlns="urn:QDA-XML:project:1.0" name="m"/>'
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    qdpx = tmp_path / "many.qdpx"
+    qdpx.write_bytes(build_zip([("project.qde", comp.compress(qde) + comp.flush(), len(qde), zlib.crc32(qde))]
+                               + [(f"Sources/{i}.txt", one, MiB, crc) for i in range(300)]))
+    with pytest.raises(UnsafeArchiveError) as info:
+        rs.Project.import_qdpx(qdpx, tmp_path / "many.rsqda")
+    assert info.value.reason == "compression ratio" and not (tmp_path / "many.rsqda").exists()
 
 
 def test_many_members_just_under_a_mib_refused_as_a_whole():

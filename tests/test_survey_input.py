@@ -254,6 +254,8 @@ def test_valid_surveys_equal_a_reference_computation(tmp_path_factory, survey):
     assert df.attrs["encoding"] == encoding and df.attrs["delimiter"] == sep
     assert df["respondent"].tolist() == [f"{i:03d}" for i in range(len(cells))]
     res = quiet_score(df, "qpr-15", id_col="respondent")
+    assert res.provenance["data_source"] == {"source_file": str(path), "source_format": "csv",
+                                             "encoding": encoding, "delimiter": sep}
     total, answered, n_na = reference_totals(cells)
     np.testing.assert_allclose(res.frame[TOTAL].to_numpy(), total, rtol=0, atol=1e-12)
     assert res.frame[f"{TOTAL}_n_answered"].tolist() == answered.tolist()

@@ -589,5 +589,7 @@ def score(
         on_invalid=on_invalid,
         invalid_values=int(len(problems)),
         n_respondents=len(data),
+        data_source={k: data.attrs[k] for k in ("source_file", "source_format", "encoding", "delimiter")
+                     if k in data.attrs},
     )
     return ScoreResult(inst, frame, tuple(wanted), dict(refused), provenance, int(len(problems)), id_col, report)
