@@ -334,3 +334,18 @@ def test_malformed_surveys_raise_only_recoverystudy_errors(tmp_path_factory, sur
     # only these mutations can leave a well-formed survey (cut at a line end, a NUL inside UTF-16 text that
     # still decodes, a file cut to its byte-order mark); every other one must have been refused
     assert mutation in ("truncate", "nul_byte", "bad_utf8_in_utf16"), f"{mutation} was accepted silently"
+
+
+def test_workbooks_with_duplicate_headers_are_refused(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "q1", "q1", "q1.1"])
+    ws.append(["a", 1, 2, 3])
+    wb.save(tmp_path / "d.xlsx")
+    with pytest.raises(SurveyReadError, match=r"'q1' in columns 2, 3"):
+        rs.read_survey(tmp_path / "d.xlsx")
+    ws.cell(row=1, column=3, value="q2")
+    wb.save(tmp_path / "ok.xlsx")
+    assert list(rs.read_survey(tmp_path / "ok.xlsx").columns) == ["id", "q1", "q2", "q1.1"]

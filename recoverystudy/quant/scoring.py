@@ -447,23 +447,25 @@ def score(
                                     f"{', '.join(cols[:8])}{' ...' if len(cols) > 8 else ''}.", missing=[id_col])
         _refuse_duplicate_columns(data, [id_col], "id_col")
         ids = data[id_col]
-        blank = ids.isna().to_numpy()
-        if not pd.api.types.is_numeric_dtype(ids) and len(ids):
-            codes, levels = _factorize(ids)
-            blank_level = np.array([isinstance(v, str) and not v.strip() for v in levels] + [True])
-            blank = blank | blank_level[codes]
+        codes, levels = _factorize(ids)  # one hash pass serves the blank and the duplicate checks
+        if isinstance(ids.dtype, pd.StringDtype):  # every value a str: a C-level map, no Python per id
+            blank_level = np.fromiter(map(str.isspace, levels), dtype=bool, count=len(levels)) | (levels == "")
+        else:
+            blank_level = np.array([isinstance(v, str) and not v.strip() for v in levels], dtype=bool)
+        blank = np.append(blank_level, True)[codes]  # code -1: missing
         if blank.any():
             rows = data.index[blank]
             shown = ", ".join(map(repr, rows[:10].tolist())) + (" ..." if len(rows) > 10 else "")
             raise MissingRespondentIdError(
                 f"{int(blank.sum())} row(s) have no respondent id in {id_col!r} (rows {shown}); every respondent "
                 "needs an id, or leave id_col out to identify respondents by row.", rows=list(rows), column=id_col)
-        dup = ids[ids.duplicated(keep=False)]
-        if len(dup):
-            shown = ", ".join(map(repr, pd.unique(dup)[:10]))
+        counts = np.bincount(codes, minlength=len(levels))
+        if (counts > 1).any():
+            dup = levels[np.flatnonzero(counts > 1)]  # factorize numbers values in order of appearance
+            shown = ", ".join(map(repr, dup[:10]))
             raise DuplicateRespondentError(
-                f"Respondent ids in {id_col!r} must be unique; {dup.nunique()} id(s) appear more than once: {shown}.",
-                duplicates=list(pd.unique(dup)), column=id_col)
+                f"Respondent ids in {id_col!r} must be unique; {len(dup)} id(s) appear more than once: {shown}.",
+                duplicates=list(dup), column=id_col)
         respondents = pd.Index(ids)
     else:
         if data.index.has_duplicates:

@@ -111,12 +111,15 @@ def read_survey(path: str | os.PathLike, *, sheet: str | int | None = None, id_c
         try:
             # as for CSV: typed codes such as "N/A" or "NA" stay text (they are non-answers to count),
             # only empty cells are missing
+            first = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, engine="openpyxl", header=None,
+                                  nrows=1)
             df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, engine="openpyxl",
                                keep_default_na=False, na_values=[""],
                                dtype={id_col: str} if id_col is not None else None)
         except Exception as exc:  # openpyxl raises many types for damaged files
             raise SurveyReadError(f"Could not read the Excel file {p}: {exc}", file=str(p)) from exc
-        _refuse_duplicate_columns(p, [str(c) for c in df.columns], mangled=True)
+        if len(first):  # pandas renames a repeated header "q1" to "q1.1": look at the cells as typed
+            _refuse_duplicate_columns(p, [str(v).strip() for v in first.iloc[0] if pd.notna(v)])
         df.attrs.update(source_format="xlsx")
     elif suffix == ".sav":
         try:
@@ -197,14 +200,14 @@ def _sniff(text: str) -> str:
 
 def _read_csv(p: Path, id_col: str | None) -> pd.DataFrame:
     raw = p.read_bytes()
-    if not raw.strip():
+    if not re.search(rb"[^\s\x00]", raw[:1 << 20]) and not raw.strip():  # scans only leading blanks
         raise SurveyReadError(f"{p}: the file is empty.", file=str(p))
     enc = _detect_encoding(p, raw)
     text = raw.decode(enc) if enc.startswith("utf-16") else None
     head = text[:20000] if text is not None else raw[:20000].decode(enc, errors="replace")
     sep = _sniff(head)
     try:
-        header = next(csv.reader(io.StringIO(head.lstrip("\ufeff")), delimiter=sep))
+        header = next(row for row in csv.reader(io.StringIO(head.lstrip("\ufeff")), delimiter=sep) if row)
     except (StopIteration, csv.Error) as exc:
         raise SurveyReadError(f"{p}: line 1: cannot read the header ({exc}).", file=str(p), line=1) from None
     _refuse_duplicate_columns(p, [h.strip() for h in header])
@@ -255,9 +258,7 @@ def _column_dtypes(p: Path, source, sep: str, enc: str | None, header: list[str]
     return out
 
 
-def _refuse_duplicate_columns(p: Path, names: list[str], mangled: bool = False) -> None:
-    if mangled:  # pandas renamed repeats as "name.1"; undo to find them
-        names = [re.sub(r"\.\d+$", "", n) if re.sub(r"\.\d+$", "", n) in names else n for n in names]
+def _refuse_duplicate_columns(p: Path, names: list[str]) -> None:
     seen: dict[str, list[int]] = {}
     for i, name in enumerate(names, start=1):
         seen.setdefault(name, []).append(i)
@@ -366,6 +367,9 @@ def _convert_text(s: pd.Series, keep_text: bool) -> pd.Series | np.ndarray:
     """A column of mostly distinct values: numbers if every value is a plain number without leading zero."""
     if keep_text or not s.notna().any():
         return s if s.notna().any() else np.full(len(s), np.nan)
+    head = s.iloc[:_SAMPLE_ROWS]
+    if pd.to_numeric(head, errors="coerce").notna().sum() != head.notna().sum():
+        return s  # text already in the first rows: no need to try the whole column
     nums = pd.to_numeric(s, errors="coerce")
     if int(nums.notna().sum()) != int(s.notna().sum()) or not np.isfinite(nums.dropna().to_numpy(float)).all():
         return s
