@@ -10,19 +10,20 @@ from typing import Any
 
 import pandas as pd
 
-from recoverystudy.errors import EmptyDataError, MissingItemsError, StatisticsError
+from recoverystudy.errors import ArgumentError, EmptyDataError, MissingItemsError, StatisticsError
 
 
 def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
-    """Raise ``ValueError`` unless *value* is exactly one of *allowed* (no prefix matching).
+    """Raise :class:`~recoverystudy.errors.ArgumentError` (a ``ValueError``) unless *value* is exactly one of
+    *allowed* (no prefix matching).
 
     >>> check_option("method", "welch", ["anova", "welch"])
     'welch'
     """
     allowed = list(allowed)
-    if value not in allowed:
+    if not any(value is a or (type(value) is type(a) and value == a) for a in allowed):
         choices = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {choices}; got {value!r}.")
+        raise ArgumentError(f"{name} must be one of {choices}; got {value!r}.", argument=name, value=value)
     return value
 
 

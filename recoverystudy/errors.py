@@ -16,12 +16,16 @@ from typing import Any
 
 __all__ = [
     "RecoveryStudyError",
+    "ArgumentError",
+    "ArgumentTypeError",
     "InstrumentError",
     "InstrumentNotFoundError",
     "UnverifiedKeyError",
     "ScoringError",
     "InvalidResponseError",
     "DuplicateRespondentError",
+    "MissingRespondentIdError",
+    "UnknownScaleError",
     "MissingItemsError",
     "EmptyDataError",
     "SurveyReadError",
@@ -39,6 +43,9 @@ __all__ = [
     "ExchangeError",
     "ImportFormatError",
     "UnsafeArchiveError",
+    "UnsafeDocumentError",
+    "UnsafeSurveyFileError",
+    "UnsafeYAMLError",
     "RubricError",
     "AuditError",
     "PrivacyError",
@@ -75,6 +82,15 @@ class RecoveryStudyError(Exception):
         return self.message
 
 
+# --- arguments -------------------------------------------------------------------------------------
+class ArgumentError(RecoveryStudyError, ValueError):
+    """An argument has a value that is not allowed (the message names the argument and the choices)."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument is of the wrong kind (``None``, ``pd.NA``, a number where a name is needed ...)."""
+
+
 # --- instruments and scoring -------------------------------------------------------------------
 class InstrumentError(RecoveryStudyError, ValueError):
     """An instrument or key definition is invalid (names the file, the field and the problem)."""
@@ -98,6 +114,17 @@ class InvalidResponseError(ScoringError):
 
 class DuplicateRespondentError(ScoringError):
     """The respondent id column contains duplicates."""
+
+
+class MissingRespondentIdError(ScoringError):
+    """Some rows have no respondent id (empty or missing) in the id column; ``.rows`` lists them."""
+
+
+class UnknownScaleError(ScoringError, KeyError):
+    """A scale name given to the scorer (``scales=``, ``min_answered=``) is not a scale of the instrument."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.message
 
 
 class MissingItemsError(ScoringError, KeyError):
@@ -175,6 +202,21 @@ class ImportFormatError(ExchangeError):
 
 class UnsafeArchiveError(ImportFormatError):
     """An archive or XML file tries something unsafe (entity expansion, path escape, zip bomb)."""
+
+
+class UnsafeDocumentError(DocumentReadError, UnsafeArchiveError):
+    """A document package (.docx, .odt) is a zip bomb or otherwise unsafe; both a DocumentReadError and an
+    UnsafeArchiveError, with ``file``, ``member`` and ``reason``."""
+
+
+class UnsafeSurveyFileError(SurveyReadError, UnsafeArchiveError):
+    """A survey workbook (.xlsx) is a zip bomb or otherwise unsafe; both a SurveyReadError and an
+    UnsafeArchiveError, with ``file``, ``member`` and ``reason``."""
+
+
+class UnsafeYAMLError(RecoveryStudyError, ValueError):
+    """A YAML file (instrument, key, codebook, rubric) is too large, nested too deeply or expands its aliases
+    beyond the budget (a "billion laughs" attack); names the file and the ``reason``."""
 
 
 # --- care-plan audit -------------------------------------------------------------------------------

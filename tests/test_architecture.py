@@ -34,7 +34,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "recoverystudy"
 
 #: the bottom layer: plain modules every part may use (they import only each other); ``datasets`` holds data files
-FOUNDATION = frozenset({"errors", "results", "_validate", "_resources", "_dates", "_version", "datasets"})
+FOUNDATION = frozenset({"errors", "results", "_validate", "_resources", "_dates", "_version", "_archive", "_yaml",
+                        "datasets"})
 #: command-line and server code: may import everything, and may print and exit
 TOP = frozenset({"cli", "cli_audit", "cli_help", "__main__", "studio", "server"})
 _LIBRARY = frozenset({"foundation", "synthetic", "quant", "stats", "privacy", "qual", "audit", "integrate"})

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recoverystudy._yaml import load_yaml
 from recoverystudy.errors import CodebookError
 
 __all__ = ["Code", "Theme", "Codebook", "load_codebook", "list_codebooks", "codebook_from_dict"]
@@ -304,7 +305,7 @@ def load_codebook(name_or_path: str | Path) -> Codebook:
         except UnicodeDecodeError as exc:
             raise CodebookError(f"{file}: the file is not UTF-8 text.", file=file, code_path=None) from exc
     try:
-        data = yaml.safe_load(raw)
+        data = load_yaml(raw, file=file)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -8,7 +8,10 @@ workspace are Python code-point offsets into this normalised text.
 Supported: ``.txt``/``.md`` (UTF-8, UTF-8 with BOM, cp1252 - detected and recorded), ``.docx``
 (python-docx), ``.odt`` (odfpy), ``.rtf`` (striprtf) and ``.pdf`` (pypdf, text layer only).
 Empty, binary, corrupt, password-protected and unsupported files raise
-:class:`~recoverystudy.errors.DocumentReadError` with ``file=`` and a plain ``reason=``.
+:class:`~recoverystudy.errors.DocumentReadError` with ``file=`` and a plain ``reason=``.  ``.docx`` and ``.odt``
+packages are zip archives: every member is inflated under the limits of :mod:`recoverystudy._archive` before
+python-docx or odfpy opens them, and zip bombs raise :class:`~recoverystudy.errors.UnsafeDocumentError` (both a
+``DocumentReadError`` and an ``UnsafeArchiveError``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from recoverystudy.errors import DocumentReadError
+from recoverystudy._archive import check_zip
+from recoverystudy.errors import DocumentReadError, UnsafeDocumentError
 
 __all__ = ["DocumentText", "read_document", "normalise_text", "text_sha256", "SUPPORTED_FORMATS"]
 
@@ -237,6 +241,9 @@ def read_document(path: str | Path) -> DocumentText:
     elif suffix in ("docx", "odt"):
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise _fail(path, f"the file is corrupt or not a .{suffix} file (it is not a zip package)")
+        # every member inflated under limits before python-docx / odfpy see the package
+        check_zip(data, label=path, verb="read", unsafe=UnsafeDocumentError,
+                  corrupt=lambda message, member: _fail(path, f"the file is corrupt: {message}"))
         text = _read_docx(data, path) if suffix == "docx" else _read_odt(data, path)
     elif suffix == "rtf":
         text = _read_rtf(data, path)

@@ -25,6 +25,7 @@ from urllib.parse import unquote
 from defusedxml import ElementTree as DefusedET
 from defusedxml.common import DefusedXmlException
 
+from recoverystudy._archive import ArchiveLimits, SafeZip
 from recoverystudy.errors import ExchangeWarning, ImportFormatError, UnsafeArchiveError
 
 __all__ = ["MAX_MEMBERS", "MAX_TOTAL_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "Package", "Report", "decode_text",
@@ -128,31 +129,15 @@ class Package:
         return pkg
 
     def _check(self, infos: list[zipfile.ZipInfo]) -> None:
-        if len(infos) > MAX_MEMBERS:
-            raise self._unsafe(f"the archive has {len(infos)} members, more than the limit of {MAX_MEMBERS}",
-                               "member count")
-        total = 0
+        # count, paths, duplicates, encryption and declared sizes are checked by SafeZip; reads are measured
+        self.safe = SafeZip(self.zip, label=self.path, verb="import", limits=ArchiveLimits(
+            max_members=MAX_MEMBERS, max_total_bytes=MAX_TOTAL_BYTES, max_ratio=MAX_RATIO,
+            ratio_min_bytes=RATIO_MIN_BYTES))
         for info in infos:
-            if unsafe_name(info.filename):
-                raise self._unsafe(f"member {info.filename!r} has a path that escapes the archive (absolute, "
-                                   f"'..' or a drive letter)", "path", info.filename)
-            total += info.file_size
-            if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise self._unsafe(f"member {info.filename!r} expands {info.file_size / max(info.compress_size, 1):.0f}"
-                                   f" times (limit {MAX_RATIO}); this looks like a zip bomb", "compression ratio",
-                                   info.filename)
-            if info.flag_bits & 0x1:
-                raise ImportFormatError(f"{self.path}: member {info.filename!r} is encrypted; export the project "
-                                        f"again without a password.", file=str(self.path), member=info.filename)
             name = info.filename.replace("\\", "/").removeprefix("./")
-            if name in self.members:
-                raise self._unsafe(f"member {name!r} occurs twice", "duplicate member", name)
             if not name.endswith("/"):
                 self.members[name] = info
                 self.folded.setdefault(name.casefold(), name)
-        if total > MAX_TOTAL_BYTES:
-            raise self._unsafe(f"the archive expands to {total} bytes, more than the limit of {MAX_TOTAL_BYTES}",
-                               "size")
         qdes = [n for n in self.members if n.casefold().endswith(".qde")]
         root_qde = [n for n in qdes if n.casefold() == "project.qde"]
         if root_qde or len(qdes) == 1:
@@ -166,7 +151,7 @@ class Package:
         if self.zip is None:
             return self.path.read_bytes()
         try:
-            return self.zip.read(self.members[member])
+            return self.safe.read(self.members[member])
         except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
             raise ImportFormatError(f"{self.path}: member {member!r} cannot be read ({exc}).", file=str(self.path),
                                     member=member) from exc

@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from recoverystudy._resources import bundled_files
+from recoverystudy._yaml import load_yaml
 from recoverystudy.errors import InstrumentError, InstrumentNotFoundError
 
 __all__ = [
@@ -454,8 +455,10 @@ def _read_yaml(source: Traversable | Path, name: str) -> Any:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InstrumentNotFoundError(f"File not found: {name}", file=name) from None
+    except IsADirectoryError:
+        raise InstrumentNotFoundError(f"{name} is a folder, not a YAML file.", file=name) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, file=name)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

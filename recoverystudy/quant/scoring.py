@@ -16,6 +16,8 @@ The scorer works on one float array of all respondents x items at once:
 from __future__ import annotations
 
 import math
+import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +28,17 @@ import pandas as pd
 
 from recoverystudy._validate import check_option
 from recoverystudy.errors import (
+    ArgumentError,
+    ArgumentTypeError,
     DerivedKeyWarning,
     DuplicateRespondentError,
     EmptyDataError,
     InvalidResponseError,
     InvalidResponseWarning,
     MissingItemsError,
+    MissingRespondentIdError,
+    ScoringError,
+    UnknownScaleError,
     UnverifiedKeyError,
     UnverifiedKeyWarning,
 )
@@ -39,6 +46,8 @@ from recoverystudy.quant.instruments import Instrument, load_instrument
 from recoverystudy.results import Result, base_provenance
 
 __all__ = ["score", "ScoreResult", "prepare_items"]
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 @dataclass(frozen=True, repr=False)
@@ -165,6 +174,18 @@ def _item_columns(data: pd.DataFrame, inst: Instrument, items: Mapping[str, str]
                 f"items= lists {len(cols)} columns but {inst.short_title} has {len(ids)} items; give them in form "
                 "order or as a mapping {item_id: column}.", missing=[])
         mapping = dict(zip(ids, cols, strict=True))
+    odd = {i: c for i, c in mapping.items() if not isinstance(c, str | int) or isinstance(c, bool)}
+    if odd:
+        raise ArgumentTypeError(f"items= must give column names; got {', '.join(f'{i}: {c!r}' for i, c in odd.items())}.",
+                                argument="items")
+    by_column: dict[Any, list[str]] = {}
+    for item, col in mapping.items():
+        by_column.setdefault(col, []).append(item)
+    shared = {col: its for col, its in by_column.items() if len(its) > 1}
+    if shared:
+        shown = "; ".join(f"column {col!r} for items {', '.join(its)}" for col, its in list(shared.items())[:5])
+        raise ScoringError(f"items= gives the same column to more than one item ({shown}); each item needs its "
+                           "own column.", columns=list(shared))
     missing = [c for c in mapping.values() if c not in data.columns]
     if missing:
         shown = ", ".join(map(repr, missing[:12])) + (" ..." if len(missing) > 12 else "")
@@ -210,17 +231,17 @@ def prepare_items(data: pd.DataFrame, inst: Instrument, mapping: Mapping[str, An
             out[:] = s.to_numpy(dtype=float, na_value=np.nan)
             integer_dtype = pd.api.types.is_integer_dtype(s)
         else:
-            obj = s.astype(object)
-            is_str = obj.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
-            stripped = obj.where(~is_str, obj.astype(str).str.strip())
-            empty_str = is_str & (stripped.to_numpy() == "")
-            txt_na = is_str & stripped.map(lambda x: isinstance(x, str) and x.casefold() in text_codes
-                                           ).to_numpy(dtype=bool)
-            out[:] = pd.to_numeric(stripped.where(~(txt_na | empty_str)), errors="coerce").to_numpy(dtype=float)
-            invalid = obj.notna().to_numpy() & ~txt_na & ~empty_str & np.isnan(out)
-            nonans[:, j] = txt_na
-            integer_dtype = False
-        if n:
+            # the distinct values are classified once (codes, range, fractions), then mapped to every cell by
+            # their codes: three array lookups per item, nothing per cell in Python
+            codes, levels = _factorize(s)
+            lv, lna, lbad = _classify_levels(levels, text_codes, num_codes, lo, hi)
+            np.take(lv, codes, out=out, mode="wrap")  # code -1 (missing) takes the last slot
+            if lna.any():
+                np.take(lna, codes, out=nonans[:, j], mode="wrap")
+            if lbad.any():
+                invalid = np.take(lbad, codes, mode="wrap")
+            integer_dtype = None  # already checked on the distinct values
+        if n and integer_dtype is not None:
             vmin, vmax = np.fmin.reduce(out), np.fmax.reduce(out)
             if vmin < lo or vmax > hi:  # only then look for numeric codes and out-of-range values
                 if num_codes.size:
@@ -246,6 +267,81 @@ def prepare_items(data: pd.DataFrame, inst: Instrument, mapping: Mapping[str, An
     return values, nonans, problems
 
 
+def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (missing = -1) and distinct values of a non-numeric column, without per-cell Python."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return np.asarray(s.cat.codes, dtype=np.intp), np.asarray(s.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+
+
+def _classify_levels(levels: np.ndarray, text_codes: set[str], num_codes: np.ndarray, lo: float, hi: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each distinct value (and a last slot for missing, code -1): number, is-non-answer, is-invalid.
+
+    A number is an answer when it is a whole number in ``lo..hi``, a non-answer when it is a numeric code,
+    otherwise invalid; text is a non-answer code (any case, surrounding spaces ignored), empty (missing), a
+    number as above, or invalid.
+    """
+    k = len(levels)
+    vals = np.full(k + 1, np.nan)
+    nonans = np.zeros(k + 1, dtype=bool)
+    bad = np.zeros(k + 1, dtype=bool)
+    for i, v in enumerate(levels):
+        if isinstance(v, str):
+            t = v.strip()
+            if not t:
+                continue  # an empty cell: not answered, not a non-answer code
+            if t.casefold() in text_codes:
+                nonans[i] = True
+            elif _NUMBER.match(t):
+                vals[i] = float(t)
+            else:
+                bad[i] = True
+        elif isinstance(v, bool | np.bool_):
+            bad[i] = True  # True/False is not an answer on a rating scale
+        elif isinstance(v, int | float | np.integer | np.floating):
+            vals[i] = float(v)  # NaN stays missing
+        elif v is None or v is pd.NA or v is pd.NaT:
+            continue
+        else:
+            bad[i] = True
+    code = np.isin(vals, num_codes) if num_codes.size else np.zeros(k + 1, dtype=bool)
+    nonans |= code
+    with np.errstate(invalid="ignore"):
+        wrong = ~code & ~np.isnan(vals) & ((vals < lo) | (vals > hi) | (vals != np.rint(vals)))
+    bad |= wrong
+    vals[code | bad] = np.nan
+    return vals, nonans, bad
+
+
+def _check_scale_names(inst: Instrument, scales: Any, min_answered: Any) -> None:
+    """Refuse scale names that are not scales of the instrument (a typo would otherwise be ignored)."""
+    valid = ", ".join(map(repr, inst.scales))
+    if scales is not None:
+        if not isinstance(scales, Sequence) or not all(isinstance(x, str) for x in scales):
+            raise ArgumentTypeError(f"scales must be a list of scale names ({valid}); got {scales!r}.",
+                                    argument="scales")
+        unknown = [x for x in scales if x not in inst.scales]
+        if unknown:
+            raise UnknownScaleError(f"{inst.short_title} has no scale(s) {', '.join(map(repr, unknown))} (scales=); "
+                                    f"its scales are {valid}.", unknown=unknown, valid=list(inst.scales))
+    if isinstance(min_answered, Mapping):
+        unknown = [x for x in min_answered if x not in inst.scales]
+        if unknown:
+            raise UnknownScaleError(f"min_answered names {', '.join(map(repr, unknown))}, which {'is not a scale' if len(unknown) == 1 else 'are not scales'} "
+                                    f"of {inst.short_title}; its scales are {valid}.", unknown=unknown,
+                                    valid=list(inst.scales))
+
+
+def _refuse_duplicate_columns(data: pd.DataFrame, columns: list[Any], what: str) -> None:
+    if data.columns.has_duplicates:
+        dup = [c for c in dict.fromkeys(columns) if (data.columns == c).sum() > 1]
+        if dup:
+            raise ScoringError(f"The data have more than one column named {', '.join(map(repr, dup))} ({what}); "
+                               "rename them so that it is clear which one to use.", columns=dup)
+
+
 def _resolve_min_answered(min_answered: Any, scale_id: str, size: int, default: int | None) -> tuple[int, str]:
     """Return (items needed, source) for one scale."""
     if min_answered is None:
@@ -255,15 +351,15 @@ def _resolve_min_answered(min_answered: Any, scale_id: str, size: int, default: 
             return (default if default is not None else math.ceil(size / 2)), "instrument"
         min_answered = min_answered[scale_id]
     if isinstance(min_answered, bool) or not isinstance(min_answered, int | float):
-        raise ValueError(f"min_answered must be a whole number of items, a proportion in (0, 1], or a mapping "
+        raise ArgumentError(f"min_answered must be a whole number of items, a proportion in (0, 1], or a mapping "
                          f"{{scale: value}}; got {min_answered!r}.")
     if isinstance(min_answered, float):  # a proportion of the scale's items
         if not 0 < min_answered <= 1:
-            raise ValueError(f"min_answered as a proportion must be in (0, 1]; got {min_answered!r}.")
+            raise ArgumentError(f"min_answered as a proportion must be in (0, 1]; got {min_answered!r}.")
         return math.ceil(min_answered * size - 1e-9), "user"
     m = int(min_answered)
     if not 1 <= m <= size:
-        raise ValueError(f"min_answered for scale {scale_id!r} must be between 1 and its {size} items; got {m}. "
+        raise ArgumentError(f"min_answered for scale {scale_id!r} must be between 1 and its {size} items; got {m}. "
                          "A single number applies to every scale; give one per scale as a mapping, e.g. "
                          f"min_answered={{{scale_id!r}: {max(1, min(m, size))}, ...}}, or a proportion such as 0.75 "
                          "for all scales.")
@@ -347,10 +443,21 @@ def score(
     """
     check_option("on_invalid", on_invalid, ["raise", "missing"])
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame with one row per respondent; got {type(data).__name__}.")
+        raise ArgumentTypeError(f"data must be a pandas DataFrame with one row per respondent; got "
+                                f"{type(data).__name__} ({data!r:.60}). Read a file with rs.read_survey().",
+                                argument="data")
+    if not isinstance(instrument, str | os.PathLike | Instrument) or isinstance(instrument, bool):
+        raise ArgumentTypeError(f"instrument must be the name of a bundled instrument (see rs.list_instruments()), "
+                                f"a path to a YAML definition or an Instrument; got {instrument!r}.",
+                                argument="instrument")
+    if id_col is not None and not isinstance(id_col, str | int):
+        raise ArgumentTypeError(f"id_col must be a column name; got {id_col!r}.", argument="id_col")
     inst = load_instrument(instrument, key=key)
     if data.shape[0] == 0:
         raise EmptyDataError(f"The data frame is empty: there are no respondents to score for {inst.short_title}.")
+    if isinstance(scales, str):
+        scales = [scales]
+    _check_scale_names(inst, scales, min_answered)
 
     # respondents
     if id_col is not None:
@@ -358,13 +465,27 @@ def score(
             cols = [str(c) for c in data.columns]
             raise MissingItemsError(f"id_col {id_col!r} is not a column of the data; its columns include "
                                     f"{', '.join(cols[:8])}{' ...' if len(cols) > 8 else ''}.", missing=[id_col])
+        _refuse_duplicate_columns(data, [id_col], "id_col")
         ids = data[id_col]
-        dup = ids[ids.duplicated(keep=False) & ids.notna()]
-        if len(dup):
-            shown = ", ".join(map(repr, pd.unique(dup)[:10]))
+        codes, levels = _factorize(ids)  # one hash pass serves the blank and the duplicate checks
+        if isinstance(ids.dtype, pd.StringDtype):  # every value a str: a C-level map, no Python per id
+            blank_level = np.fromiter(map(str.isspace, levels), dtype=bool, count=len(levels)) | (levels == "")
+        else:
+            blank_level = np.array([isinstance(v, str) and not v.strip() for v in levels], dtype=bool)
+        blank = np.append(blank_level, True)[codes]  # code -1: missing
+        if blank.any():
+            rows = data.index[blank]
+            shown = ", ".join(map(repr, rows[:10].tolist())) + (" ..." if len(rows) > 10 else "")
+            raise MissingRespondentIdError(
+                f"{int(blank.sum())} row(s) have no respondent id in {id_col!r} (rows {shown}); every respondent "
+                "needs an id, or leave id_col out to identify respondents by row.", rows=list(rows), column=id_col)
+        counts = np.bincount(codes, minlength=len(levels))
+        if (counts > 1).any():
+            dup = levels[np.flatnonzero(counts > 1)]  # factorize numbers values in order of appearance
+            shown = ", ".join(map(repr, dup[:10]))
             raise DuplicateRespondentError(
-                f"Respondent ids in {id_col!r} must be unique; {dup.nunique()} id(s) appear more than once: {shown}.",
-                duplicates=list(pd.unique(dup)), column=id_col)
+                f"Respondent ids in {id_col!r} must be unique; {len(dup)} id(s) appear more than once: {shown}.",
+                duplicates=list(dup), column=id_col)
         respondents = pd.Index(ids)
     else:
         if data.index.has_duplicates:
@@ -377,10 +498,6 @@ def score(
 
     # which scales
     if scales is not None:
-        unknown = [s for s in scales if s not in inst.scales]
-        if unknown:
-            raise ValueError(f"{inst.short_title} has no scale(s) {', '.join(map(repr, unknown))}; scales are "
-                             f"{', '.join(inst.scales)}.")
         blocked = {s: inst.refusal_reason(s) for s in scales if inst.refusal_reason(s)}
         if blocked:
             raise UnverifiedKeyError(
@@ -397,6 +514,7 @@ def score(
                 f"not established in published sources. {inst.key_hint()}", instrument=inst.id, scales=list(refused))
 
     mapping = _item_columns(data, inst, items)
+    _refuse_duplicate_columns(data, list(mapping.values()), "item")
     values, nonans, problems = prepare_items(data, inst, mapping, respondents)
     if len(problems):
         if on_invalid == "raise":
@@ -493,5 +611,7 @@ def score(
         on_invalid=on_invalid,
         invalid_values=int(len(problems)),
         n_respondents=len(data),
+        data_source={k: data.attrs[k] for k in ("source_file", "source_format", "encoding", "delimiter")
+                     if k in data.attrs},
     )
     return ScoreResult(inst, frame, tuple(wanted), dict(refused), provenance, int(len(problems)), id_col, report)

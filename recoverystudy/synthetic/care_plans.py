@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recoverystudy._yaml import load_yaml
 from recoverystudy.synthetic.sites import SITES
 
 __all__ = ["QUALITIES", "care_plans", "fake_nhs_number", "load_plan_templates", "nhs_number_check_digit"]
@@ -76,10 +77,8 @@ def load_plan_templates() -> dict[str, Any]:
     >>> sorted(load_plan_templates()["templates"])[:2]
     ['box-ticking', 'carer-absent']
     """
-    import yaml
-
     text = resources.files("recoverystudy.synthetic").joinpath("templates").joinpath("care_plans.yaml")
-    return yaml.safe_load(text.read_text("utf-8"))
+    return load_yaml(text.read_text("utf-8"), file="care_plans.yaml")
 
 
 def _pick(rng: np.random.Generator, pool: list[str], k: int) -> list[str]:

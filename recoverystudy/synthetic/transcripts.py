@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recoverystudy._yaml import load_yaml
 from recoverystudy.synthetic.sites import SITES
 
 __all__ = ["THEMES", "ROLE_THEMES", "interview_transcripts", "load_templates"]
@@ -59,10 +60,8 @@ def load_templates() -> dict[str, Any]:
     >>> sorted(load_templates()["themes"])[:2]
     ['care_plan_document', 'care_planning']
     """
-    import yaml
-
     text = resources.files("recoverystudy.synthetic").joinpath("templates").joinpath("interviews.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, file="interviews.yaml")
 
 
 class _Fill(dict):

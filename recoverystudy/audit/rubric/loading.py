@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from recoverystudy._resources import bundled_files
+from recoverystudy._yaml import load_yaml
 from recoverystudy.audit.rubric.matching import DEFAULT_NEGATION, Negation
 from recoverystudy.audit.rubric.schema import (
     _CRITERION_KEYS,
@@ -572,7 +573,7 @@ def load_rubric(name_or_path: str | os.PathLike | Rubric = "care-plan-audit") ->
     """
     import hashlib
 
-    import yaml
+    import yaml  # only for yaml.YAMLError; loading goes through recoverystudy._yaml
 
     if isinstance(name_or_path, Rubric):
         return name_or_path
@@ -593,7 +594,7 @@ def load_rubric(name_or_path: str | os.PathLike | Rubric = "care-plan-audit") ->
         text = path.read_text(encoding="utf-8")
         file = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, file=file)
     except yaml.YAMLError as exc:
         raise RubricError(f"{file}: not valid YAML ({exc}).", file=file) from None
     return _parse(data, file, hashlib.sha256(text.encode("utf-8")).hexdigest())
