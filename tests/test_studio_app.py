@@ -365,7 +365,7 @@ def test_home_upload_and_cases(studio, proj):
     home = studio.get("/").text
     assert "Site A" in home and "Site B" in home and "SU01-int" in home
     post(studio, "/api/documents/1/segments", {"start": 6, "end": 40, "codes": [COPY]})
-    assert re.search(r"AB: 1 codings, \d+% of the text", studio.get("/").text)
+    assert re.search(r"AB: 1 coding, \d+% of the text", studio.get("/").text)
     r = studio.post("/documents", data={"csrf_token": studio.csrf, "name": "SU03-int", "case": "SU03"},
                     files={"file": ("SU03.docx", _docx("Interviewer: Hello\nSU03: My plan is in a drawer."),
                                     "application/octet-stream")}, follow_redirects=False)
@@ -448,7 +448,7 @@ def test_codebook_add_edit_move_freeze(studio, proj):
 def test_matrix_and_charting(studio, proj):
     seg = proj.code("SU01-int", *span("My mum came along"), "carers/carer_involvement", coder="AB")
     page = studio.get("/matrix?theme=carers").text
-    assert "Site A" in page and "1 codings" in page
+    assert "Site A" in page and "1 coding</span>" in page
     cell = studio.get("/matrix/cell?case=SU01&code=carers/carer_involvement").text
     assert "My mum came along" in cell
     r = studio.post("/matrix/cell", data={"csrf_token": studio.csrf, "case": "SU01", "code": "carers/carer_involvement",
