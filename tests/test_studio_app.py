@@ -485,3 +485,28 @@ def test_exports(studio, proj):
     assert "never had a copy" in zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml").decode()
     assert studio.get("/export/segments.csv", params={"code": "nope"}).status_code == 404
     assert studio.get("/export/project.zip").status_code == 404
+
+
+def test_notebook_and_studio_write_at_the_same_time(studio, proj):
+    import threading
+
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", TEXT)][:40]
+    errors = []
+
+    def notebook():
+        try:
+            with rs.Project.open(proj.path) as other:  # a second notebook connection, in its own thread
+                for a, b in words[::2]:
+                    other.code("SU01-int", a, b, "risk/risk_assessment", coder="NB")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=notebook)
+    thread.start()
+    for a, b in words[1::2]:
+        assert post(studio, "/api/documents/1/segments", {"start": a, "end": b, "codes": [COPY]}).status_code == 201
+    thread.join(timeout=60)
+    assert not errors
+    counts = proj.segments()["coder"].value_counts().to_dict()
+    assert counts == {"NB": 20, "AB": 20}
+    assert len(studio.get("/api/documents/1/segments").json()["segments"]) == 40
