@@ -305,7 +305,7 @@ def studio_cmd(project: Path, coder: str | None, port: int | None, no_browser: b
 
     Read and code transcripts, review suggestions, edit the codebook, chart the framework matrix,
     compare coders and export, in the browser.  The studio runs only on this computer (127.0.0.1);
-    the link it prints carries a one-time access key.  Press Ctrl+C to stop it.
+    the link it prints carries a secret access key (valid until the studio stops).  Press Ctrl+C to stop it.
     """
     from recoverystudy.studio.server import serve
 

@@ -365,7 +365,7 @@ def test_home_upload_and_cases(studio, proj):
     home = studio.get("/").text
     assert "Site A" in home and "Site B" in home and "SU01-int" in home
     post(studio, "/api/documents/1/segments", {"start": 6, "end": 40, "codes": [COPY]})
-    assert re.search(r"AB: 1 codings, \d+% of the text", studio.get("/").text)
+    assert re.search(r"AB: 1 coding, \d+% of the text", studio.get("/").text)
     r = studio.post("/documents", data={"csrf_token": studio.csrf, "name": "SU03-int", "case": "SU03"},
                     files={"file": ("SU03.docx", _docx("Interviewer: Hello\nSU03: My plan is in a drawer."),
                                     "application/octet-stream")}, follow_redirects=False)
@@ -448,7 +448,7 @@ def test_codebook_add_edit_move_freeze(studio, proj):
 def test_matrix_and_charting(studio, proj):
     seg = proj.code("SU01-int", *span("My mum came along"), "carers/carer_involvement", coder="AB")
     page = studio.get("/matrix?theme=carers").text
-    assert "Site A" in page and "1 codings" in page
+    assert "Site A" in page and "1 coding</span>" in page
     cell = studio.get("/matrix/cell?case=SU01&code=carers/carer_involvement").text
     assert "My mum came along" in cell
     r = studio.post("/matrix/cell", data={"csrf_token": studio.csrf, "case": "SU01", "code": "carers/carer_involvement",
@@ -485,3 +485,28 @@ def test_exports(studio, proj):
     assert "never had a copy" in zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml").decode()
     assert studio.get("/export/segments.csv", params={"code": "nope"}).status_code == 404
     assert studio.get("/export/project.zip").status_code == 404
+
+
+def test_notebook_and_studio_write_at_the_same_time(studio, proj):
+    import threading
+
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", TEXT)][:40]
+    errors = []
+
+    def notebook():
+        try:
+            with rs.Project.open(proj.path) as other:  # a second notebook connection, in its own thread
+                for a, b in words[::2]:
+                    other.code("SU01-int", a, b, "risk/risk_assessment", coder="NB")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=notebook)
+    thread.start()
+    for a, b in words[1::2]:
+        assert post(studio, "/api/documents/1/segments", {"start": a, "end": b, "codes": [COPY]}).status_code == 201
+    thread.join(timeout=60)
+    assert not errors
+    counts = proj.segments()["coder"].value_counts().to_dict()
+    assert counts == {"NB": 20, "AB": 20}
+    assert len(studio.get("/api/documents/1/segments").json()["segments"]) == 40

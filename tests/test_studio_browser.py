@@ -1,11 +1,15 @@
 """The coding studio in a real browser (Debian's Chromium driven by Playwright).
 
 One browser and one studio server per module; each scenario opens a fresh page.  The scenarios also
-write the screenshots used by docs/studio-guide.md (docs/_static/studio/).
+take the screenshots used by docs/studio-guide.md.  They go to a temporary folder, unless
+``RS_WRITE_SCREENSHOTS=1``: then they replace docs/_static/studio/ (run this module alone and in
+order, ``RS_WRITE_SCREENSHOTS=1 pytest -p no:xdist tests/test_studio_browser.py``, so that every
+picture shows the same project state; a normal run never changes the checkout).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,8 @@ import pytest
 import recoverystudy as rs
 from tests._services import chromium_path
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "_static" / "studio"
+DOC_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "_static" / "studio"
+SHOTS = DOC_SHOTS  # replaced by a temporary folder in setup() unless RS_WRITE_SCREENSHOTS=1
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync"]
 COPY = "care_plan_document/copy_and_ownership"
@@ -53,6 +58,8 @@ def setup(tmp_path_factory):
     server = rs.studio(proj, coder="AB")
     pw = sync_playwright().start()
     browser = pw.chromium.launch(executable_path=exe, args=ARGS)
+    global SHOTS
+    SHOTS = DOC_SHOTS if os.environ.get("RS_WRITE_SCREENSHOTS") == "1" else folder / "shots"
     SHOTS.mkdir(parents=True, exist_ok=True)
     yield proj, server, browser
     browser.close()

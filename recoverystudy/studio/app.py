@@ -64,7 +64,7 @@ class _Guard(BaseHTTPMiddleware):
         ident = state.auth.authenticate(request)
         if ident is None:
             return self._secure(error_response(request, 401, "Open the studio with the link that was printed when it "
-                                                              "started (it carries a one-time access key)."))
+                                                              "started (it carries a secret access key)."))
         request.state.identity = ident
         return self._secure(await call_next(request))
 
