@@ -363,7 +363,7 @@ def test_plot_returns_axes_and_figure():
     import matplotlib.pyplot as plt
 
     res = rs.compare_sites(frame("d1"), "y", "g")
-    ax = res.plot()
+    ax = res.plot().axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Cardiff", "Leeds", "Swansea"]
     assert ax.get_ylabel() == "y"
     plt.close(ax.figure)

@@ -48,7 +48,7 @@ def test_matrix_plot_and_summary():
     res = rs.correlate(DATA, ["a", "b", "c"], method="pearson")
     m = res.matrix()
     assert m.loc["a", "a"] == 1 and m.loc["a", "b"] == m.loc["b", "a"]
-    ax = res.plot()
+    ax = res.plot().axes[0]
     assert ax.get_title() == "Pearson correlations"
     assert "Pearson's r" in res.summary() and "<table" in res._repr_html_()
 

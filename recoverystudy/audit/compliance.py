@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +70,13 @@ class ComplianceTable(Result):
     source: str
     confidence: float
     provenance: dict = field(default_factory=dict, compare=False)
+
+    def plot(self) -> Any:
+        """Proportion of plans meeting each criterion (all teams) with its Wilson CI (a matplotlib Figure)."""
+        from recoverystudy.audit.plots import compliance_plot
+
+        overall = self.table[self.table["team"] == ALL_TEAMS] if "team" in self.table else self.table
+        return compliance_plot(overall)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()

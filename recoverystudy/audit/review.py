@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as _dt
 import html
 from collections.abc import Callable
@@ -590,6 +592,10 @@ class CarePlanAudit(Result):
         return self._texts[plan]
 
     # --- Result views -------------------------------------------------------------------------------
+    def plot(self) -> Any:
+        """Proportion of plans meeting each criterion, with Wilson CIs (final ratings; a matplotlib Figure)."""
+        return self.compliance(by=None).plot()
+
     def to_frame(self) -> pd.DataFrame:
         return self.ratings("final")
 

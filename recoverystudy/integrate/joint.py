@@ -93,6 +93,12 @@ class JointDisplay(Result):
         """The tidy table (a copy), one row per theme and group; see the class attributes."""
         return self.table.copy()
 
+    def plot(self) -> Any:
+        """Rank-biserial r with its CI per theme (a matplotlib Figure)."""
+        from recoverystudy.integrate.plots import joint_plot
+
+        return joint_plot(self.table, value=self.value)
+
     def summary(self) -> str:
         """Plain-English summary: the overall row of every theme, untestable groups and exclusions."""
         p = self.provenance

@@ -110,6 +110,12 @@ class CaseMatrix(Result):
     def _display(self) -> pd.DataFrame:
         return self.table.rename(columns=self.theme_names)
 
+    def plot(self) -> Any:
+        """Coded segments per case and theme as a heat map (a matplotlib Figure)."""
+        from recoverystudy.integrate.plots import case_matrix_plot
+
+        return case_matrix_plot(self.counts)
+
     def summary(self) -> str:
         """Plain-English summary: size, link, how many cells have summaries or only counts."""
         kinds = self.cells["kind"].value_counts()

@@ -101,6 +101,12 @@ class Triads(Result):
         """One row per triad (a copy); see :attr:`table`."""
         return self.table.copy()
 
+    def plot(self) -> Any:
+        """Per theme, how many triads agree, differ or are silent (a matplotlib Figure)."""
+        from recoverystudy.integrate.plots import triad_plot
+
+        return triad_plot(self.theme_status)
+
     def summary(self) -> str:
         """Plain-English summary: how often each theme came up in every account, some or none."""
         st = self.theme_status

@@ -188,6 +188,14 @@ class Agreement(Result):
         """
         return self._disagreements.copy()
 
+    def plot(self, statistic: str = "kappa") -> Any:
+        """Agreement per code, pooled over documents, sorted, with the overall value (a matplotlib Figure)."""
+        from recoverystudy.qual.plots import agreement_by_code
+
+        if statistic == "kappa" and self.table["kappa"].isna().all():
+            statistic = "alpha"
+        return agreement_by_code(self.table, statistic=statistic)
+
     def summary(self) -> str:
         p = self.pooled
         n_rows = int((~self.table["pooled"]).sum())

@@ -142,6 +142,15 @@ class FrameworkMatrix(Result):
             segs = pd.concat([segs, more[more["segment_id"].isin(extra)]], ignore_index=True)
         return segs.assign(linked=segs["segment_id"].isin(linked)).reset_index(drop=True)
 
+    def plot(self, *, max_codes: int = 25) -> Any:
+        """Heat map of coded segments per site (or case) and code, readable at any number of codes.
+
+        More than ``max_codes`` codes are summed by theme.  Returns the matplotlib Figure.
+        """
+        from recoverystudy.qual.plots import matrix_heatmap
+
+        return matrix_heatmap(self.counts(), max_codes=max_codes)
+
     def summary(self) -> str:
         n_cases = self.cells["case"].nunique()
         charted = int(self.cells["summary"].notna().sum())

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 import recoverystudy as rs
+from recoverystudy.audit.plots import compliance_plot
 from recoverystudy.audit.report import published_team_table
 from recoverystudy.report.html import Section, figure_to_base64, format_p
 from recoverystudy.synthetic.review import simulated_review, simulated_second_coder
@@ -94,22 +95,6 @@ def _heatmap(frame: pd.DataFrame, title: str, *, fmt: str = "{:.2f}", cmap: str 
             ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return figure_to_base64(fig)
-
-
-def _compliance_figure(overall: pd.DataFrame) -> str:
-    import matplotlib.pyplot as plt
-
-    d = overall.sort_values("proportion_met")
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(d) + 1))
-    y = np.arange(len(d))
-    ax.barh(y, d["proportion_met"], color="#2f6f8f", alpha=0.8)
-    ax.errorbar(d["proportion_met"], y, xerr=[d["proportion_met"] - d["ci_low"], d["ci_high"] - d["proportion_met"]],
-                fmt="none", color="black", capsize=2, lw=0.8)
-    ax.set_yticks(y, d["criterion"], fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("proportion of plans rated 'met' (pre-rating), with Wilson 95% CI")
     fig.tight_layout()
     return figure_to_base64(fig)
 
@@ -230,10 +215,15 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
                 key["agreement_character"] = _pooled(agreement_char)
                 prov.append(("Inter-coder agreement", getattr(agreement, "provenance", {}) or {}))
                 paragraphs.extend(line for line in agreement.summary().splitlines()[:2] if line.strip())
+                figures.append(("Agreement between coder_a and coder_b per code (Cohen's kappa, sentence level, "
+                                "pooled over the double-coded documents; red: below .60)",
+                                figure_to_base64(agreement.plot())))
+                overall = pd.concat([agreement.to_frame(), agreement_char.to_frame()], ignore_index=True)
+                tables["agreement_overall"] = overall[overall["code"] == "(all codes)"].reset_index(drop=True)
     tabs = [(caption, tables[name]) for caption, name in
             (("Coded segments per code and site (coder_a)", "coded_segments_by_site"),
-             ("Agreement between coder_a and coder_b per code, pooled over documents (sentence and character level)",
-              "agreement_pooled")) if name in tables]
+             ("Agreement between coder_a and coder_b over all codes (sentence and character level); per code in "
+              "the figure and in tables/agreement_pooled.csv", "agreement_overall")) if name in tables]
     why = "; ".join(unavailable.values()) if unavailable else None
     section = Section("qualitative", "Interviews: Framework Method", paragraphs=paragraphs, tables=tabs,
                       figures=figures, unavailable=why)
@@ -283,7 +273,7 @@ def _audit(study: Any, notes: _Notes) -> tuple[Section, dict, dict, list, Any]:
     ], tables=[("Compliance per criterion, all teams (pre-ratings, Wilson 95% CIs)", overall),
                ("Plans by criterion and team (pre-ratings; * = suppressed small count, as recoverystudy audit "
                 "publishes it)", team_table)],
-        figures=[("Proportion of plans meeting each criterion", _compliance_figure(overall))])
+        figures=[("Proportion of plans meeting each criterion", figure_to_base64(compliance_plot(overall)))])
     return section, tables, key, [("Care-plan audit", getattr(audit, "provenance", {}) or {})], audit
 
 

@@ -257,7 +257,8 @@ class SiteComparison(Result):
 
         Returns
         -------
-        matplotlib.axes.Axes
+        matplotlib.figure.Figure
+            The figure holding the axes (every result's ``.plot()`` returns a Figure).
         """
         import matplotlib.pyplot as plt
 
@@ -283,7 +284,7 @@ class SiteComparison(Result):
         ax.set_ylabel(self.value)
         ax.set_title(self.apa(), fontsize=8)
         ax.legend(loc="best", fontsize=8)
-        return ax
+        return ax.figure
 
 
 @dataclass(frozen=True, eq=False)

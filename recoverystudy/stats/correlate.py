@@ -82,7 +82,7 @@ class Correlations(Result):
         return "\n".join(lines)
 
     def plot(self, ax=None):
-        """Heatmap of r with the values written in the cells. Returns the matplotlib Axes."""
+        """Heatmap of r with the values written in the cells. Returns the matplotlib Figure."""
         import matplotlib.pyplot as plt
 
         m = self.matrix("r")
@@ -98,7 +98,7 @@ class Correlations(Result):
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9)
         ax.figure.colorbar(im, ax=ax, label=self.method)
         ax.set_title(f"{self.method.capitalize()} correlations")
-        return ax
+        return ax.figure
 
 
 def _pair_stats(x: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float]:

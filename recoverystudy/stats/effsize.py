@@ -66,6 +66,29 @@ class EffectSize(Result):
     method: str
     provenance: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def plot(self, ax: Any = None) -> Any:
+        """The effect size as a point with its confidence interval (a matplotlib Figure).
+
+        Examples
+        --------
+        >>> import recoverystudy as rs
+        >>> rs.f_to_omega2(5.0, 2, 40).plot().axes[0].get_xlabel()
+        'omega2 (95% CI)'
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(5.5, 1.6))
+        else:
+            fig = ax.figure
+        if np.isfinite(self.ci_low) and np.isfinite(self.ci_high):
+            ax.plot([self.ci_low, self.ci_high], [0, 0], color="#7f9fbf", lw=3)
+        ax.plot([self.value], [0], "o", color="#1f4e79")
+        ax.set_yticks([])
+        ax.set_xlabel(f"{self.name} ({round(self.confidence * 100)}% CI)")
+        fig.tight_layout()
+        return fig
+
     def to_frame(self) -> pd.DataFrame:
         """One-row table: effect_size, value, ci_low, ci_high, confidence, alternative, method."""
         return pd.DataFrame(
