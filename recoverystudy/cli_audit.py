@@ -103,6 +103,14 @@ def _fail(message: str) -> None:
     show_default=True,
     help="Bundled rubric name or path to your own rubric YAML.",
 )
+@click.option(
+    "--confirmations",
+    "confirmations",
+    type=click.Path(path_type=Path),
+    help="CSV of reviewers' confirmations (columns plan_id, criterion, rating, reviewer, and optionally note), "
+    "as saved by CarePlanAudit.save_confirmations or typed in a spreadsheet: confirmed ratings replace the "
+    "pre-ratings in the report. It names reviewers: keep it outside --out.",
+)
 @click.option("--no-quotes", is_flag=True, help="Leave evidence sentences out of the scorecard.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes.")
 def audit_command(
@@ -116,6 +124,7 @@ def audit_command(
     names_file,
     threshold,
     rubric,
+    confirmations,
     no_quotes,
     jobs,
 ):
@@ -143,6 +152,12 @@ def audit_command(
             sr, out_r = secret_file.expanduser().resolve(), out_dir.expanduser().resolve()
             if out_r in sr.parents:
                 _fail("--secret-file must not be inside --out: the secret must never be shared.")
+        if confirmations is not None:
+            if not confirmations.is_file():
+                _fail(f"--confirmations: no such file {str(confirmations)!r}.")
+            cr, out_r = confirmations.expanduser().resolve(), out_dir.expanduser().resolve()
+            if out_r in cr.parents:
+                _fail("--confirmations must be outside --out: it names the reviewers.")
         secret = load_secret(secret_file)
         teams = read_team_metadata(team_from) if team_from is not None else None
         countries = read_plan_metadata(country_from, "country") if country_from is not None else None
@@ -167,6 +182,10 @@ def audit_command(
             audit = audit_care_plans(
                 plans_dir, rubric, team=teams, country=countries, n_jobs=jobs, progress=progress
             )
+        if confirmations is not None:
+            applied = audit.load_confirmations(confirmations)
+            console.print(f"Applied {applied} reviewer confirmation(s) from {confirmations.name}.",
+                          markup=False, highlight=False)
         if len(audit.skipped):
             console.print(f"[yellow]Skipped {len(audit.skipped)} file(s):[/yellow]")
             for detail in audit.skipped["detail"]:

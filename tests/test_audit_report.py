@@ -281,3 +281,35 @@ def test_verifier_ignores_pseudonyms_that_look_like_numbers():
 
     assert find_identifier_kinds("plan P-071234567890 met", None) == []
     assert find_identifier_kinds("plan 07123 456789 met", None) == ["phone"]
+
+
+def test_cli_confirmations_replace_prerated_ratings(tmp_path, monkeypatch):
+    """`recoverystudy audit --confirmations FILE`: reviewers' confirmations fed back from the command line."""
+    monkeypatch.delenv("RECOVERYSTUDY_SECRET", raising=False)
+    audit = rs.audit_care_plans(DATA)
+    row = audit.ratings("prerated").iloc[0]
+    other = next(r for r in ("met", "partly met", "not evidenced") if r != row["rating"])
+    conf = tmp_path / "review.csv"
+    pd.DataFrame({"plan_id": [row["plan_id"]], "criterion": [row["criterion"]], "rating": [other],
+                  "reviewer": ["AB"], "note": ["checked"]}).to_csv(conf, index=False)
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET, encoding="utf-8")
+    out = tmp_path / "report"
+    r = CliRunner().invoke(audit_command, [str(DATA), "--out", str(out), "--confirmations", str(conf),
+                                           "--secret-file", str(secret), "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    assert "Applied 1 reviewer confirmation(s) from review.csv" in r.output
+    card = pd.read_csv(tmp_path / "report-RESTRICTED" / "scorecard.csv")
+    confirmed = card[card["confirmed"].notna()]
+    assert len(confirmed) == 1 and confirmed["final"].iloc[0] == other == confirmed["confirmed"].iloc[0]
+    assert confirmed["criterion"].iloc[0] == row["criterion"] and confirmed["prerated"].iloc[0] == row["rating"]
+    # the file names reviewers: refused inside --out, and a wrong row is refused with nothing applied
+    inside = out / "review.csv"
+    inside.write_text(conf.read_text(encoding="utf-8"), encoding="utf-8")
+    r = CliRunner().invoke(audit_command, [str(DATA), "--out", str(out), "--confirmations", str(inside)])
+    assert r.exit_code == 2 and "--confirmations must be outside --out" in r.output
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"plan_id": ["no-such-plan"], "criterion": [row["criterion"]], "rating": [other],
+                  "reviewer": ["AB"]}).to_csv(bad, index=False)
+    r = CliRunner().invoke(audit_command, [str(DATA), "--out", str(tmp_path / "o2"), "--confirmations", str(bad)])
+    assert r.exit_code == 2 and "bad.csv" in r.output
