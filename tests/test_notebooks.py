@@ -48,3 +48,26 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, shared_data):
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                      if o.output_type == "stream")
     assert "Traceback" not in text
+    # every step a newcomer runs shows a figure, and library notes are one readable line each, never a
+    # coloured warning box (stderr) that a newcomer cannot interpret
+    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
+    assert len(figures) >= (1 if path.stem.startswith("00") else 2), f"{path.name}: too few figures"
+    stderr = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                       if o.output_type == "stream" and o.get("name") == "stderr")
+    assert "Warning:" not in stderr and "warnings.warn" not in stderr, stderr[:2000]
+
+
+def test_notebooks_explain_the_notes_they_show():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        assert "### Notes from the library" in text and "warnings.showwarning = show_note" in text, path.name
+
+
+def test_notebook_00_maps_columns_and_states_the_direction():
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert sum("===== YOUR COLUMNS" in s for s in sources) == 1
+    table4 = next(s for s in sources if "country_effect" in s)
+    assert '"Wales minus England": c.estimate' in table4 and "England - Wales" not in table4

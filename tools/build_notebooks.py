@@ -38,6 +38,34 @@ if not DATA.exists():
     print(f"Wrote the synthetic study to {DATA.resolve()}")
 print(f"Using the files in {DATA.resolve()}")"""
 
+NOTES_MD = """### Notes from the library
+
+recoverystudy tells you what it did for you with short **notes** (Python calls them warnings). The next cell
+prints each note once, on one line, instead of a coloured box. What they mean:
+
+- `DerivedKeyWarning`: a scoring key was worked out from the item wording (no published key could be cited);
+  say so when you report the score.
+- `UnverifiedKeyWarning`: a key file that is not the published key was used (here: the SYNTHETIC keys).
+- `ProratingWarning`: some people skipped items and their score was worked out from the items they answered.
+- `ExclusionWarning`: rows were left out (for example a missing site or score); the note says how many and why.
+- `FewClustersWarning`: only a few sites, so tests between sites or countries are exploratory.
+- `SingularFitWarning`: the site model found no variation between sites (the site variance is zero).
+- `KeyingWarning`: some items correlate negatively with the rest; check whether they need reversing.
+- `UndefinedStatisticWarning`: a statistic cannot be computed for these data; the note says why.
+
+None of these is an error: the result is still there, and its `summary()` repeats what matters."""
+
+NOTES = """import warnings
+
+warnings.simplefilter("once", rs.errors.RecoveryStudyWarning)   # each note once
+
+
+def show_note(message, category, filename, lineno, file=None, line=None):
+    print(f"Note ({category.__name__}): {message}")
+
+
+warnings.showwarning = show_note"""
+
 KEYS = """# The Empowerment Scale and STAR-P keys are not published in a form we can ship. The synthetic study comes
 # with SYNTHETIC keys (invented, labelled synthetic). With real data, put the key from your licensed manual here.
 KEYS = {"es": DATA / "keys" / "es-synthetic.yaml", "star-p": DATA / "keys" / "star-p-synthetic.yaml"}"""
@@ -79,6 +107,8 @@ What you will do:
 4. check how consistent the items of each scale are (reliability)."""),
     md(SETUP_MD),
     code(SETUP),
+    md(NOTES_MD),
+    code(NOTES),
     md("""## Read the survey file
 
 `rs.read_survey` reads CSV, Excel (.xlsx) and SPSS (.sav) files. Codes such as `N/A`, `D/K`, 9, 99 and -9
@@ -100,6 +130,8 @@ key says so, and scores a scale only when enough items were answered (the minimu
     code("""rsa = rs.score(service_users, "rsa-person", id_col="respondent_id")
 print(rsa.summary())"""),
     code("""rsa.scores.describe().round(2)"""),
+    md("""The scores at each site (boxes: middle half of people; diamonds: means):"""),
+    code("""rsa.plot(by=service_users["site"]);"""),
     md("""### How much was missing?
 
 The missing-data report says, for every scale, how many people had a score and how many answers were
@@ -127,6 +159,9 @@ about .70 are usually taken as acceptable for group comparisons. The numbers mat
     code("""rel = rs.reliability(service_users, "rsa-person", "total")
 print(rel.summary())"""),
     code("""rel.to_frame()"""),
+    md("""How well does each item fit the scale? Items in red (corrected item-total correlation below .30) fit
+least well."""),
+    code("""rel.plot();"""),
     md("""## Save the scores
 
 The scores file holds ids and numbers only — no free text."""),
@@ -146,6 +181,8 @@ expects, and explains each result in words.
 - **Effect sizes** say *how much* of the variation lies between sites, with confidence intervals."""),
     md(SETUP_MD),
     code(SETUP),
+    md(NOTES_MD),
+    code(NOTES),
     code(KEYS),
     md("""## Score the questionnaires (as in notebook 1)"""),
     code("""service_users = rs.read_survey(DATA / "surveys" / "service_users.csv")
@@ -171,6 +208,8 @@ minus the first's."""),
     code("""star.posthoc[star.posthoc["p_adj"] < 0.05]"""),
     code("""star.assumptions"""),
     code("""star.plot();"""),
+    md("""Each pair of sites: the second site's mean minus the first's, with its confidence interval."""),
+    code("""rs.games_howell(scores, "star_p_total", "site").plot();"""),
     md("""## The same question with ranks (Kruskal–Wallis and Dunn)"""),
     code("""kw = rs.compare_sites(scores, "star_p_total", "site", method="kruskal", n_boot=500, seed=1)
 print(kw.summary())
@@ -186,12 +225,40 @@ A mixed model with a random intercept for site. The **ICC** is the share of the 
 sites; the **design effect** says how much clustering inflates the variance of a mean."""),
     code("""model = rs.site_model(scores, "star_p_total", "site", n_boot=100, seed=1)
 print(model.summary())"""),
+    md("""Each site's estimated effect (how far its mean lies from the overall mean, shrunk towards it for small
+sites), with its uncertainty:"""),
+    code("""model.plot();"""),
+    md("""## Does the questionnaire mean the same in England and Wales?
+
+Before comparing countries, check **measurement invariance**: the same factor model is fitted with more and more
+held equal between countries (configural; metric = equal loadings; scalar = equal loadings and intercepts).
+Comparing means needs **scalar** invariance. Missing answers are used by full-information maximum likelihood."""),
+    code("""star_p = rs.load_instrument("star-p", key=KEYS["star-p"])
+inv = rs.invariance(service_users, star_p, group="country", missing="fiml")
+print(inv.summary())
+inv.fit.round(3)"""),
+    code("""inv.comparisons.round(3)"""),
+    code("""inv.plot();"""),
+    md("""## Missing answers: does prorating change the site comparisons?
+
+Multiple imputation fills the missing answers several times (predictive mean matching within site) and pools
+the results (Rubin's rules); the table sets the prorated comparison beside the pooled one for every pair of
+sites. 10 imputed data sets keep this notebook quick; use 20 or more for a paper."""),
+    code("""sens = rs.mi_sensitivity(service_users, "star-p", site="site", m=10, seed=1,
+                         score_options={"key": KEYS["star-p"]}, scales=["star_p_total"])
+print(sens.summary())
+sens.to_frame()[["group1", "group2", "prorated_estimate", "pooled_estimate", "prorated_p_adj",
+                 "pooled_p_adj", "fmi", "same_conclusion"]].round(3)"""),
+    code("""sens.plot();"""),
     md("""## England vs Wales — exploratory only
 
 There are four English and two Welsh sites. A permutation test can only arrange six sites in 15 ways, so no
 p value can go below 1/15 = 0.067. The library reports this and labels the result exploratory."""),
     code("""country = rs.country_effect(scores, "star_p_total", "site", "country", seed=1)
-print(country.summary())"""),
+print(country.summary())
+print("The estimate is", country.direction)"""),
+    md("""The observed difference among every way of assigning the country labels to the six sites:"""),
+    code("""country.plot();"""),
 ]
 
 NOTEBOOKS["03-framework-analysis.ipynb"] = [
@@ -205,6 +272,8 @@ Nothing is ever coded automatically: the library can *suggest* passages, but onl
 turns a suggestion into a coding."""),
     md(SETUP_MD),
     code(SETUP),
+    md(NOTES_MD),
+    code(NOTES),
     md("""## Create a project and add the transcripts
 
 The project is one file. Every change is saved at once; a crash cannot lose work that was already saved.
@@ -301,6 +370,8 @@ agreement.documents_excluded.head(3)"""),
     md("""Each disagreement links back to the text (document, start, end, the words, who coded what): bring
 these to the team meeting."""),
     code("""agreement.disagreements().head()"""),
+    md("""Agreement per code (red: below .60, where the team should talk about the code's definition):"""),
+    code("""agreement.plot();"""),
     md("""## Chart: summarise each case under each code
 
 Charting is the step where you read a case's coded passages under one code and write a short summary in your
@@ -327,6 +398,7 @@ Rows are cases grouped by site, columns are codes. Cells with a summary show it 
 The matrix quotes what participants said, so keep the Excel file with the project, not with shareable tables."""),
     code("""matrix = proj.framework_matrix(group_by="site")
 matrix.to_frame().iloc[:8, :4]"""),
+    code("""matrix.plot();   # coded segments per site and code (summed by theme when there are many codes)"""),
     code("""matrix.to_excel("framework-matrix.xlsx")
 print("One sheet per theme in framework-matrix.xlsx")"""),
     md("""## Memos
@@ -353,6 +425,8 @@ Care plans are identifiable. Everything this notebook writes for sharing is reda
 small numbers suppressed."""),
     md(SETUP_MD),
     code(SETUP),
+    md(NOTES_MD),
+    code(NOTES),
     md("""## The rubric
 
 Criteria from NICE QS14, the Triangle of Care, crisis-planning research and recovery/personalisation
@@ -368,6 +442,7 @@ audit = rs.audit_care_plans(DATA / "care_plans",
                             team=rs.read_plan_metadata(metadata, "team"),
                             country=rs.read_plan_metadata(metadata, "country"))
 print(audit.summary())"""),
+    code("""audit.plot();   # the share of plans meeting each criterion, with Wilson 95% intervals"""),
     code("""audit.prerated.head(10)"""),
     md("""### The evidence behind a rating
 
@@ -388,6 +463,8 @@ audit.confirmations"""),
 The proportion of plans meeting each criterion, with Wilson 95% confidence intervals."""),
     code("""compliance = audit.compliance(by="team").to_frame()
 compliance[compliance["team"] == "All teams"].head(10)"""),
+    md("""After the reviewer's confirmation, the final ratings (confirmed where confirmed, pre-rated otherwise):"""),
+    code("""audit.compliance(by=None, source="final").plot();"""),
     md("""## Redaction
 
 Before any sentence from a plan is shared, identifiers are replaced: NHS numbers (checked with their check
@@ -416,6 +493,8 @@ With the synthetic data it reproduces the study's headline pattern: sites differ
 relationship, not in recovery orientation or empowerment."""),
     md(SETUP_MD),
     code(SETUP),
+    md(NOTES_MD),
+    code(NOTES),
     code(KEYS),
     md("""## Table 1 — participants by site"""),
     code("""service_users = rs.read_survey(DATA / "surveys" / "service_users.csv")
@@ -424,8 +503,23 @@ table1 = pd.DataFrame({"service users": service_users.groupby("site").size(),
                        "care coordinators": coordinators.groupby("site").size()})
 table1["country"] = service_users.groupby("site")["country"].first()
 table1"""),
+    md("""## YOUR COLUMNS: which column holds which questionnaire item
+
+**This is the one cell to change for your own file** if its columns are not named by the item ids (for example
+`Q1 ... Q12` instead of `wai_01 ... wai_12`). `rs.load_instrument("wai-sr").item_ids` lists the ids. Leave a
+questionnaire out (or its mapping empty) when your columns already carry the item ids."""),
+    code("""# ===== YOUR COLUMNS ==========================================================================
+# questionnaire -> {item id: the column in YOUR file}; an empty {} means the columns are named by item ids.
+ITEM_COLUMNS = {
+    "rsa-person": {},
+    "es": {},
+    "star-p": {},
+    "wai-sr": {},      # e.g. {"wai_01": "Q1", "wai_02": "Q2", ...}
+}
+# ============================================================================================="""),
     md("""## Scores"""),
-    code("""results = {name: rs.score(service_users, name, id_col="respondent_id", key=KEYS.get(name))
+    code("""results = {name: rs.score(service_users, name, id_col="respondent_id", key=KEYS.get(name),
+                          items=ITEM_COLUMNS.get(name) or None)
            for name in ["rsa-person", "es", "star-p", "wai-sr"]}
 provider = rs.score(coordinators, "rsa-provider", id_col="coordinator_id")
 scores = pd.concat([service_users[["respondent_id", "site", "country"]]]
@@ -441,6 +535,7 @@ pd.DataFrame(rows).round(3)"""),
     md("""## Table 3 — differences between sites (Welch's ANOVA, Holm-adjusted)"""),
     code("""welch = rs.compare_sites(scores, totals, "site", method="welch", seed=1)
 welch.to_frame()[["outcome", "statistic", "df1", "df2", "p", "p_adj"]].round(4)"""),
+    code("""welch.plot();   # each site's scores with its mean and 95% CI, one panel per total"""),
     code("""for outcome in totals:
     print(welch[outcome].summary().splitlines()[0])"""),
     md("""Care coordinators' view of recovery orientation (RSA provider version):"""),
@@ -450,8 +545,9 @@ welch.to_frame()[["outcome", "statistic", "df1", "df2", "p", "p_adj"]].round(4)"
 for outcome in totals:
     m = rs.site_model(scores, outcome, "site", n_boot=0)
     c = rs.country_effect(scores, outcome, "site", "country", seed=1)
+    assert c.direction == "Wales minus England"
     rows.append({"outcome": outcome, "ICC": m.icc, "design effect": m.design_effect,
-                 "England - Wales": c.estimate, "permutation p": c.permutation_p, "p floor": c.p_floor})
+                 "Wales minus England": c.estimate, "permutation p": c.permutation_p, "p floor": c.p_floor})
 pd.DataFrame(rows).round(3)"""),
     md("""## Interviews — Framework Method"""),
     code(PROJECT_CELL.format(name="six-site-project") + """import numpy as np
@@ -494,6 +590,8 @@ Mixed-methods research asks how the two strands speak to each other. This notebo
 Only theme names, numbers and the summaries researchers wrote appear here — never quotations."""),
     md(SETUP_MD),
     code(SETUP),
+    md(NOTES_MD),
+    code(NOTES),
     code(KEYS),
     md("""## The two strands
 
@@ -525,6 +623,7 @@ print(joint.summary())"""),
     code("""table = joint.to_frame()
 assert (table["n_with"] > 0).all() and (table["n_without"] > 0).all()  # every theme divides the cases
 table[["theme", "n_with", "n_without", "median_with", "median_without", "p", "p_adj", "rank_biserial"]].round(3)"""),
+    code("""joint.plot();   # rank-biserial r with its interval, per theme"""),
     md("""The same display by site. Small groups give wide uncertainty: read these as descriptions."""),
     code("""by_site = rs.joint_display(scores, proj, case_id="respondent_id", value="star_p_total", themes=["relationship", "risk"])
 by_site.to_frame()[["theme", "group", "n_with", "n_without", "p", "rank_biserial"]].round(3)"""),
@@ -542,6 +641,7 @@ matrix = rs.case_matrix(scores, proj, case_id="respondent_id", columns=["star_p_
 matrix.to_frame().head()"""),
     code("""matrix.to_excel("case-matrix.xlsx")
 print(matrix.summary())"""),
+    code("""matrix.plot();   # coded segments per person and theme"""),
     md("""## 3. Triads
 
 Service users, carers and care coordinators who belong together share a `triad_id`. The audit result of
@@ -551,6 +651,8 @@ audit = rs.audit_care_plans(DATA / "care_plans")
 tri = rs.triads(proj, scores, audit=audit, plans=plans[["plan_id", "triad_id"]], value="star_p_total")
 print(tri.summary())"""),
     code("""tri.to_frame().head()"""),
+    md("""For each theme: in how many triads do all members talk about it (agree), only some (differ), or none?"""),
+    code("""tri.plot();"""),
     code("""proj.close()"""),
 ]
 
