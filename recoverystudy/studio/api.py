@@ -58,7 +58,8 @@ async def add_coding(request: Request) -> JSONResponse:
         data.check_new_coding(p, doc_id, start, end, codes, coder)
         frame = pd.DataFrame({"document": [doc_id] * len(codes), "start": [start] * len(codes),
                               "end": [end] * len(codes), "code": codes})
-        ids = p.code_many(frame, coder=coder)  # one transaction for all the codes
+        # a person chose this text: any turn may be coded (the interviewer rule guards bulk coding only)
+        ids = p.code_many(frame, coder=coder, exclude_speakers=[])  # one transaction for all the codes
         return {"ids": [int(i) for i in ids], "segments": data.segments_of(p, doc_id)}
 
     return JSONResponse(await request.app.state.worker.run(write, coder=coder), status_code=201)
