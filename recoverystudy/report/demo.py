@@ -33,7 +33,6 @@ import pandas as pd
 import recoverystudy as rs
 from recoverystudy.report.demo_parts import (
     _audit,
-    _excel_safe,
     _heatmap,
     _integration,
     _LABELS,
@@ -41,6 +40,7 @@ from recoverystudy.report.demo_parts import (
     _Notes,
     _qualitative,
     _site_means_figure,
+    _write_workbook,
 )
 from recoverystudy.report.html import Section, methods_paragraphs, write_report
 
@@ -54,7 +54,9 @@ _INSTRUMENTS = (
     ("service_users", "wai-sr", None),
     ("coordinators", "rsa-provider", None),
 )
-_OMEGA_BOOT = 200
+#: Bootstrap sizes for a demo (the library's defaults are larger; the report states the sizes used).
+_OMEGA_BOOT = 100
+_ICC_BOOT = 100
 PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
@@ -373,7 +375,7 @@ def correlations_model_country(run: DemoRun) -> None:
         rows = []
         for o in [*totals, "rsa_provider_total"]:
             data = cc_scores if o == "rsa_provider_total" else su_scores
-            m = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=200)
+            m = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=_ICC_BOOT)
             rows.append({"outcome": o, "variance_site": m.variance_site, "variance_residual": m.variance_residual,
                          "icc": m.icc, "icc_ci_low": m.icc_ci[0], "icc_ci_high": m.icc_ci[1],
                          "design_effect": m.design_effect, "singular": m.singular})
@@ -384,7 +386,8 @@ def correlations_model_country(run: DemoRun) -> None:
         run.key["icc"] = {r.outcome: r.icc for r in mtab.itertuples()}
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", paragraphs=[
             "Linear mixed model with a random intercept for site (REML). The ICC is the share of variance between "
-            "sites; its CI is a parametric bootstrap (200 resamples). Singular fits are reported, not hidden."],
+            f"sites; its CI is a parametric bootstrap ({_ICC_BOOT} resamples, sized for a demo; the library's "
+            "default is 500). Singular fits are reported, not hidden."],
             tables=[("Variance components and ICC", mtab)]))
     else:
         run.unavailable["site_model"] = why
@@ -463,9 +466,7 @@ def write_outputs(run: DemoRun) -> None:
     out, tables, sections, unavailable = run.out, run.tables, run.sections, run.unavailable
     for name, frame in tables.items():
         frame.to_csv(out / "tables" / f"{name}.csv", index=False)
-    with pd.ExcelWriter(out / "tables" / "tables.xlsx") as xl:
-        for name, frame in tables.items():
-            _excel_safe(frame).to_excel(xl, sheet_name=name[:31], index=False)
+    _write_workbook(out / "tables" / "tables.xlsx", tables)
     if run.notes.messages:
         sections.append(Section("notes", "Notes from the library", paragraphs=run.notes.messages))
     if unavailable:

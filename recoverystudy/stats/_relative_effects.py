@@ -47,28 +47,41 @@ def relative_effects(y: np.ndarray, codes: np.ndarray, k: int
     codes = np.asarray(codes, dtype=np.int64)
     N = y.size
     order, block, counts = tie_blocks(y)
-    m = counts.size
     n = np.bincount(codes, minlength=k).astype(float)
     lam = n / N
-    # per tie block and site: how many of the site's values lie in the block
-    per_block = np.bincount(block * k + codes[order], minlength=m * k).reshape(m, k).astype(float)
-    below = np.cumsum(per_block, axis=0) - per_block
-    F = (below + 0.5 * per_block) / n                       # (m, k): mid-ECDF of each site at each block
+    # everything below is in sorted order: within-site covariances do not depend on the order
+    cs = codes[order]
+    rows = np.arange(N)
+    if counts.size == N:  # no ties: the mid-ECDF of site g at a value is (# of g up to it - 1/2 if own) / n_g
+        F = np.zeros((N, k))
+        F[rows, cs] = 1.0
+        own = F.copy()
+        np.cumsum(F, axis=0, out=F)
+        F -= 0.5 * own
+        del own
+        ranks = rows + 1.0
+    else:                 # ties: counts per tie block and site, then the mid-ECDF at each block
+        per_block = np.bincount(block * k + cs, minlength=counts.size * k).reshape(counts.size, k).astype(float)
+        Fb = np.cumsum(per_block, axis=0)
+        Fb -= 0.5 * per_block
+        F = Fb[block]
+        del per_block, Fb
+        ranks = (np.cumsum(counts) - counts + (counts + 1) / 2.0)[block]
+    F /= n                                                  # (N, k): F_g at each value
+    H = h_from_ranks(ranks, counts, cs, k)
     Hmid = F @ lam                                          # pooled mid-ECDF = (midrank - 1/2) / N
-    bo = np.empty(N, dtype=np.int64)
-    bo[order] = block                                       # block of each observation
-    H = h_from_ranks((np.cumsum(counts) - counts + (counts + 1) / 2.0)[bo], counts, codes, k)
-    Fo = F[bo]                                              # (N, k)
-    Ho = Hmid[bo]                                           # (N,)
-    p = np.bincount(codes, weights=Ho, minlength=k) / n
-    Z = -Fo
-    own = np.arange(N)
-    Z[own, codes] += (Ho - p[codes]) / lam[codes]
+    p = np.bincount(cs, weights=Hmid, minlength=k) / n
+    np.negative(F, out=F)                                   # F becomes Z (see the module notes)
+    F[rows, cs] += (Hmid - p[cs]) / lam[cs]
+    by_site = np.argsort(cs, kind="stable")
+    Z = F[by_site]
+    bounds = np.concatenate([[0], np.cumsum(n.astype(np.int64))])
     V = np.zeros((k, k))
     for h in range(k):                                      # k small covariance matrices, not a loop over people
-        Zh = Z[codes == h]
+        Zh = Z[bounds[h]:bounds[h + 1]]
         if Zh.shape[0] > 1:
-            V += Zh.shape[0] * np.cov(Zh, rowvar=False, ddof=1)
+            Zc = Zh - Zh.mean(axis=0)
+            V += Zc.T @ Zc * (Zh.shape[0] / (Zh.shape[0] - 1.0))
     V /= float(N) ** 2
     tie = 1.0 - float(np.sum(counts.astype(float) ** 3 - counts)) / (float(N) ** 3 - N)
     return p, V, tie, H
