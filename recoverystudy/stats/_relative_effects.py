@@ -55,10 +55,8 @@ def relative_effects(y: np.ndarray, codes: np.ndarray, k: int
     if counts.size == N:  # no ties: the mid-ECDF of site g at a value is (# of g up to it - 1/2 if own) / n_g
         F = np.zeros((N, k))
         F[rows, cs] = 1.0
-        own = F.copy()
         np.cumsum(F, axis=0, out=F)
-        F -= 0.5 * own
-        del own
+        F[rows, cs] -= 0.5
         ranks = rows + 1.0
     else:                 # ties: counts per tie block and site, then the mid-ECDF at each block
         per_block = np.bincount(block * k + cs, minlength=counts.size * k).reshape(counts.size, k).astype(float)
@@ -79,9 +77,10 @@ def relative_effects(y: np.ndarray, codes: np.ndarray, k: int
     V = np.zeros((k, k))
     for h in range(k):                                      # k small covariance matrices, not a loop over people
         Zh = Z[bounds[h]:bounds[h + 1]]
-        if Zh.shape[0] > 1:
-            Zc = Zh - Zh.mean(axis=0)
-            V += Zc.T @ Zc * (Zh.shape[0] / (Zh.shape[0] - 1.0))
+        nh = Zh.shape[0]
+        if nh > 1:
+            mu = Zh.mean(axis=0)
+            V += (Zh.T @ Zh - nh * np.outer(mu, mu)) * (nh / (nh - 1.0))
     V /= float(N) ** 2
     tie = 1.0 - float(np.sum(counts.astype(float) ** 3 - counts)) / (float(N) ** 3 - N)
     return p, V, tie, H
