@@ -68,3 +68,22 @@ def test_compiled_rule_refuses_anything_but_names_logic_and_comparisons(source):
         CompiledRule(source)
     with pytest.raises(ValueError, match="not allowed"):
         pickle.loads(pickle.dumps(CompiledRule("a")).replace(b"\x8c\x01a", b"\x8c" + bytes([len(source)]) + source.encode()))
+
+
+def test_a_few_plans_are_rated_in_this_process():
+    audit = rs.audit_care_plans(_plans(20), n_jobs=2)
+    assert audit.provenance["workers"]["pids"] == [os.getpid()]
+    assert audit.provenance["workers"]["n_processes"] == 1
+
+
+def test_a_failing_worker_stops_the_audit_with_the_reason(monkeypatch):
+    if "fork" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("needs fork to carry the patched function into the worker")
+    import recoverystudy.audit.parallel as parallel
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(parallel, "prerate_text", broken)
+    with pytest.raises(rs.errors.AuditError, match="worker process failed: RuntimeError: disk full"):
+        rs.audit_care_plans(_plans(400), n_jobs=2, start_method="fork")

@@ -13,8 +13,6 @@ evidence of the rule that fired.
 from __future__ import annotations
 
 import datetime as _dt
-import multiprocessing as mp
-import os
 import re
 from collections.abc import Callable, Sequence
 
@@ -23,7 +21,7 @@ from recoverystudy._dates import MONTHS
 from recoverystudy.audit._literals import _lower_pattern, _prefixes, _split_alternatives
 from recoverystudy.audit.sections import PlanLayout, in_spans, substantive
 
-__all__ = ["NEGATED", "PlanRating", "prerate_many", "prerate_text"]
+__all__ = ["NEGATED", "PlanRating", "prerate_text"]
 
 _MAX_EVIDENCE = 3
 #: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
@@ -594,95 +592,3 @@ def prerate_text(
         rules.append(fired)
         evidence.append(ev_rows)
     return ratings, rules, evidence, counts, coverage
-
-
-_SHARED: dict = {}
-
-
-def _init_worker(rubric: Rubric) -> None:
-    """Worker start-up (fork or spawn): keep the rubric (sent once per worker, pickled)."""
-    _SHARED["rubric"] = rubric
-
-
-def _work(args: tuple) -> tuple[int, list[tuple]]:
-    start, texts, attrs = args
-    rubric = _SHARED["rubric"]
-    out = []
-    for k, text in enumerate(texts):
-        ratings, rules, evidence, _, coverage = prerate_text(
-            text, rubric, attrs[k] if attrs is not None else None
-        )
-        out.append((start + k, ratings, rules, evidence, coverage))
-    return os.getpid(), out
-
-
-def prerate_many(
-    texts: Sequence[str],
-    rubric: Rubric,
-    *,
-    attrs: Sequence[dict] | None = None,
-    n_jobs: int = 1,
-    chunk_size: int = 500,
-    progress: Callable[[int, int], None] | None = None,
-    start_method: str | None = None,
-    workers: dict | None = None,
-) -> list[tuple]:
-    """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order.
-
-    *attrs* gives each plan's attributes (``{"country": ..., "team": ...}``) for criteria with
-    ``applies_to``.  Each result is ``(index, ratings, rules, evidence, coverage)`` as from
-    :func:`prerate_text`.
-
-    Worker processes are started with *start_method* (``"fork"``, ``"spawn"`` or ``"forkserver"``;
-    default: the platform's, ``spawn`` on macOS and Windows).  The rubric is sent to each worker once
-    (its rules pickle as their source text), so every start method uses all *n_jobs* processes.  The
-    work is cut into at least four chunks per worker so that the workers share it evenly.  If *workers*
-    is a dict it receives ``start_method``, ``n_processes`` and ``pids`` (the process ids that rated
-    at least one chunk).
-    """
-    total = len(texts)
-    if attrs is not None and len(attrs) != total:
-        raise ValueError(f"attrs must give one entry per plan ({total}); got {len(attrs)}.")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a whole number >= 1; got {n_jobs!r}.")
-    parallel = n_jobs > 1 and total > 1
-    if parallel:
-        chunk_size = max(1, min(chunk_size, -(-total // (4 * n_jobs))))
-    chunks = [
-        (i, list(texts[i : i + chunk_size]), list(attrs[i : i + chunk_size]) if attrs is not None else None)
-        for i in range(0, total, chunk_size)
-    ]
-    results: list[tuple] = []
-    pids: set[int] = set()
-    done = 0
-    if progress is not None:
-        progress(0, total)
-    method = start_method or mp.get_start_method(allow_none=False)
-    if start_method is not None and start_method not in mp.get_all_start_methods():
-        raise ValueError(
-            f"start_method {start_method!r} is not available here; choose one of "
-            f"{', '.join(mp.get_all_start_methods())}."
-        )
-    if not parallel or len(chunks) < 2:
-        _SHARED["rubric"] = rubric
-        method, n_proc = "none (this process)", 1
-        for chunk in chunks:
-            pid, part = _work(chunk)
-            pids.add(pid)
-            results.extend(part)
-            done += len(part)
-            if progress is not None:
-                progress(done, total)
-    else:
-        n_proc = min(n_jobs, len(chunks))
-        ctx = mp.get_context(method)
-        with ctx.Pool(processes=n_proc, initializer=_init_worker, initargs=(rubric,)) as pool:
-            for pid, part in pool.imap(_work, chunks):
-                pids.add(pid)
-                results.extend(part)
-                done += len(part)
-                if progress is not None:
-                    progress(done, total)
-    if workers is not None:
-        workers.update(start_method=method, n_processes=n_proc, pids=sorted(pids))
-    return results

@@ -13,7 +13,7 @@ import pandas as pd
 
 from recoverystudy.audit.compliance import ComplianceTable, compliance_table
 from recoverystudy.audit.inputs import collect_plans
-from recoverystudy.audit.prerate import prerate_many
+from recoverystudy.audit.parallel import prerate_many
 from recoverystudy.audit.rubric import RATINGS, Rubric, load_rubric
 from recoverystudy.errors import AuditError, UndefinedStatisticWarning
 from recoverystudy.results import Result, base_provenance, frame_to_html
