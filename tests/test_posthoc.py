@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.stats
 from numpy.testing import assert_allclose
 
 import recoverystudy as rs
-from recoverystudy.stats._distributions import tukey_quantile
+from recoverystudy.stats._distributions import tukey_quantile, tukey_sf
+from recoverystudy.stats._ptukey import ptukey
 
 REF = json.loads((Path(__file__).parent / "reference" / "compare.json").read_text(encoding="utf-8"))
 DATASETS = ["d1", "d2", "d3", "d4", "d5"]
@@ -27,7 +27,7 @@ def assert_p(actual, expected, *, ptukey: bool = False) -> None:
     """p-values to 1e-6 relative.
 
     Studentized-range p (``ptukey``) below 1e-4 are compared to 1e-9 absolute instead: there R's
-    ``ptukey`` loses relative accuracy (see test_far_tail_ptukey_against_mpmath), scipy does not.
+    ``ptukey`` loses relative accuracy (see test_far_tail_ptukey_equals_r) and rstatix rounds.
     """
     actual, expected = np.asarray(actual, float), np.asarray(expected, float)
     big = expected > (1e-4 if ptukey else 0.0)
@@ -135,13 +135,18 @@ def test_categorical_order_is_respected():
     ],
 )
 def test_tukey_quantile_exact(conf, k, df, expected):
-    # scipy's studentized range and R's ptukey differ by ~1e-8 in probability at very low df; a
-    # 30-digit mpmath integration put R's root at cdf 0.95 - 1.2e-8 for (k=3, df=5.3), so scipy's
-    # root is the more accurate one.  Both agree to well within 1e-6 in q.
-    assert tukey_quantile(conf, k, np.array([df]))[0] == pytest.approx(expected, abs=1e-6)
-    assert scipy.stats.studentized_range.cdf(tukey_quantile(conf, k, df)[0], k, df) == pytest.approx(
-        conf, abs=1e-11
-    )
+    # R is the reference: the quantile is the root of R's ptukey (R's quadrature, stats/_ptukey.py)
+    # to 1e-10 in q, and at that root our ptukey gives conf back to 1e-12.
+    q = tukey_quantile(conf, k, np.array([df]))[0]
+    assert q == pytest.approx(expected, abs=1e-10)
+    assert float(ptukey(q, k, df)) == pytest.approx(conf, abs=1e-12)
+
+
+def test_tukey_quantile_solves_each_df_once_and_keeps_nan():
+    # repeated df give identical quantiles; non-finite df give NaN (R: qtukey(0.95, 3, 20) = 3.577935)
+    q = tukey_quantile(0.95, 3, np.array([20.0, np.nan, 20.0, np.inf]))
+    assert q[0] == q[2] == pytest.approx(3.5779347, abs=1e-6)
+    assert np.isnan(q[1]) and np.isnan(q[3])
 
 
 @pytest.mark.parametrize(
@@ -153,13 +158,14 @@ def test_tukey_quantile_exact(conf, k, df, expected):
         (8.014365037892192, 86.3079220719263, 1.119065072831814e-06, 1.11933980773138e-06),
     ],
 )
-def test_far_tail_ptukey_against_mpmath(q, df, truth, r_ptukey):
-    from recoverystudy.stats._distributions import tukey_sf
-
+def test_far_tail_ptukey_equals_r(q, df, truth, r_ptukey):
+    # p values use R's own quadrature, so they equal R's ptukey (to 1e-12 relative here), including
+    # in the far tail, where R's (and so our) value is ~1e-4 relative off the exact integral but
+    # still right to 1e-9 absolute, far below any p value anyone reports.
     ours = float(tukey_sf(q, 4, df))
-    assert ours == pytest.approx(truth, rel=1e-6)  # ours is right to 1e-6 relative
-    assert abs(r_ptukey - truth) / truth > 1e-6  # R's is not, in the far tail
-    assert abs(ours - r_ptukey) < 1e-9  # but the two agree absolutely
+    assert ours == pytest.approx(r_ptukey, rel=1e-12)
+    assert abs(r_ptukey - truth) / truth > 1e-6
+    assert abs(ours - truth) < 1e-9
 
 
 def test_pairwise_result_views():

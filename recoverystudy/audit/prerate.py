@@ -21,7 +21,7 @@ from recoverystudy._dates import MONTHS
 from recoverystudy.audit._literals import _lower_pattern, _prefixes, _split_alternatives
 from recoverystudy.audit.sections import PlanLayout, in_spans, substantive
 
-__all__ = ["NEGATED", "PlanRating", "prerate_many", "prerate_text"]
+__all__ = ["NEGATED", "PlanRating", "prerate_text"]
 
 _MAX_EVIDENCE = 3
 #: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
@@ -557,7 +557,6 @@ def prerate_text(
     low = text.lower()
     layout = PlanLayout(text, rubric.sections, rubric.headings, low)
     counts, found = _evaluate(layout, comp, low)
-    env = {"__builtins__": {}}
     ratings, rules, evidence = [], [], []
     coverage: dict = {}
     for crit, scoped, cov_names, scope_rule in comp.criteria:
@@ -567,8 +566,8 @@ def prerate_text(
             evidence.append([])
             continue
         rating, fired = "not evidenced", ""
-        for r, src, code in crit.rules:
-            if eval(code, env, counts):
+        for r, src, rule in crit.rules:
+            if rule(counts):
                 rating, fired = r, src
                 break
         ev_rows: list[tuple] = []
@@ -593,65 +592,3 @@ def prerate_text(
         rules.append(fired)
         evidence.append(ev_rows)
     return ratings, rules, evidence, counts, coverage
-
-
-_SHARED: dict = {}
-
-
-def _work(args: tuple) -> list[tuple]:
-    start, texts, attrs = args
-    rubric = _SHARED["rubric"]
-    out = []
-    for k, text in enumerate(texts):
-        ratings, rules, evidence, _, coverage = prerate_text(
-            text, rubric, attrs[k] if attrs is not None else None
-        )
-        out.append((start + k, ratings, rules, evidence, coverage))
-    return out
-
-
-def prerate_many(
-    texts: Sequence[str],
-    rubric: Rubric,
-    *,
-    attrs: Sequence[dict] | None = None,
-    n_jobs: int = 1,
-    chunk_size: int = 500,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[tuple]:
-    """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order.
-
-    *attrs* gives each plan's attributes (``{"country": ..., "team": ...}``) for criteria with
-    ``applies_to``.  Each result is ``(index, ratings, rules, evidence, coverage)`` as from
-    :func:`prerate_text`.
-    """
-    total = len(texts)
-    if attrs is not None and len(attrs) != total:
-        raise ValueError(f"attrs must give one entry per plan ({total}); got {len(attrs)}.")
-    chunks = [
-        (i, list(texts[i : i + chunk_size]), list(attrs[i : i + chunk_size]) if attrs is not None else None)
-        for i in range(0, total, chunk_size)
-    ]
-    _SHARED["rubric"] = rubric  # inherited by forked workers (compiled rules are not picklable)
-    results: list[tuple] = []
-    done = 0
-    if progress is not None:
-        progress(0, total)
-    import multiprocessing as mp
-
-    if n_jobs <= 1 or total <= chunk_size or "fork" not in mp.get_all_start_methods():
-        for chunk in chunks:
-            part = _work(chunk)
-            results.extend(part)
-            done += len(part)
-            if progress is not None:
-                progress(done, total)
-        return results
-    ctx = mp.get_context("fork")
-    with ctx.Pool(processes=n_jobs) as pool:
-        for part in pool.imap(_work, chunks):
-            results.extend(part)
-            done += len(part)
-            if progress is not None:
-                progress(done, total)
-    return results

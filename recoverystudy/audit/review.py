@@ -15,7 +15,7 @@ import pandas as pd
 
 from recoverystudy.audit.compliance import ComplianceTable, compliance_table
 from recoverystudy.audit.inputs import collect_plans
-from recoverystudy.audit.prerate import prerate_many
+from recoverystudy.audit.parallel import prerate_many
 from recoverystudy.audit.rubric import RATINGS, Rubric, load_rubric
 from recoverystudy.errors import AuditError, UndefinedStatisticWarning
 from recoverystudy.results import Result, base_provenance, frame_to_html
@@ -648,6 +648,7 @@ def audit_care_plans(
     country=None,
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    start_method: str | None = None,
 ) -> CarePlanAudit:
     """Pre-rate care plans against an audit rubric, keeping the evidence for every rating.
 
@@ -668,9 +669,13 @@ def audit_care_plans(
         plans from those countries (case-insensitive) and "not applicable" for all others,
         including plans with no country.
     n_jobs : int, default=1
-        Worker processes (2 is a good choice for many thousands of plans).
+        Worker processes (2 is a good choice for many thousands of plans).  Works with every
+        start method (``fork`` on Linux, ``spawn`` on macOS and Windows); the process ids used are
+        recorded in ``audit.provenance["workers"]``.
     progress : callable(done, total), optional
         Called as plans are rated.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How worker processes are started (default: the platform's default).
 
     Returns
     -------
@@ -703,7 +708,13 @@ def audit_care_plans(
     keys = sorted({key for crit in rub.criteria for key, _ in crit.applies_to})
     if keys:
         attrs = [dict(zip(keys, values)) for values in zip(*(frame[k].tolist() for k in keys))]
-    results = prerate_many(texts, rub, attrs=attrs, n_jobs=n_jobs, progress=progress) if texts else []
+    workers: dict = {"start_method": "none (this process)", "n_processes": 1, "pids": []}
+    results = (
+        prerate_many(texts, rub, attrs=attrs, n_jobs=n_jobs, progress=progress, start_method=start_method,
+                     workers=workers)
+        if texts
+        else []
+    )
     crit_ids = rub.criterion_ids
     groups = [c.group for c in rub.criteria]
     n, c = len(frame), len(crit_ids)
@@ -742,6 +753,8 @@ def audit_care_plans(
         n_plans=n,
         n_skipped=len(skipped),
         rule_order="not applicable, met, partly met; otherwise not evidenced",
+        n_jobs=n_jobs,
+        workers=workers,
     )
     coverage = _coverage_frame(rub, results, plans_info)
     return CarePlanAudit(

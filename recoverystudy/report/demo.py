@@ -33,7 +33,6 @@ import pandas as pd
 import recoverystudy as rs
 from recoverystudy.report.demo_parts import (
     _audit,
-    _excel_safe,
     _heatmap,
     _integration,
     _LABELS,
@@ -41,6 +40,7 @@ from recoverystudy.report.demo_parts import (
     _Notes,
     _qualitative,
     _site_means_figure,
+    _write_workbook,
 )
 from recoverystudy.quant.plots import item_fit, score_distributions
 from recoverystudy.stats.plots import forest_plot
@@ -58,6 +58,8 @@ _INSTRUMENTS = (
     ("service_users", "wai-sr", None),
     ("coordinators", "rsa-provider", None),
 )
+#: Bootstrap size for a demo (the library's default is larger; the report states the size used).
+_ICC_BOOT = 100
 PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
@@ -385,7 +387,7 @@ def correlations_model_country(run: DemoRun) -> None:
         models = {}
         for o in [*totals, "rsa_provider_total"]:
             data = cc_scores if o == "rsa_provider_total" else su_scores
-            m = models[o] = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=200)
+            m = models[o] = notes.run(rs.site_model, data, o, "site", seed=seed, n_boot=_ICC_BOOT)
             rows.append({"outcome": o, "variance_site": m.variance_site, "variance_residual": m.variance_residual,
                          "icc": m.icc, "icc_ci_low": m.icc_ci[0], "icc_ci_high": m.icc_ci[1],
                          "design_effect": m.design_effect, "singular": m.singular,
@@ -397,7 +399,8 @@ def correlations_model_country(run: DemoRun) -> None:
         run.key["icc"] = {r.outcome: r.icc for r in mtab.itertuples()}
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", paragraphs=[
             "Linear mixed model with a random intercept for site (REML). The ICC is the share of variance between "
-            "sites; its CI is a parametric bootstrap (200 resamples). Singular fits are reported, not hidden."],
+            f"sites; its CI is a parametric bootstrap ({_ICC_BOOT} resamples, sized for a demo; the library's "
+            "default is 500). Singular fits are reported, not hidden."],
             tables=[("Variance components and ICC", mtab)],
             figures=[(f"{_LABELS.get(top, top)}: each site's estimated effect (caterpillar plot), ICC = "
                       f"{models[top].icc:.2f}".replace("= 0.", "= ."), figure_to_base64(models[top].plot()))
@@ -528,9 +531,7 @@ def write_outputs(run: DemoRun) -> None:
     out, tables, sections, unavailable = run.out, run.tables, run.sections, run.unavailable
     for name, frame in tables.items():
         frame.to_csv(out / "tables" / f"{name}.csv", index=False)
-    with pd.ExcelWriter(out / "tables" / "tables.xlsx") as xl:
-        for name, frame in tables.items():
-            _excel_safe(frame).to_excel(xl, sheet_name=name[:31], index=False)
+    _write_workbook(out / "tables" / "tables.xlsx", tables)
     if unavailable:
         sections.insert(0, Section("unavailable", "Parts not available in this build", paragraphs=[
             f"{part}: {why}" for part, why in unavailable.items()]))

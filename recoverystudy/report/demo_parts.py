@@ -108,6 +108,45 @@ def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _write_workbook(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Every table as one sheet of an .xlsx file, written column by column with xlsxwriter.
+
+    Text is always written as text (a cell beginning with "=" is never a formula, a URL never a link);
+    missing values are blank cells.
+
+    >>> import tempfile, openpyxl
+    >>> p = Path(tempfile.mkdtemp()) / "t.xlsx"
+    >>> _write_workbook(p, {"a": pd.DataFrame({"x": [1.5, None], "y": ["=1+1", "b"], "n": [3, 4]})})
+    >>> [[c.value for c in r] for r in openpyxl.load_workbook(p)["a"].iter_rows()]
+    [['x', 'y', 'n'], [1.5, '=1+1', 3], [None, 'b', 4]]
+    """
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False}) as wb:
+        for name, frame in tables.items():
+            frame = _excel_safe(frame)
+            ws = wb.add_worksheet(name[:31])
+            ws.write_row(0, 0, [str(c) for c in frame.columns])
+            for j, col in enumerate(frame.columns):
+                values = frame[col]
+                ws.write_column(1, j, [_cell(v) for v in values.tolist()])
+
+
+def _cell(v: Any) -> Any:
+    """A value as xlsxwriter writes it: blank for missing, text for infinities (as pandas writes them)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return None if v != v else (v if abs(v) != float("inf") else ("inf" if v > 0 else "-inf"))
+    return v if isinstance(v, str) else str(v)
+
+
 # --------------------------------------------------------------------------------------------------
 # qualitative strand
 # --------------------------------------------------------------------------------------------------
@@ -184,13 +223,9 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
                             _heatmap(by_site, "segments (coder_a)", fmt="{:.0f}", cmap="Blues", vmin=0, vmax=None)))
             if "chart" not in missing:
                 charted = 0
-                for (case, code), grp in segs.groupby(["case", "code"], sort=True):
-                    first = " ".join(str(grp["text"].iloc[0]).split(": ", 1)[-1].split())
-                    extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
-                    summary = f"{len(grp)} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
-                    proj.chart(case, code, summary, segments=grp["segment_id"].tolist(), author="demo",
-                               automatic=True)
-                    charted += 1
+                # one transaction for all cells (each chart call alone would commit and sync the file)
+                with proj._tx():
+                    charted = _chart_cells(proj, segs)
                 key["n_charted_cells"] = charted
                 paragraphs.append(
                     f"{charted} framework-matrix cells were given an AUTOMATIC summary (labelled as such, kept apart "
@@ -228,6 +263,18 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
     section = Section("qualitative", "Interviews: Framework Method", paragraphs=paragraphs, tables=tabs,
                       figures=figures, unavailable=why)
     return section, tables, key, prov, unavailable
+
+
+def _chart_cells(proj: Any, segs: pd.DataFrame) -> int:
+    """Chart one cell per (case, code) of coder_a's segments: the count and a short extract."""
+    charted = 0
+    for (case, code), grp in segs.groupby(["case", "code"], sort=True):
+        first = " ".join(str(grp["text"].iloc[0]).split(": ", 1)[-1].split())   # without the speaker label
+        extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
+        summary = f"{len(grp)} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
+        proj.chart(case, code, summary, segments=grp["segment_id"].tolist(), author="demo", automatic=True)
+        charted += 1
+    return charted
 
 
 def _pooled(agreement: Any) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def figure_to_base64(fig: Any, *, dpi: int = 110) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    # drawn once: the callers lay the figure out with tight_layout (bbox_inches="tight" would draw it twice)
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 

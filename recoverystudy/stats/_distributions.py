@@ -1,7 +1,8 @@
-"""Distributions shared by the tests and effect sizes (private; imports nothing from the package).
+"""Distributions shared by the tests and effect sizes (private; imports only the private ``_ptukey``).
 
 * :func:`percentile_ci` - the percentile bootstrap interval exactly as ``boot::boot.ci(type = "perc")``;
-* :func:`tukey_sf`, :func:`tukey_quantile` - the studentized range (upper tail, quantiles solved for many df).
+* :func:`tukey_sf`, :func:`tukey_quantile` - the studentized range (upper tail, quantiles solved for many
+  df) by R's own quadrature (:mod:`recoverystudy.stats._ptukey`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from recoverystudy.stats._ptukey import qtukey, tukey_upper
 
 __all__ = ["percentile_ci", "tukey_quantile", "tukey_sf"]
 
@@ -54,22 +57,26 @@ def percentile_ci(t: np.ndarray, confidence: float, axis: int = -1) -> tuple[np.
 # studentized range
 # --------------------------------------------------------------------------------------------------
 def tukey_sf(q: Any, k: int, df: Any) -> np.ndarray:
-    """Upper tail of the studentized range (scipy), NaN where q or df is not finite."""
+    """Upper tail of the studentized range, R's ``ptukey(q, k, df, lower.tail = FALSE)``.
+
+    NaN where q or df is not finite (or df < 2).  Uses :mod:`._ptukey`, R's own quadrature.
+
+    >>> round(float(tukey_sf(3.5, 3, 20.0)), 6)
+    0.055892
+    """
     q = np.asarray(q, dtype=float)
     df = np.broadcast_to(np.asarray(df, dtype=float), q.shape)
     out = np.full(q.shape, np.nan)
     ok = np.isfinite(q) & np.isfinite(df) & (df > 0)
     if ok.any():
-        out[ok] = stats.studentized_range.sf(q[ok], k, df[ok])
+        out[ok] = tukey_upper(q[ok], k, df[ok])
     return out
 
 
 def tukey_quantile(conf: float, k: int, df: Any, *, tol: float = 1e-12) -> np.ndarray:
-    """Quantile ``qtukey(conf, k, df)`` for an array of df, solved jointly by the secant method.
+    """Quantile ``qtukey(conf, k, df)`` for an array of df: the root of R's ``ptukey`` to *tol*.
 
-    Every iteration evaluates the scipy distribution once per df; starting values from the
-    infinite-df quantile make this converge in a handful of steps (much faster than calling
-    ``studentized_range.ppf`` per pair).
+    Repeated df are solved once.
 
     >>> round(float(tukey_quantile(0.95, 3, 20.0)[0]), 6)
     3.577935
@@ -80,28 +87,5 @@ def tukey_quantile(conf: float, k: int, df: Any, *, tol: float = 1e-12) -> np.nd
     if not ok.any():
         return out
     uniq, inv = np.unique(df[ok], return_inverse=True)
-    q_inf = float(stats.studentized_range.ppf(conf, k, np.inf))
-    target = 1.0 - conf
-
-    def f(x: np.ndarray) -> np.ndarray:
-        return stats.studentized_range.sf(x, k, uniq) - target
-
-    # starting points: q_inf * (1 + c/df) brackets typical values from both sides
-    x0 = np.full(uniq.shape, q_inf)
-    x1 = q_inf * (1.0 + 1.0 / np.maximum(uniq, 1.0))
-    f0, f1 = f(x0), f(x1)
-    for _ in range(60):
-        denom = f1 - f0
-        step = np.where(denom != 0, f1 * (x1 - x0) / np.where(denom != 0, denom, 1.0), 0.0)
-        x2 = np.maximum(x1 - step, 1e-8)
-        done = np.abs(x2 - x1) <= tol * np.maximum(1.0, np.abs(x2))
-        x0, f0 = x1, f1
-        x1 = x2
-        if done.all():
-            break
-        active = ~done
-        f1 = f1.copy()
-        f1[active] = stats.studentized_range.sf(x1[active], k, uniq[active]) - target
-        f1[done] = 0.0
-    out[ok] = x1[inv]
+    out[ok] = qtukey(conf, k, uniq, tol=tol)[inv]
     return out

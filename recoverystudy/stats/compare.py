@@ -27,9 +27,16 @@ from recoverystudy.stats._base import (
     prepare_groups,
 )
 from recoverystudy._validate import check_frame, check_option, check_probability
-from recoverystudy.stats._ranks import kruskal_h, kruskal_p
+from recoverystudy.stats._ranks import kruskal_p
 from recoverystudy.stats._words import format_p
-from recoverystudy.stats.effsize import ALTERNATIVES, ci_phrase, f_to_eta2, f_to_omega2, kruskal_effect_sizes
+from recoverystudy.stats.effsize import (
+    ALTERNATIVES,
+    KRUSKAL_CI_METHODS,
+    ci_phrase,
+    f_to_eta2,
+    f_to_omega2,
+    kruskal_effect_sizes,
+)
 from recoverystudy.errors import UndefinedStatisticWarning
 from recoverystudy.stats.posthoc import (
     POSTHOC_COLUMNS,
@@ -436,6 +443,7 @@ def _compare_one(
     seed: Any,
     adjust: str,
     alternative: str,
+    ci_method: str = "auto",
 ) -> SiteComparison:
     groups = prepare_groups(data, value, site)
     k, N = groups.k, groups.n_total
@@ -443,9 +451,9 @@ def _compare_one(
     n, mean, var = groups.moments
     boot_info: dict = {}
     if method == "kruskal":
-        H = kruskal_h(groups.y, groups.codes, k)
-        es_items, _, boot_info = kruskal_effect_sizes(
-            groups.y, groups.codes, k, ci=ci, alternative=alternative, n_boot=n_boot, seed=seed
+        es_items, H, boot_info = kruskal_effect_sizes(
+            groups.y, groups.codes, k, ci=ci, alternative=alternative, n_boot=n_boot, seed=seed,
+            ci_method=ci_method,
         )
         omni = {
             "test": "kruskal_wallis",
@@ -520,12 +528,18 @@ def _compare_one(
         r_reference=_R_REFERENCE[method],
         ci=ci,
         effect_size_ci=(
-            "percentile bootstrap, stratified by site (boot.ci 'perc' rule)"
+            (
+                "percentile bootstrap, stratified by site (boot.ci 'perc' rule)"
+                if boot_info.get("ci_method") == "bootstrap"
+                else "asymptotic: percentiles of H at normal draws of the relative effects (placement "
+                "covariance, Brunner, Bathke & Konietschke 2018), the large-sample form of the bootstrap"
+            )
             if method == "kruskal"
             else "noncentral F inversion as effectsize 0.8.x (.F_to_pve); ω² truncated at 0"
         ),
         alternative=alternative,
         n_boot=n_boot if method == "kruskal" else None,
+        ci_method=boot_info.get("ci_method"),
         seed=(
             None
             if method != "kruskal"
@@ -567,6 +581,7 @@ def compare_sites(
     seed: int | None = None,
     adjust: str = "holm",
     alternative: str = "greater",
+    ci_method: str = "auto",
 ) -> SiteComparison | SiteComparisons:
     """Compare sites on an outcome: omnibus test, effect sizes with CIs, post-hoc pairs, assumptions.
 
@@ -590,9 +605,14 @@ def compare_sites(
     ci : float, default=0.95
         Confidence level for every interval (means, pairwise differences, effect sizes).
     n_boot : int, default=2000
-        Bootstrap resamples for the Kruskal-Wallis effect-size intervals (ignored otherwise).
-        Scale scores (few distinct values) take well under a second even for 600,000 people;
-        continuous scores with many distinct values cost time ∝ N × n_boot (about 3 s for 60,000).
+        Bootstrap resamples (or normal draws, see ``ci_method``) for the Kruskal-Wallis effect-size
+        intervals (ignored otherwise).
+    ci_method : {"auto", "bootstrap", "asymptotic"}, default="auto"
+        Kruskal-Wallis effect-size intervals.  ``"bootstrap"``: stratified percentile bootstrap as R
+        effectsize (time ∝ N × n_boot for continuous scores).  ``"asymptotic"``: the large-sample
+        form of that bootstrap (relative effects drawn from their normal limit with the placement
+        covariance; one sort of the data).  ``"auto"`` uses the bootstrap up to 10,000 observations
+        and the asymptotic interval above; the method used is in ``.provenance``.
     seed : int, optional
         Seed for the bootstrap (numpy ``default_rng``).  Each outcome uses the same seed, so an
         outcome's result does not depend on which other outcomes are in the list.
@@ -636,7 +656,8 @@ def compare_sites(
     ω² = (F − 1)df1/(F·df1 + df2 + 1) (truncated at 0), with noncentral-F intervals exactly as R
     effectsize 0.8.x; for Welch they come from Welch's F and df (``F_to_eta2``/``F_to_omega2``).
     Kruskal-Wallis: tie-corrected H; η²_H = (H − k + 1)/(N − k) and ε²_R = H/((N² − 1)/(N + 1))
-    with stratified percentile bootstrap intervals.  Assumption checks (Brown-Forsythe, Levene,
+    with stratified percentile bootstrap intervals (asymptotic above 10,000 observations, see
+    ``ci_method``).  Assumption checks (Brown-Forsythe, Levene,
     Shapiro-Wilk) are reported, never used to switch the method.  Missing values are excluded
     per outcome and counted in ``.exclusions``.
 
@@ -668,11 +689,12 @@ def compare_sites(
         raise TypeError(f"posthoc must be True or False; got {posthoc!r}.")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError(f"n_boot must be a whole number ≥ 0; got {n_boot!r}.")
+    check_option("ci_method", ci_method, KRUSKAL_CI_METHODS)
     if method == "kruskal":  # bootstrap: a drawn seed is recorded, so the run can be repeated
         seed = resolve_seed(seed)
     if isinstance(value, str):
         return _compare_one(
-            data, value, site, method, bool(posthoc), ci, int(n_boot), seed, adjust, alternative
+            data, value, site, method, bool(posthoc), ci, int(n_boot), seed, adjust, alternative, ci_method
         )
     values = list(value)
     if not values:
@@ -686,7 +708,7 @@ def compare_sites(
     comps = {}
     for v in values:  # a plain loop keeps warnings' stacklevel pointing at the caller
         comps[v] = _compare_one(
-            data, v, site, method, bool(posthoc), ci, int(n_boot), seed, adjust, alternative
+            data, v, site, method, bool(posthoc), ci, int(n_boot), seed, adjust, alternative, ci_method
         )
     prov = base_provenance(
         "compare_sites",

@@ -20,6 +20,7 @@ from scipy import optimize, special, stats
 
 from recoverystudy.stats._distributions import percentile_ci
 from recoverystudy.stats._ranks import h_from_counts, kruskal_h
+from recoverystudy.stats._relative_effects import h_draws, relative_effects
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.results import Result, base_provenance
 
@@ -33,6 +34,13 @@ __all__ = [
 ]
 
 ALTERNATIVES = ("greater", "two-sided")
+#: Above this many observations, ``ci_method="auto"`` uses the asymptotic interval (see kruskal_effect_sizes).
+KRUSKAL_BOOTSTRAP_MAX_N = 10_000
+KRUSKAL_CI_METHODS = ("auto", "bootstrap", "asymptotic")
+_KRUSKAL_CI_TEXT = {
+    "bootstrap": "percentile bootstrap (stratified by site)",
+    "asymptotic": "asymptotic: normal draws of the relative effects (placement covariance), percentile",
+}
 CHUNK = 2e5  # elements per bootstrap block in the many-distinct-values scheme (cache-sized)
 _NAMES = {"eta2": "η²", "omega2": "ω²", "epsilon2": "ε²", "eta2_h": "η²_H", "rank_epsilon2": "ε²_R"}
 
@@ -399,8 +407,9 @@ def kruskal_effect_sizes(
     alternative: str = "greater",
     n_boot: int = 2000,
     seed: Any = None,
+    ci_method: str = "auto",
 ) -> tuple[list[EffectSize], float, dict]:
-    """η²_H and rank ε² for a Kruskal-Wallis comparison, with percentile bootstrap intervals.
+    """η²_H and rank ε² for a Kruskal-Wallis comparison, with percentile intervals.
 
     Parameters
     ----------
@@ -414,14 +423,22 @@ def kruskal_effect_sizes(
     alternative : {"greater", "two-sided"}, default="greater"
         One-sided (effectsize's default; the upper bound is fixed at 1) or two-sided.
     n_boot : int, default=2000
-        Number of bootstrap resamples; 0 skips the intervals (NaN).
+        Number of bootstrap resamples (or normal draws, for the asymptotic interval); 0 skips the
+        intervals (NaN).
     seed : int, numpy Generator or None
         Seed for ``numpy.random.default_rng``.
+    ci_method : {"auto", "bootstrap", "asymptotic"}, default="auto"
+        ``"bootstrap"``: stratified percentile bootstrap, as R effectsize (the R-matching method).
+        ``"asymptotic"``: the large-sample form of that bootstrap: the relative effects
+        p̂_g = (R̄_g − ½)/N are drawn from their asymptotic normal distribution (covariance from
+        placements, Brunner, Bathke & Konietschke 2018) and mapped through the formula of H; one
+        sort of the data, however many draws.  ``"auto"``: bootstrap up to
+        :data:`KRUSKAL_BOOTSTRAP_MAX_N` observations, asymptotic above.
 
     Returns
     -------
     (list of EffectSize, H, info)
-        ``info`` holds ``n_boot``, ``n_boot_valid`` and the resampling scheme.
+        ``info`` holds ``ci_method``, ``n_boot``, ``n_boot_valid`` and the resampling scheme.
 
     Notes
     -----
@@ -444,13 +461,22 @@ def kruskal_effect_sizes(
     check_option("alternative", alternative, ALTERNATIVES)
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError(f"n_boot must be a whole number ≥ 0; got {n_boot!r}.")
+    check_option("ci_method", ci_method, KRUSKAL_CI_METHODS)
     n_total = y.size
-    H = kruskal_h(y, codes, k)
+    if ci_method == "auto":
+        ci_method = "bootstrap" if n_total <= KRUSKAL_BOOTSTRAP_MAX_N else "asymptotic"
+    if ci_method == "asymptotic":  # one sort gives H and the relative effects
+        p_hat, V, tie, H = relative_effects(y, codes, k)
+    else:
+        H = kruskal_h(y, codes, k)
     eta2_h = (H - k + 1.0) / (n_total - k)
     eps = H / ((n_total**2 - 1.0) / (n_total + 1.0))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    if n_boot > 0:
-        Hb = _bootstrap_h(y, codes, k, int(n_boot), rng)
+    if n_boot > 0 and np.isfinite(H):
+        if ci_method == "bootstrap":
+            Hb = _bootstrap_h(y, codes, k, int(n_boot), rng)
+        else:
+            Hb = h_draws(p_hat, V, tie, np.bincount(codes, minlength=k), int(n_boot), rng)
         Hb = Hb[np.isfinite(Hb)]
     else:
         Hb = np.empty(0)
@@ -477,16 +503,23 @@ def kruskal_effect_sizes(
                 float(hi),
                 ci,
                 alternative,
-                "percentile bootstrap (stratified by site)",
+                _KRUSKAL_CI_TEXT[ci_method],
                 base_provenance(
-                    f"kruskal_{name}", n_boot=int(n_boot), confidence=ci, alternative=alternative
+                    f"kruskal_{name}", n_boot=int(n_boot), confidence=ci, alternative=alternative,
+                    ci_method=ci_method,
                 ),
             )
         )
     info = {
+        "ci_method": ci_method,
         "n_boot": int(n_boot),
         "n_boot_valid": int(Hb.size),
-        "resampling": "stratified by site (site sizes fixed), with replacement",
+        "resampling": (
+            "stratified by site (site sizes fixed), with replacement"
+            if ci_method == "bootstrap"
+            else "normal draws of the relative effects p̂ with their placement covariance "
+            "(Brunner, Bathke & Konietschke 2018), the large-sample form of the stratified bootstrap"
+        ),
         "percentile_rule": "boot::boot.ci(type = 'perc')",
     }
     return out, H, info

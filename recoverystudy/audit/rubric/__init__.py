@@ -4,7 +4,8 @@ The rubric is in three parts, each a module a reader can take in at one sitting:
 
 * :mod:`~recoverystudy.audit.rubric.matching` - the negation matcher (does a cue govern a match?);
 * :mod:`~recoverystudy.audit.rubric.schema` - the rating scale, evidence rules, criteria, :class:`Rubric`;
-* :mod:`~recoverystudy.audit.rubric.loading` - reading a YAML rubric and validating every field.
+* :mod:`~recoverystudy.audit.rubric.loading` - reading a YAML rubric and validating every field;
+* :mod:`~recoverystudy.audit.rubric.rules` - each rule compiled once into a (picklable) function.
 
 The schema is documented in ``docs/audit-rubric-schema.md``.  Every problem raises
 :class:`~recoverystudy.errors.RubricError` naming the file, the criterion (or evidence rule) and

@@ -29,6 +29,7 @@ from recoverystudy.audit.rubric.schema import (
     Rubric,
     _names_in,
 )
+from recoverystudy.audit.rubric.rules import compile_rule
 from recoverystudy.audit.sections import compile_headings
 from recoverystudy.errors import RubricError
 
@@ -91,7 +92,7 @@ def _compile_expr(expr: Any, *, file: str, criterion: str, rating: str, evidence
                 file=file,
                 criterion=criterion,
             )
-    return compile(tree, f"<{criterion}:{rating}>", "eval")
+    return compile_rule(expr, f"<{criterion}:{rating}>")
 
 
 def _regex(value: Any, *, file: str, where: str, macros: dict, flags: int = re.IGNORECASE) -> re.Pattern:

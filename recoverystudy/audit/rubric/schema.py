@@ -65,7 +65,7 @@ class Criterion:
     question: str
     citation: str
     guidance: dict
-    rules: tuple[tuple[str, str, Any], ...]  # (rating, source expression, code object)
+    rules: tuple[tuple[str, str, Any], ...]  # (rating, source expression, CompiledRule)
     uses: tuple[str, ...]  # evidence names referenced
     applies_to: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (plan attribute, accepted values)
     _folded: tuple[tuple[str, frozenset], ...] = field(default=(), repr=False, compare=False)

@@ -1,0 +1,161 @@
+"""Pre-rating many plans, in worker processes when that helps (fork, spawn or forkserver alike).
+
+:func:`prerate_many` rates plans with :func:`~recoverystudy.audit.prerate.prerate_text`.  With
+``n_jobs > 1`` and at least 200 plans the work is cut into chunks dealt out in turn to ``n_jobs`` worker
+processes; each worker receives the rubric once (its rules pickle as their source text), so the start
+method of macOS and Windows (``spawn``) works as well as Linux's ``fork``.  Results come back in input
+order, identical to a run in one process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from recoverystudy.audit.prerate import prerate_text
+from recoverystudy.audit.rubric import Rubric
+from recoverystudy.errors import AuditError
+
+__all__ = ["prerate_many"]
+
+_SHARED: dict = {}
+#: Fewer plans than this are rated in this process: starting workers would cost more than it saves.
+_MIN_PARALLEL = 200
+
+
+def _worker_main(rubric: Rubric, chunks: list[tuple], results: Any) -> None:
+    """A worker process (fork or spawn): rate its share of the chunks, sending each result back."""
+    _SHARED["rubric"] = rubric
+    try:
+        for chunk in chunks:
+            pid, part = _work(chunk)
+            results.put(("part", pid, part))
+    except BaseException as exc:  # reported to the parent, which raises it
+        results.put(("error", os.getpid(), f"{type(exc).__name__}: {exc}"))
+    results.put(("done", os.getpid(), None))
+
+
+def _run_workers(rubric: Rubric, chunks: list[tuple], n_proc: int, method: str, total: int,
+                 progress: Callable[[int, int], None] | None) -> tuple[list[tuple], set[int]]:
+    """Rate *chunks* in *n_proc* processes, chunk i going to process i mod n_proc (every process works)."""
+    ctx = mp.get_context(method)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker_main, args=(rubric, chunks[i::n_proc], results), daemon=True)
+             for i in range(n_proc)]
+    for proc in procs:
+        proc.start()
+    out: list[tuple] = []
+    pids: set[int] = set()
+    finished = done = 0
+    try:
+        while finished < n_proc:
+            try:
+                kind, pid, payload = results.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise AuditError(
+                        f"An audit worker process stopped unexpectedly (exit code {dead[0].exitcode}); "
+                        "no ratings were kept. Run again, or with n_jobs=1."
+                    ) from None
+                continue
+            if kind == "error":
+                raise AuditError(f"An audit worker process failed: {payload}. No ratings were kept.")
+            if kind == "done":
+                finished += 1
+                continue
+            pids.add(pid)
+            out.extend(payload)
+            done += len(payload)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        for proc in procs:
+            if proc.is_alive() and finished < n_proc:
+                proc.terminate()
+            proc.join()
+        results.close()
+    out.sort(key=lambda row: row[0])
+    return out, pids
+
+
+def _work(args: tuple) -> tuple[int, list[tuple]]:
+    start, texts, attrs = args
+    rubric = _SHARED["rubric"]
+    out = []
+    for k, text in enumerate(texts):
+        ratings, rules, evidence, _, coverage = prerate_text(
+            text, rubric, attrs[k] if attrs is not None else None
+        )
+        out.append((start + k, ratings, rules, evidence, coverage))
+    return os.getpid(), out
+
+
+def prerate_many(
+    texts: Sequence[str],
+    rubric: Rubric,
+    *,
+    attrs: Sequence[dict] | None = None,
+    n_jobs: int = 1,
+    chunk_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+    start_method: str | None = None,
+    workers: dict | None = None,
+) -> list[tuple]:
+    """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order.
+
+    *attrs* gives each plan's attributes (``{"country": ..., "team": ...}``) for criteria with
+    ``applies_to``.  Each result is ``(index, ratings, rules, evidence, coverage)`` as from
+    :func:`prerate_text`.
+
+    Worker processes are started with *start_method* (``"fork"``, ``"spawn"`` or ``"forkserver"``;
+    default: the platform's, ``spawn`` on macOS and Windows).  The rubric is sent to each worker once
+    (its rules pickle as their source text), so every start method works.  The work is cut into at
+    least four chunks per worker and dealt out in turn (chunk i to worker i mod n_jobs), so every
+    worker rates its share however long the others take to start.  Fewer than
+    200 plans are rated in this process (starting workers would cost more than it saves).  If *workers*
+    is a dict it receives ``start_method``, ``n_processes`` and ``pids`` (the process ids that rated
+    at least one chunk).
+    """
+    total = len(texts)
+    if attrs is not None and len(attrs) != total:
+        raise ValueError(f"attrs must give one entry per plan ({total}); got {len(attrs)}.")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a whole number >= 1; got {n_jobs!r}.")
+    parallel = n_jobs > 1 and total >= _MIN_PARALLEL
+    if parallel:
+        chunk_size = max(1, min(chunk_size, -(-total // (4 * n_jobs))))
+    chunks = [
+        (i, list(texts[i : i + chunk_size]), list(attrs[i : i + chunk_size]) if attrs is not None else None)
+        for i in range(0, total, chunk_size)
+    ]
+    results: list[tuple] = []
+    pids: set[int] = set()
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    method = start_method or mp.get_start_method(allow_none=False)
+    if start_method is not None and start_method not in mp.get_all_start_methods():
+        raise ValueError(
+            f"start_method {start_method!r} is not available here; choose one of "
+            f"{', '.join(mp.get_all_start_methods())}."
+        )
+    if not parallel or len(chunks) < 2:
+        _SHARED["rubric"] = rubric
+        method, n_proc = "none (this process)", 1
+        for chunk in chunks:
+            pid, part = _work(chunk)
+            pids.add(pid)
+            results.extend(part)
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+    else:
+        n_proc = min(n_jobs, len(chunks))
+        results, pids = _run_workers(rubric, chunks, n_proc, method, total, progress)
+    if workers is not None:
+        workers.update(start_method=method, n_processes=n_proc, pids=sorted(pids))
+    return results
