@@ -95,12 +95,7 @@ def test_word_tables_match_html(tmp_path):
     sections, kw = _page()
     page = build_report(sections, **kw)
     path = write_docx(tmp_path / "report.docx", sections, **kw)
-    doc = lxml_html.fromstring(page)
-    html_tables = []
-    for t in doc.xpath("//table"):
-        head = [th.text_content() for th in t.xpath(".//th")]
-        rows = [[td.text_content() for td in tr.xpath("./td")] for tr in t.xpath(".//tbody/tr")]
-        html_tables.append(pd.DataFrame(rows, columns=head))
+    html_tables = _html_tables(page)
     word = docx_tables(path)
     assert len(word) == len(html_tables) == 2
     for w, h in zip(word, html_tables):
