@@ -252,3 +252,55 @@ def test_codebook_and_agreement_pages(page, setup):
     page.wait_for_selector("text=Where the coders differ")
     assert page.locator("article.disagreement").count() >= 1
     page.screenshot(path=str(SHOTS / "agreement.png"))
+
+
+CONTRAST = """() => {
+  const lum = (c) => { const v = c / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const parse = (s) => { const m = s.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+                         const p = m[1].split(',').map(x => parseFloat(x)); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const blend = (top, under) => ({r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
+                                  b: top.b * top.a + under.b * (1 - top.a), a: 1});
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; } }
+    let bg = {r: 255, g: 255, b: 255, a: 1};
+    for (let i = layers.length - 1; i >= 0; i--) bg = blend(layers[i], bg);
+    return bg;
+  };
+  const L = (c) => 0.2126 * lum(c.r) + 0.7152 * lum(c.g) + 0.0722 * lum(c.b);
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.data.trim());
+    if (!own) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === 'hidden' || st.display === 'none' || el.getClientRects().length === 0) continue;
+    const fg = blend(parse(st.color), background(el)), bg = background(el);
+    const hi = Math.max(L(fg), L(bg)), lo = Math.min(L(fg), L(bg));
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight) >= 700;
+    const need = (size >= 24 || (size >= 18.66 && bold)) ? 3 : 4.5;
+    if (ratio < need) bad.push(`${el.tagName}.${el.className}: "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)} < ${need}`);
+  }
+  return bad;
+}"""
+
+
+def test_text_contrast_meets_wcag_aa_on_every_page(page, setup):
+    """WCAG 2.1 AA: every visible piece of text has a contrast ratio of at least 4.5 (3 for large text)
+    against the background it is drawn on, code-colour highlights included."""
+    doc_id = int(setup[0].documents()["document_id"].iloc[0])
+    failures = {}
+    for path in ("/", f"/documents/{doc_id}", "/codebook", "/matrix", "/suggestions", "/agreement"):
+        page.goto(base(setup) + path)
+        page.wait_for_load_state("networkidle")
+        if path.startswith("/documents"):
+            page.wait_for_selector("#transcript[data-ready='1']")
+        bad = page.evaluate(CONTRAST)
+        if bad:
+            failures[path] = bad[:10]
+    assert not failures, failures
+    # the checker itself catches pale text (so this test can fail)
+    page.evaluate("""() => { const p = document.createElement('p'); p.textContent = 'pale words';
+                             p.style.color = '#bbbbbb'; document.body.appendChild(p); }""")
+    assert any("pale words" in b for b in page.evaluate(CONTRAST))
