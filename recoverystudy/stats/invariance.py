@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
 from recoverystudy._validate import check_columns, check_frame, check_option
 from recoverystudy.errors import InsufficientDataError, StatisticsError, UndefinedStatisticWarning
@@ -427,9 +428,11 @@ def invariance(data: pd.DataFrame, items: Any = None, group: str = "country", *,
                                   "variance; a factor model cannot be fitted.")
         data_g.append(GroupData.build(str(lab), x, missing == "fiml"))
     robust = estimator == "MLR"
-    t1 = h1_trace(data_g, *np.tril_indices(len(mm.items))) if robust else np.nan
-    base = _baseline(mm, data_g, robust, t1)
-    fits = [fit_level(mm, data_g, lev, estimator, base, t1) for lev in LEVELS]
+    # many small (p x p) solves: BLAS threads only add overhead, and thrash on a busy machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        t1 = h1_trace(data_g, *np.tril_indices(len(mm.items))) if robust else np.nan
+        base = _baseline(mm, data_g, robust, t1)
+        fits = [fit_level(mm, data_g, lev, estimator, base, t1) for lev in LEVELS]
     improper = {f.name: _heywood(f.model, f.theta, [d.label for d in data_g]) for f in fits}
     improper = {k: v for k, v in improper.items() if v}
     if improper:
