@@ -266,3 +266,23 @@ def test_audit_log_records_who_what_before_after(team):
     assert len(csv_rows) == len(log) + 1
     # beta's lead sees nothing of alpha's log
     assert all(e["user"] in ("blead", None) for e in team.client("blead").get("/api/projects/beta/audit").json()["audit"])
+
+
+def test_a_change_and_its_audit_entry_commit_together(team, monkeypatch):
+    from recoverystudy.server.directory import TeamServerError
+
+    coder, lead = team.client("coder"), team.client("lead")
+    before = coder.get("/api/projects/alpha/documents/1").json()["segments"]
+    n_log = len(lead.get("/api/projects/alpha/audit").json()["audit"])
+
+    def broken(*args, **kwargs):
+        raise TeamServerError("The audit log cannot be written.", 503)
+
+    monkeypatch.setattr(team.directory, "record", broken)
+    assert _code(coder, doc=1, start=70, end=90).status_code == 503
+    assert lead.post("/api/projects/alpha/blind", json={"documents": [1], "hidden": True}).status_code == 503
+    monkeypatch.undo()
+    assert coder.get("/api/projects/alpha/documents/1").json()["segments"] == before  # no unaudited change
+    assert 1 not in {d["id"] for d in lead.get("/api/projects/alpha/documents").json()["documents"] if d["blind"]}
+    assert len(lead.get("/api/projects/alpha/audit").json()["audit"]) == n_log
+    assert _code(coder, doc=1, start=70, end=90).status_code == 201  # and the project works on

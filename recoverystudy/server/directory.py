@@ -9,6 +9,7 @@ values as parameters: no text a user types is ever part of SQL.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -273,10 +274,11 @@ class Directory:
                                     "AND revoked_at IS NULL", (account.account_id,)).rowcount
 
     # -- blind double-coding -------------------------------------------------------------------------
-    def set_blind(self, project: str, documents: list[int], hidden: bool) -> None:
+    def set_blind(self, project: str, documents: list[int], hidden: bool, *, conn=None) -> None:
         """Hide (or release) each coder's work on *documents* of *project* from the other coders."""
-        conn = self._conn()
-        with conn.transaction():
+        own = conn is None
+        conn = conn or self._conn()
+        with conn.transaction() if own else contextlib.nullcontext():  # else: inside the caller's transaction
             for doc in documents:
                 if hidden:
                     conn.execute("INSERT INTO rs_server.blind_documents (project, document_id) VALUES (%s, %s) "
@@ -286,9 +288,9 @@ class Directory:
                     conn.execute("UPDATE rs_server.blind_documents SET released_at = now() WHERE project = %s "
                                  "AND document_id = %s AND released_at IS NULL", (project, int(doc)))
 
-    def blind_documents(self, project: str) -> set[int]:
-        rows = self._all_rows("SELECT document_id FROM rs_server.blind_documents WHERE project = %s "
-                              "AND released_at IS NULL", (project,))
+    def blind_documents(self, project: str, *, conn=None) -> set[int]:
+        rows = (conn or self._conn()).execute("SELECT document_id FROM rs_server.blind_documents WHERE project = %s "
+                                              "AND released_at IS NULL", (project,)).fetchall()
         return {int(r[0]) for r in rows}
 
     # -- audit log -----------------------------------------------------------------------------------

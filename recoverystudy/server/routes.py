@@ -64,14 +64,41 @@ async def _member(request: Request, need: str = "viewer") -> Member:
     return member
 
 
-async def _work(request: Request, member: Member, fn) -> Any:
-    """Run ``fn(project, directory)`` on a worker thread, as *member*'s user name."""
+class _InTransaction:
+    """The directory, with :meth:`record` writing the audit entry in the project's open transaction."""
+
+    def __init__(self, directory, conn) -> None:
+        self._directory, self._conn = directory, conn
+
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        self._directory.record(*args, conn=self._conn, **kwargs)
+
+    def set_blind(self, *args: Any) -> None:
+        self._directory.set_blind(*args, conn=self._conn)
+
+    def blind_documents(self, project: str) -> set[int]:
+        return self._directory.blind_documents(project, conn=self._conn)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._directory, name)
+
+
+async def _work(request: Request, member: Member, fn, *, write: bool = False) -> Any:
+    """Run ``fn(project, directory)`` on a worker thread, as *member*'s user name.
+
+    With *write*, the whole of *fn* is one transaction of the project holding its write lock, and
+    the audit entries it records are part of it: a change and its audit entry are committed together
+    or not at all (the server's tables live in the same database).
+    """
     state = request.app.state
 
     def call():
         proj = state.pool.project(member.project)
         proj.user = member.account.username
-        return fn(proj, state.directory)
+        if not write:
+            return fn(proj, state.directory)
+        with proj._store.transaction() as conn:
+            return fn(proj, _InTransaction(state.directory, conn.raw))
 
     return await state.pool.run(call)
 
@@ -221,7 +248,7 @@ async def add_coding(request: Request) -> JSONResponse:
         d.record(member.project, member.account, "segment.code", target=int(seg), after=after)
         return after
 
-    return JSONResponse(await _work(request, member, write), status_code=201)
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
 
 
 async def remove_coding(request: Request) -> JSONResponse:
@@ -235,7 +262,7 @@ async def remove_coding(request: Request) -> JSONResponse:
         d.record(member.project, member.account, "segment.remove", target=seg_id, before=before)
         return {"removed": seg_id}
 
-    return JSONResponse(await _work(request, member, write))
+    return JSONResponse(await _work(request, member, write, write=True))
 
 
 async def memo(request: Request) -> JSONResponse:
@@ -249,7 +276,7 @@ async def memo(request: Request) -> JSONResponse:
         d.record(member.project, member.account, "memo.add", target=seg_id, after={"memo": int(memo_id), "text": text})
         return {"memo": int(memo_id)}
 
-    return JSONResponse(await _work(request, member, write), status_code=201)
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
 
 
 # -- the codebook and framework versions (leads) -----------------------------------------------------
@@ -266,7 +293,7 @@ async def add_code(request: Request) -> JSONResponse:
                  after={"code": int(code_id), "path": path, "name": name, "definition": definition})
         return {"id": int(code_id), "version": p.code_version(int(code_id))}
 
-    return JSONResponse(await _work(request, member, write), status_code=201)
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
 
 
 async def rename_code(request: Request) -> JSONResponse:
@@ -287,7 +314,7 @@ async def rename_code(request: Request) -> JSONResponse:
                  after={"name": name})
         return {"id": code_id, "name": name, "version": version}
 
-    return JSONResponse(await _work(request, member, write))
+    return JSONResponse(await _work(request, member, write, write=True))
 
 
 async def freeze(request: Request) -> JSONResponse:
@@ -299,7 +326,7 @@ async def freeze(request: Request) -> JSONResponse:
         d.record(member.project, member.account, "framework.freeze", target=int(version), after={"note": note})
         return {"version": int(version)}
 
-    return JSONResponse(await _work(request, member, write), status_code=201)
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
 
 
 # -- members, blind coding, audit, export (leads) ----------------------------------------------------
@@ -362,7 +389,7 @@ async def blind(request: Request) -> JSONResponse:
                  before=before, after=after)
         return {"blind": after}
 
-    return JSONResponse(await _work(request, member, write))
+    return JSONResponse(await _work(request, member, write, write=True))
 
 
 async def audit(request: Request) -> JSONResponse:
