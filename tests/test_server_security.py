@@ -142,14 +142,29 @@ def test_session_fixation_impossible_and_logout_revokes(team):
     assert all(stolen not in r[0] for r in rows)
 
 
-def test_secure_cookie_by_default(pg_server):
+def test_secure_cookie_by_default_expiry_and_host_check(pg_server):
     from team_fixtures import fresh_database
 
     from recoverystudy.server import create_team_app
+    from recoverystudy.server.directory import Directory
 
-    app = create_team_app(fresh_database(pg_server))
+    db = fresh_database(pg_server)
+    d = Directory(db)
+    d.create_account("ana", PASSWORD)
+    d.close()
+    app = create_team_app(db, allowed_hosts=["qual.example.ac.uk"])
     try:
-        assert app.state.cookie == "__Host-" + COOKIE and app.state.secure_cookies
+        with TestClient(app, base_url="https://qual.example.ac.uk") as c:
+            r = c.post("/login", data={"username": "ana", "password": PASSWORD}, follow_redirects=False)
+            cookie = r.headers["set-cookie"]
+            assert r.status_code == 303 and cookie.startswith("__Host-" + COOKIE + "=")
+            assert "secure" in cookie.lower() and "httponly" in cookie.lower() and "path=/" in cookie.lower()
+            assert c.get("/api/me").status_code == 200
+            # expiry is enforced on the server, whatever the browser keeps
+            app.state.directory._conn().execute("UPDATE rs_server.sessions SET expires_at = now() - interval '1 s'")
+            assert c.get("/api/me").status_code == 401
+        with TestClient(app, base_url="https://rebind.example") as c:  # DNS rebinding: another Host is refused
+            assert c.get("/login").status_code == 403
     finally:
         app.state.pool.close()
 
@@ -197,6 +212,8 @@ def test_invitation_links_single_use_and_expiring(team):
     again = anon.post(path, data={"username": "someone_else", "password": PASSWORD}, follow_redirects=False)
     assert again.status_code == 410 and team.directory.account("someone_else") is None
     new = login(team.app, "newviewer")
+    home = new.get("/").text  # names are data: escaped in pages
+    assert "Logged in as N (newviewer)" in home
     assert [p["role"] for p in new.get("/api/me").json()["projects"]] == ["viewer"]
     # an expired invitation
     token = team.directory.invite("alpha", "coder", hours=1)
@@ -207,6 +224,12 @@ def test_invitation_links_single_use_and_expiring(team):
     assert r.status_code == 410 and team.directory.account("late") is None
     # short passwords refused, invitation not used up
     token = team.directory.invite("alpha", "coder", hours=1)
+    r = anon.post(f"/invite/{token}", data={"username": "xss", "password": PASSWORD,
+                                            "display_name": "<script>alert(1)</script>"}, follow_redirects=False)
+    assert r.status_code == 303
+    page = login(team.app, "xss").get("/").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    token = team.directory.invite("alpha", "coder", hours=1)
     r = anon.post(f"/invite/{token}", data={"username": "shorty", "password": "short"}, follow_redirects=False)
     assert r.status_code == 400 and team.directory.invitation(token) is not None
     # the hash is Argon2id
@@ -215,13 +238,19 @@ def test_invitation_links_single_use_and_expiring(team):
 
 
 def test_login_rate_limited(team):
+    team.directory.create_account("limited", PASSWORD)
     anon = TestClient(team.app)
-    codes = [anon.post("/login", data={"username": "viewer", "password": "wrong password!"},
+    codes = [anon.post("/login", data={"username": "limited", "password": "wrong password!"},
                        follow_redirects=False).status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
     # even the right password is refused while the limit holds
-    r = anon.post("/login", data={"username": "viewer", "password": PASSWORD}, follow_redirects=False)
+    r = anon.post("/login", data={"username": "limited", "password": PASSWORD}, follow_redirects=False)
     assert r.status_code == 429
+    # after the window, the right password works again
+    team.directory._conn().execute("UPDATE rs_server.login_attempts SET at = at - interval '16 minutes' "
+                                   "WHERE username = 'limited'")
+    r = anon.post("/login", data={"username": "limited", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
 
 
 def test_blind_double_coding_hides_until_released(team):
