@@ -127,9 +127,15 @@ def test_session_fixation_impossible_and_logout_revokes(team):
     planted = TestClient(team.app)
     planted.cookies.set(COOKIE, "planted-session-id-0123456789abcdef")
     assert planted.get("/api/me").status_code == 401
-    # two logins never share an id
+    # two logins never share an id; logging in again over a live session replaces (and ends) it
     again = login(team.app, "coder2")
     assert again.cookies.get(COOKIE) != issued
+    live = again.cookies.get(COOKIE)
+    r = again.post("/login", data={"username": "coder2", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303 and r.cookies.get(COOKIE) not in (None, live)
+    stale = TestClient(team.app)
+    stale.cookies.set(COOKIE, live)
+    assert stale.get("/api/me").status_code == 401
     # logout revokes the session on the server: the old cookie no longer works
     victim = login(team.app, "coder2")
     stolen = victim.cookies.get(COOKIE)

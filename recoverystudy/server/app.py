@@ -34,7 +34,6 @@ from recoverystudy.studio._web import StudioError
 __all__ = ["create_team_app", "COOKIE"]
 
 COOKIE = "rs_team_session"
-_PUBLIC = ("/login", "/invite/")
 _HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -63,14 +62,14 @@ class _Guard(BaseHTTPMiddleware):
             if found is not None:
                 request.state.account, request.state.csrf = found
                 request.state.session = session
-        if request.state.account is None and not (request.url.path in ("/login",)
-                                                  or request.url.path.startswith("/invite/")):
+        public = request.url.path == "/login" or request.url.path.startswith("/invite/")
+        if request.state.account is None and not public:
             if request.url.path.startswith("/api/"):
                 return _secure(JSONResponse({"error": "Log in first."}, status_code=401))
             return _secure(HTMLResponse('<!doctype html><title>Log in</title><p>Log in first: '
                                         '<a href="/login">log in</a>.</p>', status_code=401))
-        if request.method not in ("GET", "HEAD") and request.state.account is None:
-            # login and invitation forms: refuse cross-site posts (no session yet to tie a token to)
+        if request.method not in ("GET", "HEAD") and public:
+            # login and invitation forms: refuse cross-site posts (no session to tie a token to)
             origin = request.headers.get("origin")
             if origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
                     _hostname(request.headers.get("host", "")):
