@@ -352,6 +352,107 @@ def pull_cmd(url: str, project: Path) -> None:
     click.echo(f"Copied {_server_store().ServerLocation.parse(url)} to {project}.")
 
 
+def _team():
+    try:
+        from recoverystudy import server
+        from recoverystudy.qual.project import Project
+        from recoverystudy.server.access import database_url, project_url
+    except ImportError as exc:
+        raise click.ClickException(f"The team server needs: pip install 'recoverystudy[server]' ({exc}).")
+    return server, Project, database_url, project_url
+
+
+_DB = click.option("--db", required=True, metavar="postgresql://USER@HOST/DATABASE",
+                   help="The PostgreSQL database holding the projects.")
+
+
+@main.command("serve")
+@_DB
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Host name people use to reach the server (repeatable); others are refused.")
+@click.option("--base-url", default="", metavar="URL", help="Public address, used in invitation links.")
+@click.option("--insecure-cookies", is_flag=True,
+              help="Send the session cookie over plain HTTP too (only for trying it out on this computer).")
+def serve_cmd(db: str, host: str, port: int, allowed_hosts: tuple[str, ...], base_url: str,
+              insecure_cookies: bool) -> None:
+    """Run the team server: the study's projects on PostgreSQL, for a team, in the browser.
+
+    Put it behind a reverse proxy with TLS (see docs/team-server.md).  Create the first lead with
+    ``recoverystudy server add-lead``; leads invite the others.
+
+        recoverystudy serve --db postgresql://rs@localhost/studies --host 127.0.0.1 --port 8000
+    """
+    server, *_ = _team()
+    click.echo(f"Team server on http://{host}:{port} (Ctrl+C stops it).")
+    server.serve(db, host=host, port=port, secure_cookies=not insecure_cookies, allowed_hosts=allowed_hosts,
+                 base_url=base_url)
+
+
+@main.group("server")
+def server_group() -> None:
+    """Look after the team server: the first lead account, invitations, sessions."""
+
+
+@server_group.command("add-lead")
+@_DB
+@click.option("--project", required=True, help="The server project (pushed with recoverystudy push).")
+@click.option("--username", required=True)
+@click.option("--display-name", default=None, help="The name others see (default: the user name).")
+@click.password_option(help="Asked for when not given (at least 12 characters).")
+def add_lead_cmd(db: str, project: str, username: str, display_name: str | None, password: str) -> None:
+    """Make USERNAME a lead of PROJECT (creating the account with the password asked for)."""
+    server, Project, database_url, project_url = _team()
+    Project.open(project_url(db, project)).close()  # the project must exist on the server
+    directory = server.Directory(database_url(db))
+    try:
+        account = directory.account(username) or directory.create_account(username, password,
+                                                                           display_name=display_name)
+        directory.add_member(project, account, "lead")
+        directory.record(project, None, "member.add", target=username, after={"role": "lead", "by": "command line"})
+    finally:
+        directory.close()
+    click.echo(f"{username} is a lead of {project}.")
+
+
+@server_group.command("invite")
+@_DB
+@click.option("--project", required=True)
+@click.option("--role", type=click.Choice(["lead", "coder", "viewer"]), default="coder", show_default=True)
+@click.option("--hours", type=click.FloatRange(0.02, 720), default=72, show_default=True,
+              help="How long the link stays valid.")
+@click.option("--base-url", default="", metavar="URL", help="The server's public address.")
+def invite_cmd(db: str, project: str, role: str, hours: float, base_url: str) -> None:
+    """Print a single-use invitation link to PROJECT with ROLE, valid for HOURS."""
+    server, Project, database_url, project_url = _team()
+    Project.open(project_url(db, project)).close()
+    directory = server.Directory(database_url(db))
+    try:
+        token = directory.invite(project, role, hours=hours)
+        directory.record(project, None, "member.invite", after={"role": role, "hours": hours, "by": "command line"})
+    finally:
+        directory.close()
+    click.echo(f"{base_url.rstrip('/')}/invite/{token}")
+
+
+@server_group.command("revoke-sessions")
+@_DB
+@click.option("--username", required=True)
+def revoke_cmd(db: str, username: str) -> None:
+    """Log USERNAME out everywhere (e.g. after a lost laptop)."""
+    server, _p, database_url, _u = _team()
+    directory = server.Directory(database_url(db))
+    try:
+        account = directory.account(username)
+        if account is None:
+            raise click.ClickException(f"No account {username!r}.")
+        n = directory.revoke_all(account)
+    finally:
+        directory.close()
+    click.echo(f"Ended {n} session(s) of {username}.")
+
+
 main.add_command(audit_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -280,3 +280,12 @@ def test_push_killed_at_random_moments_leaves_nothing_or_the_whole_project(tmp_p
             assert len(proj.segments()) == 5 and len(proj.documents()) == 2 and len(proj.codes()) == 45
         outcomes.append("whole")
     assert "absent" in outcomes
+
+
+def test_reserved_project_names_are_refused():
+    """The team server keeps its accounts in schema rs_server: a project may not be called 'server'."""
+    from recoverystudy.qual.pgstore import ServerLocation
+
+    with pytest.raises(ProjectStoreError, match="'server' is reserved"):
+        ServerLocation.parse("postgresql://ana@localhost/db?project=server")
+    assert ServerLocation.parse("postgresql://ana@localhost/db?project=servers").schema == "rs_servers"

@@ -39,6 +39,10 @@ __all__ = ["PgStore", "ServerLocation", "is_server_url", "push", "pull"]
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
+#: names whose schema (``rs_<name>``) belongs to something else: the team server's own tables
+RESERVED_NAMES = frozenset({"server", "migrations"})
+
+
 class ServerLocation(str):
     """Where a server project lives, as shown to people: the URL without any password.
 
@@ -68,6 +72,10 @@ class ServerLocation(str):
                 f"A server project is addressed as postgresql://user@host/database?project=NAME, with NAME of "
                 f"lower-case letters, digits and _ (up to 40, starting with a letter); got {names or 'no project'} "
                 f"in {cls._hide(parts, query)}.", file=cls._hide(parts, query))
+        if names[0] in RESERVED_NAMES:
+            raise ProjectStoreError(
+                f"The project name {names[0]!r} is reserved (the team server keeps its accounts in schema "
+                f"rs_{names[0]}); choose another name.", file=cls._hide(parts, query))
         rest = [(k, v) for k, v in query if k != "project"]
         conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
         loc = cls(cls._hide(parts, query))

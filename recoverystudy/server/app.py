@@ -1,0 +1,163 @@
+"""The team server's web application: :func:`create_team_app`.
+
+Every request except the login and invitation pages must carry a live session cookie (HttpOnly,
+SameSite=Strict, Secure unless turned off for plain-HTTP tests on localhost); a new session id is
+made at every login (no fixation), and logout revokes it on the server.  Every state-changing
+request must carry the session's CSRF token (``X-CSRF-Token`` header or ``csrf_token`` form field).
+Every project request is checked against the caller's membership of that project (the project is
+named in the URL; ids inside it are looked up only in that project's own schema), and against the
+role: viewers read, coders code and write memos on their own coding, leads also edit the codebook,
+freeze framework versions, manage members, hide and release documents for blind double-coding, and
+read or export the audit log and the project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import Iterable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
+from recoverystudy.server import routes
+from recoverystudy.server.access import ProjectPool
+from recoverystudy.server.directory import Directory, TeamServerError
+from recoverystudy.studio.app import CSP
+from recoverystudy.studio._web import StudioError
+
+__all__ = ["create_team_app", "COOKIE"]
+
+COOKIE = "rs_team_session"
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _hostname(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class _Guard(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next) -> Response:
+        state = request.app.state
+        if state.allowed_hosts and _hostname(request.headers.get("host", "")) not in state.allowed_hosts:
+            return _secure(PlainTextResponse("Refused: unknown server address.", 403))
+        request.state.account = None
+        session = request.cookies.get(state.cookie)
+        if session:
+            found = await state.pool.run(state.directory.session, session)
+            if found is not None:
+                request.state.account, request.state.csrf = found
+                request.state.session = session
+        public = request.url.path == "/login" or request.url.path.startswith("/invite/")
+        if request.state.account is None and not public:
+            if request.url.path.startswith("/api/"):
+                return _secure(JSONResponse({"error": "Log in first."}, status_code=401))
+            return _secure(HTMLResponse('<!doctype html><title>Log in</title><p>Log in first: '
+                                        '<a href="/login">log in</a>.</p>', status_code=401))
+        if request.method not in ("GET", "HEAD") and public:
+            # login and invitation forms: refuse cross-site posts (no session to tie a token to)
+            origin = request.headers.get("origin")
+            if origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
+                    _hostname(request.headers.get("host", "")):
+                return _secure(PlainTextResponse("Refused: a form from another site.", 403))
+            if request.headers.get("sec-fetch-site") not in (None, "same-origin", "none"):
+                return _secure(PlainTextResponse("Refused: a form from another site.", 403))
+        elif request.method not in ("GET", "HEAD"):
+            token = request.headers.get("x-csrf-token")
+            if token is None and request.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"):
+                form = await request.form(max_fields=20)
+                token = form.get("csrf_token")
+            if not isinstance(token, str) or not hmac.compare_digest(token.encode(), request.state.csrf.encode()):
+                return _secure(JSONResponse({"error": "This request is missing its security token (CSRF); "
+                                                      "reload the page and try again."}, status_code=403))
+        return _secure(await call_next(request))
+
+
+def _secure(response: Response) -> Response:
+    for key, value in _HEADERS.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, TeamServerError):
+        return exc.status
+    if isinstance(exc, StudioError):
+        return exc.status
+    if isinstance(exc, ConcurrentEditError):
+        return 409
+    if isinstance(exc, PermissionError):
+        return 403
+    if isinstance(exc, (KeyError, LookupError)) and not isinstance(exc, RecoveryStudyError):
+        return 404
+    return 400
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    message = exc.message if isinstance(exc, (StudioError, RecoveryStudyError)) else (
+        str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc) or type(exc).__name__)
+    return _secure(JSONResponse({"error": message}, status_code=_status(exc)))
+
+
+def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iterable[str] = (),
+                    session_hours: float = 12.0, max_failures: int = 5, threads: int = 8,
+                    base_url: str = "") -> Starlette:
+    """The team server as an ASGI application (``recoverystudy serve`` runs it with uvicorn).
+
+    Parameters
+    ----------
+    db : str
+        The PostgreSQL database holding the projects and the server's tables, ``postgresql://user@host/db``.
+    secure_cookies : bool
+        Mark the session cookie Secure (sent over HTTPS only).  Turn off only for plain-HTTP tests on localhost.
+    allowed_hosts : iterable of str
+        Host names the Host header may carry (empty: any, when a reverse proxy checks it).
+    session_hours : float
+        Session lifetime after login.
+    max_failures : int
+        Failed logins per user name within 15 minutes before logins are refused (429).
+    threads : int
+        Database worker threads.
+    base_url : str
+        The public address (for invitation links), e.g. ``https://qual.example.ac.uk``.
+
+    Examples
+    --------
+    >>> create_team_app.__name__
+    'create_team_app'
+    """
+    directory = Directory(db, session_hours=session_hours, max_failures=max_failures)
+    pool = ProjectPool(db, directory, threads=threads)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        pool.close()
+
+    handlers = {exc: _handle for exc in (TeamServerError, StudioError, RecoveryStudyError, ValueError, KeyError,
+                                         LookupError, PermissionError, TypeError)}
+    app = Starlette(routes=[Route(*r[:2], methods=r[2]) for r in routes.ROUTES],
+                    middleware=[Middleware(_Guard)], exception_handlers=handlers, lifespan=lifespan)
+    app.state.directory = directory
+    app.state.pool = pool
+    app.state.secure_cookies = bool(secure_cookies)
+    app.state.cookie = ("__Host-" if secure_cookies else "") + COOKIE
+    app.state.session_seconds = int(session_hours * 3600)
+    app.state.allowed_hosts = {h.lower() for h in allowed_hosts}
+    app.state.base_url = base_url.rstrip("/")
+    return app

@@ -1,0 +1,449 @@
+"""The team server's routes: login, invitations, and the membership-scoped project API.
+
+Each project handler first resolves the caller's membership of the project named in the URL
+(:func:`_member`; a project they do not belong to does not exist for them: 404), then checks the
+role, then runs the work on a database worker thread with the caller's user name as the coder.
+Every write is recorded in the audit log with its before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from recoverystudy.server.directory import ROLES, Member, TeamServerError
+from recoverystudy.server.pages import page
+from recoverystudy.studio import data
+from recoverystudy.studio._web import int_param
+
+__all__ = ["ROUTES"]
+
+_PROJECT = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+async def _body(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise TeamServerError("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise TeamServerError("The request body must be a JSON object.")
+    return body
+
+
+def _text(body: dict, key: str, *, limit: int = 100_000, required: bool = True) -> str:
+    val = body.get(key, "" if not required else None)
+    if not isinstance(val, str) or (required and not val.strip()):
+        raise TeamServerError(f"{key} must be non-empty text.")
+    if len(val) > limit:
+        raise TeamServerError(f"{key} can be at most {limit:,} characters.")
+    return val
+
+
+async def _member(request: Request, need: str = "viewer") -> Member:
+    """The caller's membership of the project in the URL, with at least the role *need*."""
+    name = request.path_params["project"]
+    account = request.state.account
+    state = request.app.state
+    member = None
+    if _PROJECT.fullmatch(name):
+        member = await state.pool.run(state.directory.member, account, name)
+    if member is None:
+        raise TeamServerError("No such project among yours.", 404)
+    if need == "coder" and not member.can_code:
+        raise TeamServerError("Your role in this project is viewer: you can read but not change it.", 403)
+    if need == "lead" and not member.is_lead:
+        raise TeamServerError("Only a lead of this project can do that.", 403)
+    return member
+
+
+class _InTransaction:
+    """The directory, with :meth:`record` writing the audit entry in the project's open transaction."""
+
+    def __init__(self, directory, conn) -> None:
+        self._directory, self._conn = directory, conn
+
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        self._directory.record(*args, conn=self._conn, **kwargs)
+
+    def set_blind(self, *args: Any) -> None:
+        self._directory.set_blind(*args, conn=self._conn)
+
+    def blind_documents(self, project: str) -> set[int]:
+        return self._directory.blind_documents(project, conn=self._conn)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._directory, name)
+
+
+async def _work(request: Request, member: Member, fn, *, write: bool = False) -> Any:
+    """Run ``fn(project, directory)`` on a worker thread, as *member*'s user name.
+
+    With *write*, the whole of *fn* is one transaction of the project holding its write lock, and
+    the audit entries it records are part of it: a change and its audit entry are committed together
+    or not at all (the server's tables live in the same database).
+    """
+    state = request.app.state
+
+    def call():
+        proj = state.pool.project(member.project)
+        proj.user = member.account.username
+        if not write:
+            return fn(proj, state.directory)
+        with proj._store.transaction() as conn:
+            return fn(proj, _InTransaction(state.directory, conn.raw))
+
+    return await state.pool.run(call)
+
+
+def _visible(member: Member, directory, doc_id: int, segments: list[dict]) -> list[dict]:
+    """Blind double-coding: on a hidden document a coder or viewer sees only their own coding."""
+    if member.is_lead or doc_id not in directory.blind_documents(member.project):
+        return segments
+    return [s for s in segments if s["coder"] == member.account.username]
+
+
+def _seg_of(member: Member, directory, proj, seg_id: int) -> dict:
+    detail = data.segment_detail(proj, seg_id)
+    if not _visible(member, directory, detail["document_id"], [detail]):
+        raise KeyError(f"No segment {seg_id} in this project.")  # hidden: as if it did not exist
+    return detail
+
+
+def _cookie_kwargs(request: Request) -> dict:
+    state = request.app.state
+    return dict(httponly=True, samesite="strict", secure=state.secure_cookies, path="/")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- pages: login, logout, invitations, home ---------------------------------------------------------
+async def login_page(request: Request) -> Response:
+    return page("login.html", title="Log in")
+
+
+async def login(request: Request) -> Response:
+    state = request.app.state
+    form = await request.form(max_fields=10)
+    username, password = form.get("username"), form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return page("login.html", 400, title="Log in", message="Give your user name and password.")
+    old = request.cookies.get(state.cookie)
+    try:
+        account, session, _csrf = await state.pool.run(state.directory.login, username, password, _client(request))
+    except TeamServerError as exc:
+        return page("login.html", exc.status, title="Log in", message=exc.message)
+    if old:
+        await state.pool.run(state.directory.revoke, old)  # whatever id the browser had is never reused
+    await state.pool.run(state.directory.record, None, account, "login", target=_client(request))
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(state.cookie, session, max_age=state.session_seconds, **_cookie_kwargs(request))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    state = request.app.state
+    await state.pool.run(state.directory.revoke, request.state.session)
+    await state.pool.run(state.directory.record, None, request.state.account, "logout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(state.cookie, **_cookie_kwargs(request))
+    return response
+
+
+async def invite_page(request: Request) -> Response:
+    state = request.app.state
+    inv = await state.pool.run(state.directory.invitation, request.path_params["token"])
+    if inv is None:
+        return page("invite.html", 410, title="Invitation", invitation=None,
+                    message="This invitation link is not valid: it was already used or has expired.")
+    return page("invite.html", title="Invitation", invitation=inv)
+
+
+async def accept(request: Request) -> Response:
+    state = request.app.state
+    form = await request.form(max_fields=10)
+    fields = [form.get(k) for k in ("username", "password", "display_name")]
+    if not all(isinstance(f, str) for f in fields[:2]):
+        return page("invite.html", 400, title="Invitation", invitation=None, message="Fill in every field.")
+    try:
+        await state.pool.run(state.directory.accept, request.path_params["token"], *fields)
+    except TeamServerError as exc:
+        return page("invite.html", exc.status, title="Invitation", invitation=None, message=exc.message)
+    return RedirectResponse("/login", status_code=303)
+
+
+async def home(request: Request) -> Response:
+    state = request.app.state
+    projects = await state.pool.run(state.directory.projects, request.state.account)
+    return page("home.html", title="Your projects", account=request.state.account, projects=projects,
+                csrf=request.state.csrf)
+
+
+async def me(request: Request) -> JSONResponse:
+    state = request.app.state
+    account = request.state.account
+    return JSONResponse({"username": account.username, "display_name": account.display_name,
+                         "csrf_token": request.state.csrf,
+                         "projects": await state.pool.run(state.directory.projects, account)})
+
+
+# -- reading -----------------------------------------------------------------------------------------
+async def documents(request: Request) -> JSONResponse:
+    member = await _member(request)
+
+    def read(p, d):
+        hidden = d.blind_documents(member.project)
+        frame = p.documents()
+        return [{"id": int(r.document_id), "name": r.name, "case": r.case if isinstance(r.case, str) else None,
+                 "n_chars": int(r.n_chars), "blind": int(r.document_id) in hidden} for r in frame.itertuples()]
+
+    return JSONResponse({"documents": await _work(request, member, read)})
+
+
+async def document(request: Request) -> JSONResponse:
+    member = await _member(request)
+    doc_id = int_param(request.path_params["doc_id"], "The document id")
+
+    def read(p, d):
+        p._doc_id(doc_id)
+        view = data.document_view(p, doc_id)
+        view["segments"] = _visible(member, d, doc_id, view["segments"])
+        view["blind"] = doc_id in d.blind_documents(member.project)
+        return view
+
+    return JSONResponse(await _work(request, member, read))
+
+
+async def codes(request: Request) -> JSONResponse:
+    member = await _member(request)
+
+    def read(p, d):
+        frame = p.codes()
+        return [{"id": int(r.code_id), "path": r.path, "name": r.name, "version": p.code_version(int(r.code_id))}
+                for r in frame.itertuples()]
+
+    return JSONResponse({"codes": await _work(request, member, read)})
+
+
+# -- coding (coders and leads) -----------------------------------------------------------------------
+async def add_coding(request: Request) -> JSONResponse:
+    member = await _member(request, "coder")
+    doc_id = int_param(request.path_params["doc_id"], "The document id")
+    body = await _body(request)
+    code = _text(body, "code", limit=400)
+    start, end = int_param(body.get("start"), "start"), int_param(body.get("end"), "end")
+
+    def write(p, d):
+        seg = p.code(doc_id, start, end, code, coder=member.account.username)
+        after = {"segment": int(seg), "document": doc_id, "start": start, "end": end, "code": code}
+        d.record(member.project, member.account, "segment.code", target=int(seg), after=after)
+        return after
+
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+
+
+async def remove_coding(request: Request) -> JSONResponse:
+    member = await _member(request, "coder")
+    seg_id = int_param(request.path_params["seg_id"], "The coding id")
+
+    def write(p, d):
+        before = _seg_of(member, d, p, seg_id)
+        p.uncode(seg_id, coder=member.account.username, others=member.is_lead)
+        before.pop("memos", None)
+        d.record(member.project, member.account, "segment.remove", target=seg_id, before=before)
+        return {"removed": seg_id}
+
+    return JSONResponse(await _work(request, member, write, write=True))
+
+
+async def memo(request: Request) -> JSONResponse:
+    member = await _member(request, "coder")
+    seg_id = int_param(request.path_params["seg_id"], "The coding id")
+    text = _text(await _body(request), "text")
+
+    def write(p, d):
+        _seg_of(member, d, p, seg_id)
+        memo_id = p.add_memo(text, on="segment", target=seg_id, author=member.account.username)
+        d.record(member.project, member.account, "memo.add", target=seg_id, after={"memo": int(memo_id), "text": text})
+        return {"memo": int(memo_id)}
+
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+
+
+# -- the codebook and framework versions (leads) -----------------------------------------------------
+async def add_code(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    body = await _body(request)
+    path = _text(body, "path", limit=400)
+    name = _text(body, "name", limit=400, required=False) or None
+    definition = _text(body, "definition", required=False)
+
+    def write(p, d):
+        code_id = p.add_code(path, name=name, definition=definition)
+        d.record(member.project, member.account, "code.add", target=path,
+                 after={"code": int(code_id), "path": path, "name": name, "definition": definition})
+        return {"id": int(code_id), "version": p.code_version(int(code_id))}
+
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+
+
+async def rename_code(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    code_id = int_param(request.path_params["code_id"], "The code id")
+    body = await _body(request)
+    name = _text(body, "name", limit=400)
+    expected = body.get("version")
+    if expected is not None and not isinstance(expected, str):
+        raise TeamServerError("version must be the text the codes list gave.")
+
+    def write(p, d):
+        row = p._q("SELECT path, name FROM codes WHERE code_id = ?", (code_id,))
+        if not row:
+            raise KeyError(f"No code {code_id} in this project.")
+        version = p.rename_code(code_id, name, expected_version=expected)
+        d.record(member.project, member.account, "code.rename", target=row[0][0], before={"name": row[0][1]},
+                 after={"name": name})
+        return {"id": code_id, "name": name, "version": version}
+
+    return JSONResponse(await _work(request, member, write, write=True))
+
+
+async def freeze(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    note = _text(await _body(request), "note", limit=2000)
+
+    def write(p, d):
+        version = p.freeze_framework(note)
+        d.record(member.project, member.account, "framework.freeze", target=int(version), after={"note": note})
+        return {"version": int(version)}
+
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+
+
+# -- members, blind coding, audit, export (leads) ----------------------------------------------------
+async def members(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    state = request.app.state
+    return JSONResponse({"members": await state.pool.run(state.directory.members, member.project)})
+
+
+async def invite(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    body = await _body(request)
+    role, hours = body.get("role"), body.get("hours", 72)
+    if role not in ROLES or isinstance(hours, bool) or not isinstance(hours, (int, float)):
+        raise TeamServerError(f"role must be one of {', '.join(ROLES)} and hours a number.")
+    state = request.app.state
+
+    def write():
+        token = state.directory.invite(member.project, role, hours=float(hours), by=member.account)
+        state.directory.record(member.project, member.account, "member.invite", after={"role": role, "hours": hours})
+        return token
+
+    token = await state.pool.run(write)
+    return JSONResponse({"link": f"{state.base_url}/invite/{token}", "role": role}, status_code=201)
+
+
+async def remove_member(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    username = _text(await _body(request), "username", limit=80)
+    state = request.app.state
+
+    def write():
+        d = state.directory
+        account = d.account(username)
+        old = d.member(account, member.project) if account else None
+        if old is None:
+            raise TeamServerError(f"{username!r} is not a member of this project.", 404)
+        d.remove_member(member.project, account)
+        d.record(member.project, member.account, "member.remove", target=username, before={"role": old.role})
+        return {"removed": username}
+
+    return JSONResponse(await state.pool.run(write))
+
+
+async def blind(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    body = await _body(request)
+    docs, hidden = body.get("documents"), body.get("hidden")
+    if not isinstance(docs, list) or not isinstance(hidden, bool):
+        raise TeamServerError("Give documents (a list of document ids) and hidden (true or false).")
+    ids = [int_param(x, "A document id") for x in docs]
+
+    def write(p, d):
+        for doc in ids:
+            p._doc_id(doc)  # each id must be a document of THIS project
+        before = sorted(d.blind_documents(member.project))
+        d.set_blind(member.project, ids, hidden)
+        after = sorted(d.blind_documents(member.project))
+        d.record(member.project, member.account, "blind.hide" if hidden else "blind.release", target=ids,
+                 before=before, after=after)
+        return {"blind": after}
+
+    return JSONResponse(await _work(request, member, write, write=True))
+
+
+async def audit(request: Request) -> JSONResponse:
+    member = await _member(request, "lead")
+    state = request.app.state
+    return JSONResponse({"audit": await state.pool.run(state.directory.audit, member.project)})
+
+
+async def audit_csv(request: Request) -> Response:
+    member = await _member(request, "lead")
+    state = request.app.state
+    text = await state.pool.run(state.directory.audit_csv, member.project)
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{member.project}-audit.csv"'})
+
+
+async def export_qdpx(request: Request) -> Response:
+    member = await _member(request, "lead")
+
+    def write(p, d):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"{member.project}.qdpx"
+            p.export_qdpx(out)
+            d.record(member.project, member.account, "project.export", after={"format": "qdpx"})
+            return out.read_bytes()
+
+    content = await _work(request, member, write)
+    return Response(content, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{member.project}.qdpx"'})
+
+
+_P = "/api/projects/{project}"
+ROUTES = [
+    ("/login", login_page, ["GET"]),
+    ("/login", login, ["POST"]),
+    ("/logout", logout, ["POST"]),
+    ("/invite/{token}", invite_page, ["GET"]),
+    ("/invite/{token}", accept, ["POST"]),
+    ("/", home, ["GET"]),
+    ("/api/me", me, ["GET"]),
+    (_P + "/documents", documents, ["GET"]),
+    (_P + "/documents/{doc_id}", document, ["GET"]),
+    (_P + "/documents/{doc_id}/segments", add_coding, ["POST"]),
+    (_P + "/segments/{seg_id}/remove", remove_coding, ["POST"]),
+    (_P + "/segments/{seg_id}/memo", memo, ["POST"]),
+    (_P + "/codes", codes, ["GET"]),
+    (_P + "/codes", add_code, ["POST"]),
+    (_P + "/codes/{code_id}/rename", rename_code, ["POST"]),
+    (_P + "/framework/freeze", freeze, ["POST"]),
+    (_P + "/members", members, ["GET"]),
+    (_P + "/members/invite", invite, ["POST"]),
+    (_P + "/members/remove", remove_member, ["POST"]),
+    (_P + "/blind", blind, ["POST"]),
+    (_P + "/audit", audit, ["GET"]),
+    (_P + "/audit.csv", audit_csv, ["GET"]),
+    (_P + "/export.qdpx", export_qdpx, ["GET"]),
+]
