@@ -257,7 +257,7 @@ def test_checker_reads_the_real_package():
     assert len(edges) > 60
     # a known module-level import, and a known import inside a function
     assert "recoverystudy.stats._base" in edges["recoverystudy.stats.compare"]
-    assert "recoverystudy.quant.surveys" in edges["recoverystudy.qual.project"]
+    assert "recoverystudy.quant.surveys" in edges["recoverystudy.qual.project_cases"]
 
 
 def test_checker_catches_planted_bad_imports_and_cycles(tmp_path):
