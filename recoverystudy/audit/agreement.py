@@ -1,4 +1,4 @@
-"""Reviewer agreement on an audit: Cohen's kappa from two reviewers' labels and the :class:`ReviewerAgreement` result."""
+"""Reviewer agreement on an audit: Cohen's kappa from two reviewers' labels, and its result."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reviewer confirmations of an audit's pre-ratings, as methods of :class:`~recoverystudy.audit.review.CarePlanAudit`.
+"""Reviewer confirmations of pre-ratings, mixed into :class:`~recoverystudy.audit.review.CarePlanAudit`.
 
 ``confirm``, ``confirmations``, ``save_confirmations`` and ``load_confirmations``: a reviewer's rating is
 stored beside the pre-rating (which never changes), and can be saved to and loaded from a CSV file.

@@ -1,4 +1,4 @@
-"""What an instrument is: :class:`Instrument`, its :class:`Scale` and :class:`Item` objects and key provenance.
+"""What an instrument is: :class:`Instrument`, its :class:`Scale` and :class:`Item` objects, key provenance.
 
 Every key an instrument carries has its own :class:`KeyProvenance`.
 

@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy.errors import ArgumentError, ArgumentTypeError, MissingItemsError, ScoringError, UnknownScaleError
+from recoverystudy.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    MissingItemsError,
+    ScoringError,
+    UnknownScaleError,
+)
 from recoverystudy.quant.instruments import Instrument
 
 __all__ = ["prepare_items"]

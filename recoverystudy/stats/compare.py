@@ -28,7 +28,13 @@ from recoverystudy.stats._omnibus import (
 from recoverystudy.stats._base import ADJUST_METHODS, descriptives, prepare_groups
 from recoverystudy._validate import check_frame, check_option, check_probability
 from recoverystudy.stats._ranks import kruskal_p
-from recoverystudy.stats.effsize import ALTERNATIVES, KRUSKAL_CI_METHODS, f_to_eta2, f_to_omega2, kruskal_effect_sizes
+from recoverystudy.stats.effsize import (
+    ALTERNATIVES,
+    KRUSKAL_CI_METHODS,
+    f_to_eta2,
+    f_to_omega2,
+    kruskal_effect_sizes,
+)
 from recoverystudy.errors import UndefinedStatisticWarning
 from recoverystudy.stats.comparison import SiteComparison, SiteComparisons
 from recoverystudy.stats.posthoc import POSTHOC_COLUMNS, dunn_table, games_howell_table, tukey_table
