@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import datetime as _dt
 import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from recoverystudy.audit.agreement import ReviewerAgreement, cohen_kappa_from_labels
 from recoverystudy.audit.compliance import ComplianceTable, compliance_table
+from recoverystudy.audit.confirmations import ConfirmationsMixin
+from recoverystudy.audit.coverage import _COVERAGE_COLUMNS, _coverage_frame
 from recoverystudy.audit.inputs import collect_plans
 from recoverystudy.audit.parallel import prerate_many
 from recoverystudy.audit.rubric import RATINGS, Rubric, load_rubric
@@ -23,62 +23,7 @@ from recoverystudy.results import Result, base_provenance, frame_to_html
 __all__ = ["CarePlanAudit", "ReviewerAgreement", "audit_care_plans", "cohen_kappa_from_labels"]
 
 
-def cohen_kappa_from_labels(a, b, labels=RATINGS) -> float:
-    """Unweighted Cohen's kappa for two raters over nominal *labels* (NaN if undefined).
-
-    Examples
-    --------
-    >>> round(cohen_kappa_from_labels(["met", "met", "not evidenced"], ["met", "partly met", "not evidenced"]), 12)
-    0.5
-    """
-    index = {lab: i for i, lab in enumerate(labels)}
-    ia = np.array([index[x] for x in a])
-    ib = np.array([index[x] for x in b])
-    k = len(labels)
-    if len(ia) == 0:
-        return float("nan")
-    cm = np.zeros((k, k))
-    np.add.at(cm, (ia, ib), 1)
-    n = cm.sum()
-    po = np.trace(cm) / n
-    pe = (cm.sum(axis=1) @ cm.sum(axis=0)) / n**2
-    if pe == 1:
-        return float("nan")
-    return float((po - pe) / (1 - pe))
-
-
-@dataclass(frozen=True)
-class ReviewerAgreement(Result):
-    """Agreement between two reviewers who rated the same plans.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per criterion plus an ``all criteria`` row: ``criterion, n_items,
-        percent_agreement, kappa`` (unweighted Cohen's kappa over the four ratings; NaN when
-        undefined, e.g. both reviewers gave one rating throughout).
-    reviewer_a, reviewer_b : str
-    provenance : dict
-    """
-
-    table: pd.DataFrame
-    reviewer_a: str
-    reviewer_b: str
-    provenance: dict = field(default_factory=dict, compare=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
-
-    def summary(self) -> str:
-        row = self.table[self.table["criterion"] == "all criteria"].iloc[0]
-        kappa = "undefined" if np.isnan(row["kappa"]) else f"{row['kappa']:.2f}"
-        return (
-            f"{self.reviewer_a} and {self.reviewer_b} both rated {int(row['n_items'])} plan-criterion pairs; "
-            f"they agreed on {row['percent_agreement']:.0f}% (Cohen's kappa {kappa})."
-        )
-
-
-class CarePlanAudit(Result):
+class CarePlanAudit(ConfirmationsMixin, Result):
     """Pre-ratings of care plans against a rubric, with evidence and reviewer confirmations.
 
     Create it with :func:`audit_care_plans`.  Pre-ratings never change; a reviewer's
@@ -126,156 +71,6 @@ class CarePlanAudit(Result):
         self.coverage = coverage if coverage is not None else _coverage_frame(rubric, [], plans)
         self._confirmations: list[dict] = []
 
-    # --- review ---------------------------------------------------------------------------------
-    def confirm(
-        self, plan: str, criterion: str, rating: str, *, reviewer: str, note: str | None = None
-    ) -> None:
-        """Record a reviewer's rating for one plan and criterion (confirming or changing the pre-rating).
-
-        Parameters
-        ----------
-        plan : str
-            Plan id (as in ``audit.plans.plan_id``).
-        criterion : str
-            Criterion id from the rubric.
-        rating : {"met", "partly met", "not evidenced", "not applicable"}
-        reviewer : str
-            Who is rating (kept in the notebook; not written to shared outputs).
-        note : str, optional
-
-        Raises
-        ------
-        AuditError
-            Unknown plan, criterion or rating, or an empty reviewer name.
-
-        Examples
-        --------
-        >>> import pandas as pd, recoverystudy as rs
-        >>> audit = rs.audit_care_plans(pd.DataFrame({"plan_id": ["p1"], "text": ["Review date: 1 May 2026"]}))
-        >>> audit.confirm("p1", "qs14_review_date", "partly met", reviewer="AB", note="no plan date")
-        >>> audit.confirmations[["plan_id", "criterion", "rating", "reviewer"]].iloc[0].tolist()
-        ['p1', 'qs14_review_date', 'partly met', 'AB']
-        """
-        if plan not in self._texts:
-            raise AuditError(f"No plan {plan!r} in this audit (plans are listed in audit.plans).", plan=plan)
-        crit_ids = self.rubric.criterion_ids
-        if criterion not in crit_ids:
-            raise AuditError(
-                f"Plan {plan!r}: unknown criterion {criterion!r}; criteria are {', '.join(crit_ids)}.",
-                plan=plan,
-                criterion=criterion,
-            )
-        if rating not in RATINGS:
-            raise AuditError(
-                f"Plan {plan!r}, criterion {criterion!r}: rating must be one of "
-                f"{', '.join(map(repr, RATINGS))}; got {rating!r}.",
-                plan=plan,
-                criterion=criterion,
-                value=rating,
-            )
-        if not isinstance(reviewer, str) or not reviewer.strip():
-            raise AuditError("reviewer must be a non-empty name or initials.", plan=plan, criterion=criterion)
-        self._confirmations.append(
-            {
-                "plan_id": plan,
-                "criterion": criterion,
-                "rating": rating,
-                "reviewer": reviewer.strip(),
-                "note": note,
-                "confirmed_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            }
-        )
-
-    @property
-    def confirmations(self) -> pd.DataFrame:
-        cols = ["plan_id", "criterion", "rating", "reviewer", "note", "confirmed_at"]
-        return pd.DataFrame(self._confirmations, columns=cols)
-
-    def save_confirmations(self, path) -> Path:
-        """Save the reviewers' confirmations to a CSV file, so review work survives the session.
-
-        The file holds plan ids, reviewer names and notes: it is **private** working material, like
-        the anonymisation log; keep it outside any folder you share.  Written atomically (a crash
-        never leaves half a file); an existing file is replaced.
-
-        Parameters
-        ----------
-        path : path-like
-            The CSV file to write.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Examples
-        --------
-        >>> import pandas as pd, recoverystudy as rs, tempfile, pathlib
-        >>> plans = pd.DataFrame({"plan_id": ["p1"], "text": ["Review date: 1 May 2026"]})
-        >>> audit = rs.audit_care_plans(plans)
-        >>> audit.confirm("p1", "qs14_review_date", "partly met", reviewer="AB", note="no plan date")
-        >>> saved = audit.save_confirmations(pathlib.Path(tempfile.mkdtemp()) / "review.csv")
-        >>> again = rs.audit_care_plans(plans)
-        >>> again.load_confirmations(saved)
-        1
-        >>> again.ratings("final").set_index("criterion").loc["qs14_review_date", "rating"]
-        'partly met'
-        """
-        path = Path(path).expanduser()
-        tmp = path.with_name(path.name + ".tmp")
-        self.confirmations.to_csv(tmp, index=False)
-        tmp.replace(path)
-        return path
-
-    def load_confirmations(self, path) -> int:
-        """Re-apply confirmations saved by :meth:`save_confirmations` (or typed into a CSV file).
-
-        Every row is checked as :meth:`confirm` checks it; if any row is wrong, nothing is applied
-        and the error names the file, the line and the problem.  The original ``confirmed_at``
-        times are kept.
-
-        Parameters
-        ----------
-        path : path-like
-            CSV with columns ``plan_id, criterion, rating, reviewer`` and optionally ``note`` and
-            ``confirmed_at``.
-
-        Returns
-        -------
-        int
-            The number of confirmations applied.
-        """
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise AuditError(f"The confirmations file {str(path)!r} does not exist.", file=str(path))
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise AuditError(f"Cannot read the confirmations file {str(path)!r}: {exc}", file=str(path)) from None
-        need = ["plan_id", "criterion", "rating", "reviewer"]
-        missing = [c for c in need if c not in table.columns]
-        if missing:
-            raise AuditError(f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(table.columns)}.",
-                             file=str(path))
-        before = list(self._confirmations)
-        try:
-            for line, row in enumerate(table.to_dict("records"), start=2):
-                try:
-                    self.confirm(row["plan_id"], row["criterion"], row["rating"], reviewer=row["reviewer"],
-                                 note=row.get("note") or None)
-                except AuditError as exc:
-                    raise AuditError(f"{path.name}, line {line}: {exc}", file=str(path), line=line) from None
-                if row.get("confirmed_at"):
-                    self._confirmations[-1]["confirmed_at"] = row["confirmed_at"]
-        except BaseException:
-            self._confirmations[:] = before
-            raise
-        return len(table)
-
-    def _latest(self, reviewer: str | None = None) -> pd.DataFrame:
-        conf = self.confirmations
-        if reviewer is not None:
-            conf = conf[conf["reviewer"] == reviewer]
-        return conf.drop_duplicates(["plan_id", "criterion", "reviewer"], keep="last")
 
     def ratings(self, source: str = "final") -> pd.DataFrame:
         """Long ratings: plan_id, team, criterion, group, rating, with *source*.
@@ -762,40 +557,3 @@ def audit_care_plans(
     )
 
 
-_COVERAGE_COLUMNS = ("plan_id", "team", "country", "criterion", "coverage", "n_covered", "n_areas", "areas")
-
-
-def _coverage_frame(rubric: Rubric, results: list, plans: pd.DataFrame) -> pd.DataFrame:
-    """The per-plan coverage table (see :attr:`CarePlanAudit.coverage`)."""
-    labels: list[str] = []
-    for crit in rubric.criteria:
-        for name in crit.uses:
-            ev = rubric.evidence[name]
-            if ev.kind == "coverage":
-                labels += [a for a, _ in ev.areas if a not in labels]
-    rows = []
-    if results:
-        plan_ids = plans["plan_id"].to_numpy(dtype=object)
-        teams = plans["team"].to_numpy(dtype=object)
-        countries = plans["country"].to_numpy(dtype=object)
-        for i, _, _, _, coverage in results:
-            for (crit_id, name), areas in coverage.items():
-                ev = rubric.evidence[name]
-                row = {
-                    "plan_id": plan_ids[i],
-                    "team": teams[i],
-                    "country": countries[i],
-                    "criterion": crit_id,
-                    "coverage": name,
-                    "n_covered": len(areas),
-                    "n_areas": len(ev.areas),
-                    "areas": "; ".join(areas),
-                }
-                own = {a for a, _ in ev.areas}
-                for a in labels:
-                    row[a] = (a in areas) if a in own else None
-                rows.append(row)
-    out = pd.DataFrame(rows, columns=list(_COVERAGE_COLUMNS) + labels)
-    for col in ("n_covered", "n_areas"):
-        out[col] = out[col].astype("int64")
-    return out
