@@ -585,9 +585,17 @@ def headline_findings(run: DemoRun) -> list[str]:
     if icc:
         out.append(f"Between {min(icc.values()):.0%} and {max(icc.values()):.0%} of the differences between people's "
                    "scores lay between sites (ICC); the rest lay between people at the same site.")
+    level = key.get("invariance_level")
+    if level:
+        allows = {"scalar": "so comparing the two countries' mean scores is meaningful in principle",
+                  "metric": "but not its intercepts, so mean scores should not be compared between the countries",
+                  "configural": "only in its structure, so neither loadings nor means should be compared",
+                  }.get(str(level), "")
+        out.append(f"STAR-P measured the same thing in England and Wales up to {level} invariance"
+                   + (f", {allows}." if allows else "."))
     if key.get("country"):
-        out.append("England and Wales cannot be compared with confidence: with four English and two Welsh sites "
-                   "no test can give p below .067, so the country contrasts are exploratory descriptions.")
+        out.append("Even so, England and Wales cannot be compared with confidence: with four English and two Welsh "
+                   "sites no test can give p below .067, so the country contrasts are exploratory descriptions.")
     ag = key.get("agreement_sentence")
     if ag and np.isfinite(ag.get("kappa", np.nan)):
         out.append(f"The two coders agreed with Cohen's kappa = {ag['kappa']:.2f} (sentence level).".replace(
