@@ -594,8 +594,9 @@ def headline_findings(run: DemoRun) -> list[str]:
         out.append(f"STAR-P measured the same thing in England and Wales up to {level} invariance"
                    + (f", {allows}." if allows else "."))
     if key.get("country"):
-        out.append("Even so, England and Wales cannot be compared with confidence: with four English and two Welsh "
-                   "sites no test can give p below .067, so the country contrasts are exploratory descriptions.")
+        out.append(("Even so, England" if level else "England") + " and Wales cannot be compared with confidence: "
+                   "with four English and two Welsh sites no test can give p below .067, so the country contrasts "
+                   "are exploratory descriptions.")
     ag = key.get("agreement_sentence")
     if ag and np.isfinite(ag.get("kappa", np.nan)):
         out.append(f"The two coders agreed with Cohen's kappa = {ag['kappa']:.2f} (sentence level).".replace(
