@@ -145,6 +145,7 @@ def test_demo_report_headlines_apa_and_no_machine_paths(small_demo):
     assert any("differed between the six sites" in h or "no clear difference" in h for h in heads)
     visible = re.sub(r"<script.*?</script>", "", page, flags=re.S)
     assert not re.search(r"\d\.\d+e-\d\d", visible), "p values must be APA (p < .001), not scientific notation"
+    assert not re.search(r"\bp [=<>] 0\.\d", visible), "p values in sentences have no leading zero (APA)"
     assert str(small_demo.out_dir) not in page and "/tmp/" not in visible
     assert doc.xpath("//ul[@class='notes']") or "Notes from the library" not in page
     for t in _html_tables(page):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["column_kind", "format_bounded", "format_ci", "format_count", "format_p", "format_stat",
+__all__ = ["apa_text", "column_kind", "format_bounded", "format_ci", "format_count", "format_p", "format_stat",
            "format_value", "format_frame"]
 
 
@@ -166,3 +166,15 @@ def format_frame(frame: pd.DataFrame) -> pd.DataFrame:
         kind = column_kind(col)
         out[col] = [format_value(v, kind) for v in frame[col].tolist()]
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+
+
+_P_IN_TEXT = re.compile(r"\b(p|p_adj|adjusted p) ([=<>]) 0\.(\d)")
+
+
+def apa_text(text: str) -> str:
+    """Drop the leading zero of p values written in a sentence (``p = 0.151`` becomes ``p = .151``).
+
+    >>> apa_text("chi-square(9) = 9.56, p = 0.388; adjusted p < 0.001")
+    'chi-square(9) = 9.56, p = .388; adjusted p < .001'
+    """
+    return _P_IN_TEXT.sub(lambda m: f"{m.group(1)} {m.group(2)} .{m.group(3)}", text)

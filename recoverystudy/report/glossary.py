@@ -141,6 +141,7 @@ COLUMN_LABELS: dict[str, str] = {
     "variance_site": "Variance between sites", "variance_residual": "Variance within sites",
     "icc": "ICC", "icc_ci_low": "ICC, 95% CI lower", "icc_ci_high": "ICC, 95% CI upper",
     "design_effect": "Design effect", "singular": "Site variance at zero",
+    "lrt_site_variance_p": "Site variance, likelihood-ratio p",
     "permutation_p": "Permutation p", "wild_bootstrap_p": "Wild bootstrap p", "p_floor": "Smallest possible p",
     "mixed_model_estimate": "Mixed-model estimate", "exploratory": "Exploratory",
     "wales_minus_england": "Wales minus England", "estimate_b_minus_a": "Difference (B minus A)",

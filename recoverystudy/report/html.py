@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy.report.apa import format_frame, format_p
+from recoverystudy.report.apa import apa_text, format_frame, format_p
 from recoverystudy.report.glossary import GLOSSARY, glossary_for, label_for, term_for_column
 from recoverystudy.report.methods import methods_paragraphs, strip_paths
 
@@ -188,7 +188,7 @@ def build_report(sections: Sequence[Section], *, title: str, subtitle: str = "",
             tables.append(_table_model(caption, frame))
             columns += [str(c) for c in frame.columns]
         secs.append({"id": s.id, "title": s.title, "unavailable": strip_paths(s.unavailable or ""),
-                     "paragraphs": [strip_paths(p) for p in s.paragraphs], "tables": tables,
+                     "paragraphs": [apa_text(strip_paths(p)) for p in s.paragraphs], "tables": tables,
                      "figures": [{"caption": strip_paths(c), "png": png} for c, png in s.figures]})
     numbers = ""
     if key_numbers is not None:

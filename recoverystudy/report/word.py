@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from recoverystudy.report.apa import format_frame
+from recoverystudy.report.apa import apa_text, format_frame
 from recoverystudy.report.glossary import glossary_for, label_for
 from recoverystudy.report.html import Section, group_notes
 from recoverystudy.report.methods import strip_paths
@@ -112,7 +112,7 @@ def build_docx(sections: Sequence[Section], *, title: str, subtitle: str = "", b
         if s.unavailable:
             doc.add_paragraph(f"Not available in this build. {strip_paths(s.unavailable)}")
         for p in s.paragraphs:
-            doc.add_paragraph(strip_paths(p))
+            doc.add_paragraph(apa_text(strip_paths(p)))
             texts.append(p)
         for caption, png in s.figures:
             doc.add_picture(io.BytesIO(base64.b64decode(png)), width=Inches(6.0))
