@@ -121,7 +121,7 @@ def group_notes(messages: Iterable[str]) -> list[dict[str, Any]]:
     """
     counts: dict[str, int] = {}
     for m in messages:
-        text = strip_paths(" ".join(str(m).split()))
+        text = apa_text(strip_paths(" ".join(str(m).split())))
         counts[text] = counts.get(text, 0) + 1
     return [{"text": t, "count": c} for t, c in counts.items()]
 
@@ -197,8 +197,8 @@ def build_report(sections: Sequence[Section], *, title: str, subtitle: str = "",
     gloss = glossary_for(texts, columns) if glossary else {}
     return _env().get_template("report.html.j2").render(
         title=title, subtitle=strip_paths(subtitle), banner=banner, css=Markup(report_css()),
-        headlines=[strip_paths(h) for h in headlines], sections=secs, notes=group_notes(notes),
-        methods=[strip_paths(m) for m in methods], glossary=gloss, footer=strip_paths(footer), numbers=numbers)
+        headlines=[apa_text(strip_paths(h)) for h in headlines], sections=secs, notes=group_notes(notes),
+        methods=[apa_text(strip_paths(m)) for m in methods], glossary=gloss, footer=strip_paths(footer), numbers=numbers)
 
 
 def _jsonable(obj: Any) -> Any:

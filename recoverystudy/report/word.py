@@ -103,7 +103,7 @@ def build_docx(sections: Sequence[Section], *, title: str, subtitle: str = "", b
     if headlines:
         doc.add_heading("Headline findings", level=1)
         for h in headlines:
-            doc.add_paragraph(strip_paths(h), style="List Bullet")
+            doc.add_paragraph(apa_text(strip_paths(h)), style="List Bullet")
     number = 0
     texts = list(headlines) + list(methods)
     columns: list[str] = []
@@ -129,7 +129,7 @@ def build_docx(sections: Sequence[Section], *, title: str, subtitle: str = "", b
     if methods:
         doc.add_heading("Methods", level=1)
         for m in methods:
-            doc.add_paragraph(strip_paths(m))
+            doc.add_paragraph(apa_text(strip_paths(m)))
     if glossary:
         terms = glossary_for(texts, columns)
         if terms:
