@@ -137,8 +137,13 @@ def test_blind_document_hides_other_coders_until_released(team):
     assert [(s["id"], s["start"], s["end"]) for s in seen_b] == [(sb, 20, 30)]
     assert b.get(f"/p/alpha/api/segments/{sa}").status_code == 404
     assert b.post(f"/p/alpha/api/segments/{sa}/remove", json={"others": True}).status_code == 404
+    assert b.post(f"/p/alpha/api/segments/{sa}/memo", json={"text": "B-peeks"}).status_code == 404
+    assert "B-peeks" not in lead.get(f"/p/alpha/api/segments/{sa}").text  # refused and rolled back
     page = b.get("/p/alpha/documents/2")
     assert page.status_code == 200 and "A-private-memo" not in page.text
+    # the home page's progress column shows only B's own coding of the hidden document
+    assert "<li>coder2: 1 coding" in b.get("/p/alpha/").text and "<li>coder: " not in b.get("/p/alpha/").text
+    assert "<li>coder: 1 coding" in lead.get("/p/alpha/").text
     for path in ("/p/alpha/matrix", "/p/alpha/agreement", "/p/alpha/matrix/cell?case=C2&code=" + CODE):
         assert b.get(path).status_code == 403, path
     assert [s["id"] for s in a.get("/p/alpha/api/documents/2/segments").json()["segments"]] == [sa]

@@ -47,6 +47,8 @@ def home(proj) -> dict[str, Any]:
         seg = pd.DataFrame(rows, columns=["doc", "coder", "start", "end"])
         n_chars = dict(zip(docs["document_id"], docs["n_chars"]))
         for (doc, coder), g in seg.groupby(["doc", "coder"], sort=True):
+            if not visible(proj, int(doc), [{"id": None, "coder": coder}]):
+                continue  # another coder's work on a hidden document (blind double-coding)
             cov = _covered(g["start"].to_numpy(), g["end"].to_numpy())
             progress[int(doc)].append({"coder": coder, "n": len(g),
                                        "percent": round(100 * cov / max(n_chars.get(doc, 1), 1))})
