@@ -22,12 +22,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
 from recoverystudy.server import routes
 from recoverystudy.server.access import ProjectPool
 from recoverystudy.server.directory import Directory, TeamServerError
+from recoverystudy.server.studio import TeamStudio
 from recoverystudy.studio.app import CSP
 from recoverystudy.studio._web import StudioError
 
@@ -151,7 +152,8 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
 
     handlers = {exc: _handle for exc in (TeamServerError, StudioError, RecoveryStudyError, ValueError, KeyError,
                                          LookupError, PermissionError, TypeError)}
-    app = Starlette(routes=[Route(*r[:2], methods=r[2]) for r in routes.ROUTES],
+    studio = Mount("/p/{project}", app=TeamStudio(pool, directory))  # the coding studio's pages, per project
+    app = Starlette(routes=[Route(*r[:2], methods=r[2]) for r in routes.ROUTES] + [studio],
                     middleware=[Middleware(_Guard)], exception_handlers=handlers, lifespan=lifespan)
     app.state.directory = directory
     app.state.pool = pool

@@ -40,7 +40,7 @@ Choose a user name and a password of at least 12 characters.</p>
 {% endif %}{% endblock %}""",
     "home.html": """{% extends "base.html" %}{% block body %}
 <p>Logged in as {{ account.display_name }} ({{ account.username }}).</p>
-{% if projects %}<ul>{% for p in projects %}<li>{{ p.project }} — {{ p.role }}</li>{% endfor %}</ul>
+{% if projects %}<ul>{% for p in projects %}<li><a href="/p/{{ p.project }}/">{{ p.project }}</a> — {{ p.role }}</li>{% endfor %}</ul>
 {% else %}<p>You are not a member of any project yet.</p>{% endif %}
 <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit">Log out</button></form>{% endblock %}""",

@@ -99,14 +99,26 @@ def coder_name(request: Request) -> str:
     return ident.name
 
 
+def root_path(request: Request) -> str:
+    """The prefix the studio is served under ("" for the local studio, ``/p/<project>`` on the team server)."""
+    return request.scope.get("root_path", "").rstrip("/")
+
+
+def route_path(request: Request) -> str:
+    """The request's path inside the studio (without :func:`root_path`)."""
+    path, root = request.url.path, root_path(request)
+    return (path[len(root):] or "/") if root and path.startswith(root) else path
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page template with the navigation context (coder, CSRF token, project name)."""
     ident = identity(request)
     app = request.app
     context.setdefault("title", "")
+    root = root_path(request)
     html = _ENV.get_template(template).render(
         coder=ident.name, csrf=app.state.auth.csrf_token(ident), project_name=app.state.project_name,
-        path=request.url.path, **context)
+        path=route_path(request), root=root, **context)
     return HTMLResponse(html, status_code=status)
 
 
@@ -164,7 +176,7 @@ def mutating(fn: Callable) -> Callable:
 
 
 def error_response(request: Request, status: int, message: str) -> Response:
-    if request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", ""):
+    if route_path(request).startswith("/api/") or "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"error": message}, status_code=status)
     ident = getattr(request.state, "identity", None)
     if ident is None:

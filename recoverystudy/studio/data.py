@@ -47,6 +47,8 @@ def home(proj) -> dict[str, Any]:
         seg = pd.DataFrame(rows, columns=["doc", "coder", "start", "end"])
         n_chars = dict(zip(docs["document_id"], docs["n_chars"]))
         for (doc, coder), g in seg.groupby(["doc", "coder"], sort=True):
+            if not visible(proj, int(doc), [{"id": None, "coder": coder}]):
+                continue  # another coder's work on a hidden document (blind double-coding)
             cov = _covered(g["start"].to_numpy(), g["end"].to_numpy())
             progress[int(doc)].append({"coder": coder, "n": len(g),
                                        "percent": round(100 * cov / max(n_chars.get(doc, 1), 1))})
@@ -101,7 +103,18 @@ def segments_of(proj, doc_id: int) -> list[dict[str, Any]]:
                    " m.segment_id = s.segment_id) FROM segments s JOIN codes c ON c.code_id = s.code_id JOIN users u"
                    " ON u.user_id = s.coder_id WHERE s.document_id = ? ORDER BY s.start, s.end, s.segment_id",
                    (int(doc_id),))
-    return [{"id": r[0], "start": r[1], "end": r[2], "code": r[3], "coder": r[4], "memos": r[5]} for r in rows]
+    segs = [{"id": r[0], "start": r[1], "end": r[2], "code": r[3], "coder": r[4], "memos": r[5]} for r in rows]
+    return visible(proj, int(doc_id), segs)
+
+
+def visible(proj, doc_id: int, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """*segments* of document *doc_id* that this request may see.
+
+    A host (the team server, for blind double-coding) may set ``proj.studio_segment_filter`` to a
+    function ``(doc_id, segments) -> segments``; the local studio sets none and sees everything.
+    """
+    keep = getattr(proj, "studio_segment_filter", None)
+    return segments if keep is None else keep(doc_id, segments)
 
 
 def document_view(proj, doc_id: int) -> dict[str, Any]:
@@ -128,6 +141,8 @@ def segment_detail(proj, seg_id: int) -> dict[str, Any]:
     if not row:
         raise KeyError(f"No segment {seg_id} in this project.")
     r = row[0]
+    if not visible(proj, r[1], [{"id": r[0], "coder": r[5]}]):
+        raise KeyError(f"No segment {seg_id} in this project.")  # hidden (blind double-coding): as if absent
     memos = proj._q("SELECT m.memo_id, m.text, u.name, m.created_at FROM memos m JOIN users u ON"
                     " u.user_id = m.author_id WHERE m.segment_id = ? ORDER BY m.memo_id", (int(seg_id),))
     return {"id": r[0], "document_id": r[1], "document": r[2], "code": r[3], "code_name": r[4], "coder": r[5],

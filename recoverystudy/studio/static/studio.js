@@ -14,7 +14,12 @@ var RS = (function () {
     box.textContent = message || "";
     box.className = "status" + (message ? (isError ? " error" : " ok") : "");
   }
+  function root() {
+    var m = document.querySelector('meta[name="rs-root"]');
+    return m ? m.getAttribute("content") : "";
+  }
   function api(method, url, body) {
+    url = root() + url;  /* the studio may be served under a prefix (team server: /p/<project>) */
     var opts = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
     if (method !== "GET") {
       opts.headers["Content-Type"] = "application/json";
