@@ -18,7 +18,6 @@ one action for undo.
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any
 
@@ -315,10 +314,9 @@ class RevisionMixin:
         """Accept or reject one suggestion, with the reason for a rejection kept in the project.
 
         ``"accept"`` codes the suggested sentence for *coder* and returns the segment id; ``"reject"``
-        marks it rejected (never suggested again) and returns ``None``.  A rejection's reason is given to
-        :meth:`reject` when it takes one; otherwise it is kept as a memo on the document, saying which
-        suggestion, code and sentence it concerns.  Both paths write one transaction each and the
-        coding log records the decision.
+        marks it rejected (never suggested again) and returns ``None``; the reason is stored with the
+        decision by :meth:`reject`.  Each path writes one transaction and the coding log records the
+        decision.
 
         Examples
         --------
@@ -337,19 +335,7 @@ class RevisionMixin:
             raise TypeError(f"A suggestion id must be an integer; got {suggestion!r}.")
         if decision == "accept":
             return self.accept([int(suggestion)], coder=coder)[0]
-        reason = (reason or "").strip() or None
-        if reason is not None and "reason" in inspect.signature(self.reject).parameters:
-            self.reject([int(suggestion)], coder=coder, reason=reason)
-            return None
-        row = self._pending([int(suggestion)])[0]
-        with self._tx():
-            self.reject([int(suggestion)], coder=coder)
-            if reason is not None:
-                code = self._q("SELECT path FROM codes WHERE code_id = ?", (row[2],))[0][0]
-                text = self._q("SELECT substr(text, ? + 1, ? - ?) FROM documents WHERE document_id = ?",
-                               (row[3], row[4], row[3], row[1]))[0][0]
-                self.add_memo(f"Rejected suggestion {int(suggestion)} ({code}) for \"{text}\": {reason}",
-                              on="document", target=int(row[1]), author=coder)
+        self.reject([int(suggestion)], coder=coder, reason=(reason or "").strip() or None)
         return None
 
     # -- codebook edits ------------------------------------------------------------------------------
