@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures)
+
 import recoverystudy as rs
 from recoverystudy.errors import CodebookError
 from recoverystudy.qual.revise import NothingToUndoError
@@ -15,9 +17,11 @@ COPY = "care_plan_document/copy_and_ownership"
 MUM = "carers/carer_involvement"
 
 
-@pytest.fixture
-def proj(tmp_path):
-    with rs.Project.create(tmp_path / "p.rsqda") as p:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def proj(request, tmp_path):
+    """The same project in a SQLite file and on a throwaway PostgreSQL server."""
+    where = tmp_path / "p.rsqda" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    with rs.Project.create(where) as p:
         p.add_document(TEXT, name="d", case="SU01")
         yield p
 
@@ -173,3 +177,46 @@ def test_update_and_move_code(proj):
     counts = proj.code_counts().set_index("path")
     assert counts.loc["relationship/carer_involvement", ["n_segments", "n_documents", "n_coders"]].tolist() == [1, 1, 1]
     assert counts["n_segments"].sum() == 1
+
+
+def test_undoing_a_removal_gives_back_memos_summaries_and_suggestion(proj):
+    """Found in the studio (issue 16): undoing a removal brought the segment back without its memo."""
+    proj.suggest({COPY: {"keywords": ["a copy"]}})
+    (seg,) = proj.accept([1], coder="AB")
+    memo = proj.add_memo("Key line for the plan theme.", on="segment", target=seg, author="AB")
+    other = proj.add_memo("Second thought.", on="segment", target=seg, author="CD")
+    proj.chart("SU01", COPY, "Never had a copy.", segments=[seg], author="AB")
+    proj.uncode(seg, coder="AB")
+    assert proj.memos(on="segment")["segment_id"].isna().all()  # the memos are kept, unattached
+    assert proj.coding_log()["detail"].iloc[-1] == f"coded by AB; links memos={memo},{other} charts=1 suggestions=1"
+    proj.undo(coder="AB")
+    (back,) = proj.segments()["segment_id"].tolist()
+    assert back == seg
+    memos = proj.memos(on="segment").sort_values("memo_id")
+    assert memos["segment_id"].tolist() == [seg, seg]
+    assert memos["text"].tolist() == ["Key line for the plan theme.", "Second thought."]
+    assert proj.framework_matrix(codes=[COPY]).cells["segment_ids"].tolist() == [(seg,)]
+    assert proj._q("SELECT segment_id FROM suggestions WHERE suggestion_id = 1") == [(seg,)]
+    # redo removes it again, and undoing that gives everything back once more
+    proj.redo(coder="AB")
+    assert proj.segments().empty
+    proj.undo(coder="AB")
+    assert proj.memos(on="segment")["segment_id"].tolist() == [seg, seg]
+    assert proj.framework_matrix(codes=[COPY]).cells["segment_ids"].tolist() == [(seg,)]
+
+
+def test_undo_of_a_removal_leaves_a_memo_that_was_moved_meanwhile(proj):
+    a, b = _span("never had")
+    seg = proj.code("d", a, b, COPY, coder="AB")
+    kept = proj.add_memo("About this line.", on="segment", target=seg, author="AB")
+    gone = proj.add_memo("Delete me.", on="segment", target=seg, author="AB")
+    proj.uncode(seg, coder="AB")
+    other = proj.code("d", *_span("My mum"), MUM, coder="CD")
+    with proj._tx() as conn:  # meanwhile: one memo re-pointed at another segment, one deleted
+        conn.execute("UPDATE memos SET segment_id = ? WHERE memo_id = ?", (other, kept))
+        conn.execute("DELETE FROM memos WHERE memo_id = ?", (gone,))
+    proj.undo(coder="AB")  # the removal (its old id is taken by then, so it comes back under a new one)
+    segs = proj.segments()
+    (back,) = segs.loc[segs["coder"] == "AB", "segment_id"].tolist()
+    assert back not in (other,) and segs.loc[segs["segment_id"] == back, "text"].tolist() == ["never had"]
+    assert proj.memos(on="segment")[["memo_id", "segment_id"]].values.tolist() == [[kept, other]]

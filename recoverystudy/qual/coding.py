@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.errors import AmbiguousQuoteError, QuoteNotFoundError
+from recoverystudy.qual._links import detach_note
 from recoverystudy.qual.coding_bulk import BulkCodingMixin
 from recoverystudy.qual.memos import MEMO_TARGETS, MemosMixin
 from recoverystudy.qual.store import new_guid, utc_now
@@ -274,8 +275,8 @@ class CodingMixin(BulkCodingMixin, MemosMixin):
             conn.execute(
                 "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at, detail)"
                 " SELECT 'uncode', s.segment_id, s.document_id, c.path, s.start, s.end, ?, ?, 'coded by ' || u.name"
-                " FROM segments s JOIN codes c ON c.code_id = s.code_id JOIN users u ON u.user_id = s.coder_id"
-                " WHERE s.segment_id = ?", (coder, utc_now(), seg_id))
+                " || ? FROM segments s JOIN codes c ON c.code_id = s.code_id JOIN users u ON u.user_id = s.coder_id"
+                " WHERE s.segment_id = ?", (coder, utc_now(), detach_note(conn, seg_id), seg_id))
             conn.execute("UPDATE suggestions SET segment_id = NULL WHERE segment_id = ?", (seg_id,))
             conn.execute("DELETE FROM segments WHERE segment_id = ?", (seg_id,))
         return seg_id

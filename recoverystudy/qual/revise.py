@@ -25,13 +25,14 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.errors import CodebookError
+from recoverystudy.qual._links import detach_note, reattach
 from recoverystudy.qual.store import new_guid, utc_now
 
 __all__ = ["RevisionMixin", "NothingToUndoError"]
 
 _UNDOABLE = ("code", "uncode")
 _MARK = re.compile(r"(?:^|; )(undo|redo) of log (\d+)$")
-_OWNER = re.compile(r"^coded by (.+?)(?:; (?:undo|redo|resize|recode)\b.*)?$")
+_OWNER = re.compile(r"^coded by (.+?)(?:; (?:undo|redo|resize|recode|links)\b.*)?$")
 
 
 class NothingToUndoError(LookupError):
@@ -213,7 +214,7 @@ class RevisionMixin:
                     if cur is None or (cur[1], cur[2], cur[3]) != (new[4], new[5], new[6]):
                         raise ValueError(f"Cannot {kind}: segment {seg_id} has changed since (or was removed).")
                     conn.execute(log, ("uncode", seg_id, new[3], new[4], new[5], new[6], coder, now,
-                                       f"coded by {cur[4]}; {mark}"))
+                                       f"coded by {cur[4]}{detach_note(conn, seg_id)}; {mark}"))
                     conn.execute("UPDATE suggestions SET segment_id = NULL WHERE segment_id = ?", (seg_id,))
                     conn.execute("DELETE FROM segments WHERE segment_id = ?", (seg_id,))
                     documents.add(new[3])
@@ -235,12 +236,16 @@ class RevisionMixin:
                     free = conn.execute("SELECT 1 FROM segments WHERE segment_id = ?", (seg_id,)).fetchone() is None
                     draft = self._codes_outside_frozen(conn)
                     version_sql = "NULL" if code_id in draft else "(SELECT MAX(version) FROM framework_versions)"
+                    id_col, id_val = ("segment_id, ", (seg_id,)) if free else ("", ())
                     ins = conn.execute(
-                        "INSERT INTO segments(segment_id, guid, document_id, code_id, coder_id, start, end,"
-                        f" framework_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, {version_sql}, ?)",
-                        (seg_id if free else None, new_guid(), old[3], code_id, owner_id, old[5], old[6], now))
-                    conn.execute(log, ("code", int(ins.lastrowid), old[3], old[4], old[5], old[6], coder, now,
+                        f"INSERT INTO segments({id_col}guid, document_id, code_id, coder_id, start, end,"
+                        f" framework_version, created_at) VALUES ({'?, ' * len(id_val)}?, ?, ?, ?, ?, ?,"
+                        f" {version_sql}, ?)",
+                        id_val + (new_guid(), old[3], code_id, owner_id, old[5], old[6], now))
+                    back = seg_id if free else int(ins.lastrowid)
+                    conn.execute(log, ("code", back, old[3], old[4], old[5], old[6], coder, now,
                                        f"coded by {owner}; {mark}"))
+                    reattach(conn, back, old[8])
                     documents.add(old[3])
         names = dict(self._q("SELECT document_id, name FROM documents"))
         return {"action": kind, "of_log": first, "documents": sorted(names[d] for d in documents if d in names)}
