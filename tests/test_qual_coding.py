@@ -93,7 +93,9 @@ def test_uncode_and_log(proj):
     assert len(proj.segments()) == 0
     log = proj.coding_log()
     assert log["action"].tolist() == ["code", "uncode"]
-    assert log.iloc[1][["coder", "detail", "code"]].tolist() == ["CD", "coded by AB; links memos=1", "risk/risk_discussion"]
+    # the removal's log row names the memo it detached, so that undo can reattach it
+    assert log.iloc[1][["coder", "detail", "code"]].tolist() == ["CD", "coded by AB; links memos=1",
+                                                                 "risk/risk_discussion"]
     assert proj.memos()["text"].tolist() == ["why"]  # the memo survives the uncoding
     with pytest.raises(KeyError):
         proj.uncode(seg, coder="CD", others=True)
