@@ -18,6 +18,8 @@ import hmac
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -79,14 +81,50 @@ class _Guard(BaseHTTPMiddleware):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
         elif request.method not in ("GET", "HEAD"):
             token = request.headers.get("x-csrf-token")
-            if token is None and request.headers.get("content-type", "").startswith(
-                    "application/x-www-form-urlencoded"):
-                form = await request.form(max_fields=20)
-                token = form.get("csrf_token")
+            if token is None and request.headers.get("content-type", "").startswith(_FORMS):
+                token = await _form_token(request)
+                if isinstance(token, Response):
+                    return _secure(token)
             if not isinstance(token, str) or not hmac.compare_digest(token.encode(), request.state.csrf.encode()):
                 return _secure(JSONResponse({"error": "This request is missing its security token (CSRF); "
                                                       "reload the page and try again."}, status_code=403))
         return _secure(await call_next(request))
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_FORM_OVERHEAD = 65_536  # a form's other fields and part headers, on top of the largest upload
+
+
+async def _form_token(request: Request) -> str | None | Response:
+    """The ``csrf_token`` field of a form post (an HTML form, or a document upload), or a refusal.
+
+    The body is read at most up to the upload limit (``app.state.max_upload``; a larger declared
+    Content-Length is refused before anything is read, a longer chunked body as soon as it passes the
+    limit) and kept: the handler then reads the same body again, whole (Starlette's
+    BaseHTTPMiddleware replays a body read with ``Request.body()`` to the application).
+    """
+    limit = request.app.state.max_upload + _FORM_OVERHEAD
+    too_big = PlainTextResponse(f"Refused: the upload is larger than {request.app.state.max_upload / 1e6:g} MB.",
+                                413)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.strip().isdigit() or int(length) > limit):
+        return too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return too_big
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # what Request.body() caches: replayed to the handler
+    try:
+        form = await request.form(max_files=1, max_fields=1000)
+    except (HTTPException, MultiPartException):
+        return PlainTextResponse("Refused: the form could not be read.", 400)
+    try:
+        token = form.get("csrf_token")
+    finally:
+        await form.close()  # an uploaded file is spooled to a temporary file: close it now
+    return token if isinstance(token, str) else None
 
 
 def _secure(response: Response) -> Response:
@@ -117,7 +155,7 @@ async def _handle(request: Request, exc: Exception) -> Response:
 
 def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iterable[str] = (),
                     session_hours: float = 12.0, max_failures: int = 5, threads: int = 8,
-                    base_url: str = "") -> Starlette:
+                    base_url: str = "", max_upload: int = 20_000_000) -> Starlette:
     """The team server as an ASGI application (``recoverystudy serve`` runs it with uvicorn).
 
     Parameters
@@ -136,6 +174,9 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
         Database worker threads.
     base_url : str
         The public address (for invitation links), e.g. ``https://qual.example.ac.uk``.
+    max_upload : int
+        Largest document a lead may upload through the coding pages, in bytes (a larger upload is
+        refused before it is read).
 
     Examples
     --------
@@ -152,7 +193,9 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
 
     handlers = {exc: _handle for exc in (TeamServerError, StudioError, RecoveryStudyError, ValueError, KeyError,
                                          LookupError, PermissionError, TypeError)}
-    studio = Mount("/p/{project}", app=TeamStudio(pool, directory))  # the coding studio's pages, per project
+    team_studio = TeamStudio(pool, directory)
+    team_studio.app.state.max_upload = int(max_upload)
+    studio = Mount("/p/{project}", app=team_studio)  # the coding studio's pages, per project
     app = Starlette(routes=[Route(*r[:2], methods=r[2]) for r in routes.ROUTES] + [studio],
                     middleware=[Middleware(_Guard)], exception_handlers=handlers, lifespan=lifespan)
     app.state.directory = directory
@@ -162,4 +205,5 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
     app.state.session_seconds = int(session_hours * 3600)
     app.state.allowed_hosts = {h.lower() for h in allowed_hosts}
     app.state.base_url = base_url.rstrip("/")
+    app.state.max_upload = int(max_upload)
     return app
