@@ -23,13 +23,14 @@ from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
 from recoverystudy.server import routes
 from recoverystudy.server.access import ProjectPool
 from recoverystudy.server.directory import Directory, TeamServerError
+from recoverystudy.server.pages import page
 from recoverystudy.server.studio import TeamStudio
 from recoverystudy.studio.app import CSP
 from recoverystudy.studio._web import StudioError
@@ -69,8 +70,8 @@ class _Guard(BaseHTTPMiddleware):
         if request.state.account is None and not public:
             if request.url.path.startswith("/api/"):
                 return _secure(JSONResponse({"error": "Log in first."}, status_code=401))
-            return _secure(HTMLResponse('<!doctype html><title>Log in</title><p>Log in first: '
-                                        '<a href="/login">log in</a>.</p>', status_code=401))
+            # a page (or the Back button after logging out) shows the login form itself
+            return _secure(page("login.html", 401, title="Log in", message="Log in first."))
         if request.method not in ("GET", "HEAD") and public:
             # login and invitation forms: refuse cross-site posts (no session to tie a token to)
             origin = request.headers.get("origin")
