@@ -193,3 +193,18 @@ def test_remove_member_from_the_command_line(team):
     r = _cli(team, "remove-member", "--project", "beta", "--username", "ghost")
     assert r.exit_code == 2 and "no account named 'ghost'" in r.output
     c.close()
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, 303),  # what Chromium sends (Referrer-Policy: no-referrer)
+    ({"Origin": "null"}, 403),  # an opaque origin with nothing to vouch for it
+    ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Origin": "null", "Sec-Fetch-Site": "same-site"}, 403),  # another host of the same university
+    ({"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}, 403),
+])
+def test_login_form_from_a_browser_and_from_other_sites(team, headers, status):
+    c = TestClient(team.app)
+    r = c.post("/login", data={"username": "lead", "password": PASSWORD}, headers=headers, follow_redirects=False)
+    assert r.status_code == status, r.text
+    assert ("set-cookie" in r.headers) == (status == 303)
+    c.close()

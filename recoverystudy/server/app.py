@@ -74,11 +74,17 @@ class _Guard(BaseHTTPMiddleware):
             return _secure(page("login.html", 401, title="Log in", message="Log in first."))
         if request.method not in ("GET", "HEAD") and public:
             # login and invitation forms: refuse cross-site posts (no session to tie a token to)
+            # (our Referrer-Policy: no-referrer makes browsers send "Origin: null" with a form post; then the
+            # browser's Sec-Fetch-Site must say the form came from this site)
             origin = request.headers.get("origin")
-            if origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
+            fetch_site = request.headers.get("sec-fetch-site")
+            if origin == "null":
+                if fetch_site != "same-origin":
+                    return _secure(PlainTextResponse("Refused: a form from another site.", 403))
+            elif origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
                     _hostname(request.headers.get("host", "")):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
-            if request.headers.get("sec-fetch-site") not in (None, "same-origin", "none"):
+            if fetch_site not in (None, "same-origin", "none"):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
         elif request.method not in ("GET", "HEAD"):
             token = request.headers.get("x-csrf-token")
