@@ -392,7 +392,7 @@ def serve_cmd(db: str, host: str, port: int, allowed_hosts: tuple[str, ...], bas
 
 @main.group("server")
 def server_group() -> None:
-    """Look after the team server: the first lead, invitations, members, passwords, accounts, sessions."""
+    """Look after the team server: accounts, passwords, members, invitations, sessions."""
 
 
 @server_group.command("add-lead")
