@@ -407,8 +407,10 @@ def add_lead_cmd(db: str, project: str, username: str, display_name: str | None,
     Project.open(project_url(db, project)).close()  # the project must exist on the server
     directory = server.Directory(database_url(db))
     try:
-        account = directory.account(username) or directory.create_account(username, password,
-                                                                           display_name=display_name)
+        try:
+            account = directory.require_account(username)  # an existing account (even a disabled one) is reused
+        except server.UnknownAccountError:
+            account = directory.create_account(username, password, display_name=display_name)
         directory.add_member(project, account, "lead")
         directory.record(project, None, "member.add", target=username, after={"role": "lead", "by": "command line"})
     finally:

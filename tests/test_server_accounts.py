@@ -61,7 +61,8 @@ def test_set_password_asks_twice_and_ends_every_session(team):
     assert _status_of_login(team, "pat", PASSWORD) == 401
     assert _status_of_login(team, "pat", NEW) == 303
     (entry,) = _audit(team, "account.password_reset")
-    assert (entry["target"], entry["user"], entry["after"]) == ("pat", None, {"sessions_ended": 1, "by": "command line"})
+    assert (entry["target"], entry["user"]) == ("pat", None)
+    assert entry["after"] == {"sessions_ended": 1, "by": "command line"}
 
 
 def test_set_password_from_a_file_checks_strength_and_names_the_user(team, tmp_path):
