@@ -392,7 +392,7 @@ def serve_cmd(db: str, host: str, port: int, allowed_hosts: tuple[str, ...], bas
 
 @main.group("server")
 def server_group() -> None:
-    """Look after the team server: the first lead account, invitations, sessions."""
+    """Look after the team server: accounts, passwords, members, invitations, sessions."""
 
 
 @server_group.command("add-lead")
@@ -407,8 +407,10 @@ def add_lead_cmd(db: str, project: str, username: str, display_name: str | None,
     Project.open(project_url(db, project)).close()  # the project must exist on the server
     directory = server.Directory(database_url(db))
     try:
-        account = directory.account(username) or directory.create_account(username, password,
-                                                                           display_name=display_name)
+        try:
+            account = directory.require_account(username)  # an existing account (even a disabled one) is reused
+        except server.UnknownAccountError:
+            account = directory.create_account(username, password, display_name=display_name)
         directory.add_member(project, account, "lead")
         directory.record(project, None, "member.add", target=username, after={"role": "lead", "by": "command line"})
     finally:
@@ -444,13 +446,84 @@ def revoke_cmd(db: str, username: str) -> None:
     server, _p, database_url, _u = _team()
     directory = server.Directory(database_url(db))
     try:
-        account = directory.account(username)
-        if account is None:
-            raise click.ClickException(f"No account {username!r}.")
-        n = directory.revoke_all(account)
+        n = directory.revoke_all(directory.require_account(username))
     finally:
         directory.close()
     click.echo(f"Ended {n} session(s) of {username}.")
+
+
+def _directory(db: str):
+    server, _p, database_url, _u = _team()
+    return server.Directory(database_url(db))
+
+
+def _new_password(password_file: Path | None) -> str:
+    if password_file is None:
+        return click.prompt("New password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+    lines = password_file.read_text(encoding="utf-8").splitlines()
+    if not lines or not lines[0]:
+        raise click.ClickException(f"The first line of {password_file} is empty: put the new password there.")
+    return lines[0]
+
+
+@server_group.command("set-password")
+@_DB
+@click.option("--username", required=True)
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Read the new password from the first line of this file (otherwise it is asked for twice).")
+def set_password_cmd(db: str, username: str, password_file: Path | None) -> None:
+    """Give USERNAME a new password (for someone who forgot theirs) and log them out everywhere.
+
+    The password is asked for twice and not shown; it needs at least 12 characters.  Tell the person
+    their new password by a safe route; they can change it under "Change my password" once logged in.
+    """
+    password = _new_password(password_file)
+    directory = _directory(db)
+    try:
+        ended = directory.set_password(username, password)
+    finally:
+        directory.close()
+    click.echo(f"New password set for {username}; ended {ended} session(s).")
+
+
+@server_group.command("disable-account")
+@_DB
+@click.option("--username", required=True)
+def disable_cmd(db: str, username: str) -> None:
+    """Stop USERNAME logging in, and log them out everywhere at once (their coding stays)."""
+    directory = _directory(db)
+    try:
+        ended = directory.set_disabled(username, True)
+    finally:
+        directory.close()
+    click.echo(f"The account {username} is disabled; ended {ended} session(s). Its coding and memos stay.")
+
+
+@server_group.command("enable-account")
+@_DB
+@click.option("--username", required=True)
+def enable_cmd(db: str, username: str) -> None:
+    """Let USERNAME log in again after disable-account (with their old password)."""
+    directory = _directory(db)
+    try:
+        directory.set_disabled(username, False)
+    finally:
+        directory.close()
+    click.echo(f"The account {username} can log in again.")
+
+
+@server_group.command("remove-member")
+@_DB
+@click.option("--project", required=True)
+@click.option("--username", required=True)
+def remove_member_cmd(db: str, project: str, username: str) -> None:
+    """Take USERNAME out of PROJECT (their coding stays; the project disappears from their list)."""
+    directory = _directory(db)
+    try:
+        role = directory.remove_from_project(project, username)
+    finally:
+        directory.close()
+    click.echo(f"{username} (was {role}) is no longer a member of {project}.")
 
 
 main.add_command(audit_command)

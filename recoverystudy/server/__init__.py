@@ -8,9 +8,9 @@ memberships, blind double-coding and the audit log live in :mod:`recoverystudy.s
 from __future__ import annotations
 
 from recoverystudy.server.app import create_team_app
-from recoverystudy.server.directory import Directory, TeamServerError
+from recoverystudy.server.directory import Directory, TeamServerError, UnknownAccountError, WrongPasswordError
 
-__all__ = ["create_team_app", "Directory", "TeamServerError", "serve"]
+__all__ = ["create_team_app", "Directory", "TeamServerError", "UnknownAccountError", "WrongPasswordError", "serve"]
 
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8000, secure_cookies: bool = True,

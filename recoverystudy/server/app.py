@@ -18,16 +18,19 @@ import hmac
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
 from recoverystudy.server import routes
 from recoverystudy.server.access import ProjectPool
 from recoverystudy.server.directory import Directory, TeamServerError
+from recoverystudy.server.pages import page
 from recoverystudy.server.studio import TeamStudio
 from recoverystudy.studio.app import CSP
 from recoverystudy.studio._web import StudioError
@@ -67,26 +70,68 @@ class _Guard(BaseHTTPMiddleware):
         if request.state.account is None and not public:
             if request.url.path.startswith("/api/"):
                 return _secure(JSONResponse({"error": "Log in first."}, status_code=401))
-            return _secure(HTMLResponse('<!doctype html><title>Log in</title><p>Log in first: '
-                                        '<a href="/login">log in</a>.</p>', status_code=401))
+            # a page (or the Back button after logging out) shows the login form itself
+            return _secure(page("login.html", 401, title="Log in", message="Log in first."))
         if request.method not in ("GET", "HEAD") and public:
             # login and invitation forms: refuse cross-site posts (no session to tie a token to)
+            # (our Referrer-Policy: no-referrer makes browsers send "Origin: null" with a form post; then the
+            # browser's Sec-Fetch-Site must say the form came from this site)
             origin = request.headers.get("origin")
-            if origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
+            fetch_site = request.headers.get("sec-fetch-site")
+            if origin == "null":
+                if fetch_site != "same-origin":
+                    return _secure(PlainTextResponse("Refused: a form from another site.", 403))
+            elif origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
                     _hostname(request.headers.get("host", "")):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
-            if request.headers.get("sec-fetch-site") not in (None, "same-origin", "none"):
+            if fetch_site not in (None, "same-origin", "none"):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
         elif request.method not in ("GET", "HEAD"):
             token = request.headers.get("x-csrf-token")
-            if token is None and request.headers.get("content-type", "").startswith(
-                    "application/x-www-form-urlencoded"):
-                form = await request.form(max_fields=20)
-                token = form.get("csrf_token")
+            if token is None and request.headers.get("content-type", "").startswith(_FORMS):
+                token = await _form_token(request)
+                if isinstance(token, Response):
+                    return _secure(token)
             if not isinstance(token, str) or not hmac.compare_digest(token.encode(), request.state.csrf.encode()):
                 return _secure(JSONResponse({"error": "This request is missing its security token (CSRF); "
                                                       "reload the page and try again."}, status_code=403))
         return _secure(await call_next(request))
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_FORM_OVERHEAD = 65_536  # a form's other fields and part headers, on top of the largest upload
+
+
+async def _form_token(request: Request) -> str | None | Response:
+    """The ``csrf_token`` field of a form post (an HTML form, or a document upload), or a refusal.
+
+    The body is read at most up to the upload limit (``app.state.max_upload``; a larger declared
+    Content-Length is refused before anything is read, a longer chunked body as soon as it passes the
+    limit) and kept: the handler then reads the same body again, whole (Starlette's
+    BaseHTTPMiddleware replays a body read with ``Request.body()`` to the application).
+    """
+    limit = request.app.state.max_upload + _FORM_OVERHEAD
+    too_big = PlainTextResponse(f"Refused: the upload is larger than {request.app.state.max_upload / 1e6:g} MB.",
+                                413)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.strip().isdigit() or int(length) > limit):
+        return too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return too_big
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # what Request.body() caches: replayed to the handler
+    try:
+        form = await request.form(max_files=1, max_fields=1000)
+    except (HTTPException, MultiPartException):
+        return PlainTextResponse("Refused: the form could not be read.", 400)
+    try:
+        token = form.get("csrf_token")
+    finally:
+        await form.close()  # an uploaded file is spooled to a temporary file: close it now
+    return token if isinstance(token, str) else None
 
 
 def _secure(response: Response) -> Response:
@@ -117,7 +162,7 @@ async def _handle(request: Request, exc: Exception) -> Response:
 
 def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iterable[str] = (),
                     session_hours: float = 12.0, max_failures: int = 5, threads: int = 8,
-                    base_url: str = "") -> Starlette:
+                    base_url: str = "", max_upload: int = 20_000_000) -> Starlette:
     """The team server as an ASGI application (``recoverystudy serve`` runs it with uvicorn).
 
     Parameters
@@ -136,6 +181,9 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
         Database worker threads.
     base_url : str
         The public address (for invitation links), e.g. ``https://qual.example.ac.uk``.
+    max_upload : int
+        Largest document a lead may upload through the coding pages, in bytes (a larger upload is
+        refused before it is read).
 
     Examples
     --------
@@ -152,7 +200,9 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
 
     handlers = {exc: _handle for exc in (TeamServerError, StudioError, RecoveryStudyError, ValueError, KeyError,
                                          LookupError, PermissionError, TypeError)}
-    studio = Mount("/p/{project}", app=TeamStudio(pool, directory))  # the coding studio's pages, per project
+    team_studio = TeamStudio(pool, directory)
+    team_studio.app.state.max_upload = int(max_upload)
+    studio = Mount("/p/{project}", app=team_studio)  # the coding studio's pages, per project
     app = Starlette(routes=[Route(*r[:2], methods=r[2]) for r in routes.ROUTES] + [studio],
                     middleware=[Middleware(_Guard)], exception_handlers=handlers, lifespan=lifespan)
     app.state.directory = directory
@@ -162,4 +212,5 @@ def create_team_app(db: str, *, secure_cookies: bool = True, allowed_hosts: Iter
     app.state.session_seconds = int(session_hours * 3600)
     app.state.allowed_hosts = {h.lower() for h in allowed_hosts}
     app.state.base_url = base_url.rstrip("/")
+    app.state.max_upload = int(max_upload)
     return app

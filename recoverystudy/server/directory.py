@@ -28,7 +28,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from recoverystudy.errors import RecoveryStudyError
 from recoverystudy.server.schema import migrate
 
-__all__ = ["Directory", "Account", "Member", "TeamServerError", "ROLES", "hash_token"]
+__all__ = ["Directory", "Account", "Member", "TeamServerError", "UnknownAccountError", "WrongPasswordError",
+           "ROLES", "hash_token"]
 
 ROLES = ("lead", "coder", "viewer")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")
@@ -41,6 +42,23 @@ class TeamServerError(RecoveryStudyError):
 
     def __init__(self, message: str, status: int = 400, **context: Any) -> None:
         super().__init__(message, status=status, **context)
+
+
+class UnknownAccountError(TeamServerError):
+    """No account of that user name on this server (``.username`` names it)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"There is no account named {username!r} on this server.", 404, username=username)
+        self.username = username
+
+
+class WrongPasswordError(TeamServerError):
+    """A password change refused because the current password given is wrong (``.username`` names whose)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"The current password given for {username!r} is wrong; your password was not changed.",
+                         403, username=username)
+        self.username = username
 
 
 def hash_token(token: str) -> str:
@@ -223,9 +241,7 @@ class Directory:
         return Member(account, row[0], row[1])
 
     # -- login and sessions --------------------------------------------------------------------------
-    def login(self, username: str, password: str, client: str) -> tuple[Account, str, str]:
-        """Check a password (rate-limited); returns ``(account, session_id, csrf_token)`` of a NEW session."""
-        username = str(username)[:200]
+    def _rate_limit(self, username: str, client: str) -> None:
         since = self.window
         fails_user = self._one("SELECT count(*) FROM rs_server.login_attempts WHERE username = %s AND NOT success "
                                "AND at > now() - %s", (username, since))[0]
@@ -233,18 +249,36 @@ class Directory:
                                  "AND at > now() - %s", (client, since))[0]
         if fails_user >= self.max_failures or fails_client >= 4 * self.max_failures:
             raise TeamServerError("Too many failed logins: wait 15 minutes before trying again.", 429)
-        row = self._one("SELECT account_id, username, display_name, is_admin, password_hash FROM rs_server.accounts "
-                        "WHERE username = %s AND NOT disabled", (username,))
-        ok = False
+
+    def _attempt(self, username: str, client: str, success: bool) -> None:
+        self._conn().execute("INSERT INTO rs_server.login_attempts (username, client, success) VALUES (%s, %s, %s)",
+                             (username, client, success))
+
+    @staticmethod
+    def _verify(password_hash: str | None, password: str) -> bool:
         try:
-            ok = _HASHER.verify(row[4] if row else _DUMMY, str(password))  # same work for unknown names
+            ok = _HASHER.verify(password_hash or _DUMMY, str(password))  # same work for unknown names
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
-        ok = ok and row is not None
-        self._conn().execute("INSERT INTO rs_server.login_attempts (username, client, success) VALUES (%s, %s, %s)",
-                             (username, client, ok))
+        return bool(ok) and password_hash is not None
+
+    def login(self, username: str, password: str, client: str) -> tuple[Account, str, str]:
+        """Check a password (rate-limited); returns ``(account, session_id, csrf_token)`` of a NEW session.
+
+        A disabled account cannot log in: with the right password the person is told the account is
+        disabled; with a wrong one they get the same answer as for any wrong password.
+        """
+        username = str(username)[:200]
+        self._rate_limit(username, client)
+        row = self._one("SELECT account_id, username, display_name, is_admin, password_hash, disabled "
+                        "FROM rs_server.accounts WHERE username = %s", (username,))
+        ok = self._verify(row[4] if row else None, password)
+        self._attempt(username, client, ok and not row[5])
         if not ok:
             raise TeamServerError("The user name or password is wrong.", 401)
+        if row[5]:
+            raise TeamServerError(f"The account {username!r} is disabled: ask your study lead.", 403,
+                                  username=username)
         account = Account(*row[:4])
         if _HASHER.check_needs_rehash(row[4]):
             self._conn().execute("UPDATE rs_server.accounts SET password_hash = %s WHERE account_id = %s",
@@ -272,6 +306,113 @@ class Directory:
         """End every session of *account* (e.g. after a lost laptop); returns how many were live."""
         return self._conn().execute("UPDATE rs_server.sessions SET revoked_at = now() WHERE account_id = %s "
                                     "AND revoked_at IS NULL", (account.account_id,)).rowcount
+
+    # -- looking after accounts ----------------------------------------------------------------------
+    def require_account(self, username: str, *, conn=None) -> Account:
+        """The account named *username*, disabled or not; :class:`UnknownAccountError` if there is none."""
+        return self._find(username, conn=conn)[0]
+
+    def _find(self, username: str, *, conn=None, lock: bool = False) -> tuple[Account, bool]:
+        row = (conn or self._conn()).execute(
+            "SELECT account_id, username, display_name, is_admin, disabled FROM rs_server.accounts "
+            "WHERE username = %s" + (" FOR UPDATE" if lock else ""), (str(username),)).fetchone()
+        if row is None:
+            raise UnknownAccountError(str(username))
+        return Account(*row[:4]), bool(row[4])
+
+    def _record_account(self, account: Account, action: str, *, by: Account | None, conn, before: Any = None,
+                        after: Any = None) -> None:
+        """Record an account change in the audit log of every project the account belongs to."""
+        projects = [r[0] for r in conn.execute("SELECT project FROM rs_server.memberships WHERE account_id = %s "
+                                               "ORDER BY project", (account.account_id,)).fetchall()]
+        for project in projects or [None]:
+            self.record(project, by, action, target=account.username, before=before, after=after, conn=conn)
+
+    def _end_sessions(self, account: Account, conn, *, keep: str | None = None) -> int:
+        return conn.execute("UPDATE rs_server.sessions SET revoked_at = now() WHERE account_id = %s AND "
+                            "revoked_at IS NULL AND session_hash <> %s",
+                            (account.account_id, hash_token(keep) if keep else "")).rowcount
+
+    def set_password(self, username: str, password: str, *, by: Account | None = None) -> int:
+        """Give *username* a new password (a lead or the server's administrator resets it).
+
+        Every session of that person ends at once (they log in again with the new password), and the
+        reset is recorded in the audit log of each of their projects.  Returns the number of sessions ended.
+        """
+        check_password(password)
+        new_hash = _HASHER.hash(password)
+        conn = self._conn()
+        with conn.transaction():
+            account, _disabled = self._find(username, conn=conn, lock=True)
+            conn.execute("UPDATE rs_server.accounts SET password_hash = %s WHERE account_id = %s",
+                         (new_hash, account.account_id))
+            ended = self._end_sessions(account, conn)
+            self._record_account(account, "account.password_reset", by=by, conn=conn,
+                                 after={"sessions_ended": ended, "by": by.username if by else "command line"})
+        return ended
+
+    def change_password(self, account: Account, current: str, new: str, client: str, *,
+                        keep_session: str | None = None) -> int:
+        """*account* changes their own password, giving the *current* one (rate-limited like logins).
+
+        A wrong current password counts as a failed login (:class:`WrongPasswordError`).  Every other
+        session of the account ends (the one in *keep_session* stays); the change is audited.  Returns
+        the number of other sessions ended.
+        """
+        self._rate_limit(account.username, client)
+        row = self._one("SELECT password_hash FROM rs_server.accounts WHERE account_id = %s AND NOT disabled",
+                        (account.account_id,))
+        ok = self._verify(row[0] if row else None, current)
+        if not ok:
+            self._attempt(account.username, client, False)
+            raise WrongPasswordError(account.username)
+        check_password(new)
+        if new == current:
+            raise TeamServerError("The new password is the same as the current one; choose a different one.")
+        new_hash = _HASHER.hash(new)
+        conn = self._conn()
+        with conn.transaction():
+            changed = conn.execute("UPDATE rs_server.accounts SET password_hash = %s WHERE account_id = %s AND "
+                                   "password_hash = %s", (new_hash, account.account_id, row[0])).rowcount
+            if not changed:
+                raise TeamServerError(f"The password of {account.username!r} was changed meanwhile; your change "
+                                      "was not applied. Log in again.", 409, username=account.username)
+            ended = self._end_sessions(account, conn, keep=keep_session)
+            self._record_account(account, "account.password_change", by=account, conn=conn,
+                                 after={"other_sessions_ended": ended})
+        return ended
+
+    def set_disabled(self, username: str, disabled: bool, *, by: Account | None = None) -> int:
+        """Disable (or enable again) the account *username*.
+
+        A disabled account cannot log in, and its sessions end at once: a request with one of its old
+        cookies is refused.  Its coding, memos and audit entries stay as they are.  Returns the number of
+        sessions ended.
+        """
+        conn = self._conn()
+        with conn.transaction():
+            account, was = self._find(username, conn=conn, lock=True)
+            conn.execute("UPDATE rs_server.accounts SET disabled = %s WHERE account_id = %s",
+                         (bool(disabled), account.account_id))
+            ended = self._end_sessions(account, conn) if disabled else 0
+            self._record_account(account, "account.disable" if disabled else "account.enable", by=by, conn=conn,
+                                 before={"disabled": was}, after={"disabled": bool(disabled), "sessions_ended": ended,
+                                                                  "by": by.username if by else "command line"})
+        return ended
+
+    def remove_from_project(self, project: str, username: str, *, by: Account | None = None) -> str:
+        """Take *username* out of *project* (their coding stays); returns the role they had. Audited."""
+        conn = self._conn()
+        with conn.transaction():
+            account = self.require_account(username, conn=conn)
+            row = conn.execute("DELETE FROM rs_server.memberships WHERE project = %s AND account_id = %s "
+                               "RETURNING role", (project, account.account_id)).fetchone()
+            if row is None:
+                raise TeamServerError(f"The account {username!r} is not a member of the project {project!r}.", 404,
+                                      username=username, project=project)
+            self.record(project, by, "member.remove", target=username, before={"role": row[0]},
+                        after={"by": by.username if by else "command line"}, conn=conn)
+        return row[0]
 
     # -- blind double-coding -------------------------------------------------------------------------
     def set_blind(self, project: str, documents: list[int], hidden: bool, *, conn=None) -> None:

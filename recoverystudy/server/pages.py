@@ -42,8 +42,24 @@ Choose a user name and a password of at least 12 characters.</p>
 <p>Logged in as {{ account.display_name }} ({{ account.username }}).</p>
 {% if projects %}<ul>{% for p in projects %}<li><a href="/p/{{ p.project }}/">{{ p.project }}</a> — {{ p.role }}</li>{% endfor %}</ul>
 {% else %}<p>You are not a member of any project yet.</p>{% endif %}
+<p><a href="/account/password">Change my password</a></p>
 <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit">Log out</button></form>{% endblock %}""",
+    "password.html": """{% extends "base.html" %}{% block body %}
+{% if done %}<p>Your password is changed. {% if ended %}You were logged out everywhere else ({{ ended }} other
+session{{ "s" if ended != 1 }}).{% endif %}</p>
+{% else %}<p>Logged in as {{ account.display_name }} ({{ account.username }}). The new password needs at least
+12 characters. Changing it logs you out on every other computer.</p>
+<form method="post" action="/account/password"><input type="hidden" name="csrf_token" value="{{ csrf }}">
+<p><label>Current password <input name="current" type="password" autocomplete="current-password" required>
+</label></p>
+<p><label>New password <input name="new" type="password" autocomplete="new-password" minlength="12" required>
+</label></p>
+<p><label>New password again <input name="again" type="password" autocomplete="new-password" minlength="12"
+required></label></p>
+<p><button type="submit">Change my password</button></p>
+</form>{% endif %}
+<p><a href="/">Back to your projects</a></p>{% endblock %}""",
 }
 
 _ENV = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)

@@ -188,6 +188,30 @@ async def home(request: Request) -> Response:
                 csrf=request.state.csrf)
 
 
+async def password_page(request: Request) -> Response:
+    return page("password.html", title="Change my password", account=request.state.account,
+                csrf=request.state.csrf, done=False)
+
+
+async def change_password(request: Request) -> Response:
+    """A person changes their own password (current one + new one twice); their other sessions end."""
+    state = request.app.state
+    account = request.state.account
+    form = await request.form(max_fields=10)
+    current, new, again = (form.get(k) for k in ("current", "new", "again"))
+    show = dict(title="Change my password", account=account, csrf=request.state.csrf, done=False)
+    if not all(isinstance(f, str) and f for f in (current, new, again)):
+        return page("password.html", 400, message="Fill in every field.", **show)
+    if new != again:
+        return page("password.html", 400, message="The two new passwords differ; type the same one twice.", **show)
+    try:
+        ended = await state.pool.run(state.directory.change_password, account, current, new, _client(request),
+                                     keep_session=request.state.session)
+    except TeamServerError as exc:
+        return page("password.html", exc.status, message=exc.message, **show)
+    return page("password.html", **{**show, "done": True, "ended": ended})
+
+
 async def me(request: Request) -> JSONResponse:
     state = request.app.state
     account = request.state.account
@@ -429,6 +453,8 @@ ROUTES = [
     ("/invite/{token}", invite_page, ["GET"]),
     ("/invite/{token}", accept, ["POST"]),
     ("/", home, ["GET"]),
+    ("/account/password", password_page, ["GET"]),
+    ("/account/password", change_password, ["POST"]),
     ("/api/me", me, ["GET"]),
     (_P + "/documents", documents, ["GET"]),
     (_P + "/documents/{doc_id}", document, ["GET"]),
