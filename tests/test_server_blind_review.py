@@ -223,3 +223,36 @@ def test_matrix_codebook_counts_and_agreement_leave_out_others_hidden_work(team)
     assert any(d["document"] == "D3" for d in ag["result"]["disagreements"])
     assert {q["id"] for q in b.get("/api/projects/alpha/matrix/cell", params={"case": "C4", "code": CODE}).json()[
         "quotes"]} == {sa4, sb4}
+
+
+def test_a_suggestion_decided_for_everyone_before_hiding_is_not_shown_to_others_while_hidden(team):
+    lead, a, b = team.client("lead"), team.client("coder"), team.client("coder2")
+    proj = _open(team)
+    try:
+        (sug,) = proj.suggest({"recovery/personal_recovery": {"keywords": ["nobody asked"]}},
+                              documents=["D1"])["suggestion_id"]
+    finally:
+        proj.close()
+    sug = int(sug)
+    assert _api_decide(a, sug, "reject", "A-EARLY-REASON").status_code == 200  # D1 not hidden: shared
+    assert b.get(f"/api/projects/alpha/suggestions/{sug}").json()["reason"] == "A-EARLY-REASON"
+    _hide(team, [1])
+    try:
+        r = b.get(f"/api/projects/alpha/suggestions/{sug}")
+        assert r.status_code == 404 and "A-EARLY-REASON" not in r.text
+        assert sug not in _listing(b, status="all", document=1)
+        assert _api_decide(b, sug, "accept").status_code == 404
+        assert a.get(f"/api/projects/alpha/suggestions/{sug}").json()["status"] == "rejected"
+        assert lead.get(f"/api/projects/alpha/suggestions/{sug}").json()["decided_by"] == "coder"
+    finally:
+        _hide(team, [1], hidden=False)
+    assert b.get(f"/api/projects/alpha/suggestions/{sug}").status_code == 200
+
+
+def test_an_oversized_studio_write_is_refused_before_it_is_read(team):
+    a = team.client("coder")
+    n0 = len(team.client("lead").get("/api/projects/alpha/audit").json()["audit"])
+    r = a.post("/p/alpha/api/segments/1/memo", content=b'{"text": "' + b"x" * 2_100_000 + b'"}',
+               headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert len(team.client("lead").get("/api/projects/alpha/audit").json()["audit"]) == n0

@@ -49,7 +49,7 @@ __all__ = ["TeamIdentity", "TeamAuth", "TeamWorker", "TeamStudio", "studio_actio
 _PROJECT = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _LEAD_WRITES = re.compile(r"/(codebook(/.*)?|documents|cases)")
 _LEAD_READS = re.compile(r"/export(/.*)?")
-_FORM_LIMIT = 1_000_000  # form and JSON bodies read for the audit log (uploads are not parsed)
+_FORM_LIMIT = 2_000_000  # form and JSON bodies are read for the audit log (uploads pass through unread)
 _ACTIONS = [
     (re.compile(r"/api/documents/(\d+)/segments"), "segment.code"),
     (re.compile(r"/api/segments/(\d+)/remove"), "segment.remove"),
@@ -185,27 +185,35 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-async def _buffered(request: Request, receive) -> tuple[Any, dict]:
-    """Read a write's body once: its form or JSON fields (for the audit log) and a ``receive`` that replays it."""
-    chunks, more = [], True
+async def _buffered(request: Request, receive) -> tuple[Any, dict] | None:
+    """Read a write's body once: its form or JSON fields (for the audit log) and a ``receive`` that replays it.
+
+    A file upload (multipart) is not read here: the studio's handler streams it to disk with its own size
+    limit.  Any other body over :data:`_FORM_LIMIT` bytes is refused (``None``): no studio form is that big.
+    """
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/"):
+        return receive, {}
+    chunks, more, size = [], True, 0
     while more:
         message = await receive()
         if message["type"] != "http.request":
             break
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > _FORM_LIMIT:
+            return None
         more = message.get("more_body", False)
     body = b"".join(chunks)
-    kind = request.headers.get("content-type", "")
     fields: dict = {}
-    if len(body) <= _FORM_LIMIT:
-        try:
-            if kind.startswith("application/x-www-form-urlencoded"):
-                fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-            elif kind.startswith("application/json"):
-                parsed = json.loads(body or b"{}")
-                fields = parsed if isinstance(parsed, dict) else {}
-        except (UnicodeDecodeError, ValueError):
-            fields = {}  # the studio's handler refuses it with its own message
+    try:
+        if kind.startswith("application/x-www-form-urlencoded"):
+            fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        elif kind.startswith("application/json"):
+            parsed = json.loads(body or b"{}")
+            fields = parsed if isinstance(parsed, dict) else {}
+    except (UnicodeDecodeError, ValueError):
+        fields = {}  # the studio's handler refuses it with its own message
     sent = False
 
     async def replay() -> dict:
@@ -255,7 +263,10 @@ class TeamStudio:
         blind = frozenset(await self.pool.run(self.directory.blind_documents, member.project))
         form: dict = {}
         if write:
-            receive, form = await _buffered(request, receive)
+            buffered = await _buffered(request, receive)
+            if buffered is None:
+                return await _refuse(request, 413, "The request is too large.")(scope, receive, send)
+            receive, form = buffered
         scope.setdefault("state", {})
         request.state.identity = TeamIdentity(session=getattr(request.state, "session", ""),
                                               name=account.username, can_code=member.can_code,
