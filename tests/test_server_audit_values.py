@@ -198,3 +198,19 @@ def test_json_api_writes_record_before_and_after(team):
         {"user": "lead", "action": "framework.freeze", "target": str(version), "before": None,
          "after": {"version": version, "note": "API freeze"}},
     ]
+
+
+def test_exports_from_the_studio_pages_are_recorded(team):
+    lead = team.client("lead")
+    n0 = len(_log(team))
+    r = lead.get("/p/alpha/export/codebook.qdc")
+    assert r.status_code == 200 and r.headers["content-disposition"] == 'attachment; filename="alpha-codebook.qdc"'
+    assert lead.get("/p/alpha/export/segments.csv", params={"code": CODE}).status_code == 200
+    assert lead.get("/p/alpha/export").status_code == 200  # the page itself exports nothing
+    assert team.client("coder").get("/p/alpha/export/codebook.qdc").status_code == 403
+    assert _new(team, n0) == [
+        {"user": "lead", "action": "project.export", "target": "/export/codebook.qdc", "before": None,
+         "after": {"export": "/export/codebook.qdc"}},
+        {"user": "lead", "action": "project.export", "target": "/export/segments.csv", "before": None,
+         "after": {"export": "/export/segments.csv?code=risk%2Frisk_assessment"}},
+    ]

@@ -98,6 +98,7 @@ class _Call:
     path: str
     write: bool
     form: dict = None  # the write's form or JSON fields
+    export: str = ""  # an export's path and query (exports are recorded in the audit log too)
 
 
 _CURRENT: contextvars.ContextVar[_Call] = contextvars.ContextVar("rs_team_studio_call")
@@ -109,6 +110,9 @@ class _ProjectName:
     def __str__(self) -> str:
         call = _CURRENT.get(None)
         return call.member.project if call is not None else ""
+
+    def __fspath__(self) -> str:  # the export pages name their files after it (Path(project_name).stem)
+        return str(self) or "project"
 
 
 class TeamAuth:
@@ -151,7 +155,11 @@ class TeamWorker:
         try:
             if not call.write:
                 proj.studio_view = view()
-                return fn(proj, *args, **kwargs)
+                out = fn(proj, *args, **kwargs)
+                if call.export:  # a copy of project data leaves the server: who took what, and when
+                    self.directory.record(member.project, member.account, "project.export", target=call.path,
+                                          after={"export": call.export})
+                return out
             with proj._store.transaction() as conn:
                 proj.studio_view = view(conn.raw)
                 action, target = studio_action(call.path)
@@ -271,7 +279,9 @@ class TeamStudio:
         request.state.identity = TeamIdentity(session=getattr(request.state, "session", ""),
                                               name=account.username, can_code=member.can_code,
                                               can_edit_codebook=member.is_lead, csrf=request.state.csrf)
-        token = _CURRENT.set(_Call(member, blind, inner, write, form))
+        export = inner + (f"?{request.url.query}" if request.url.query else "") \
+            if not write and inner.startswith("/export/") else ""
+        token = _CURRENT.set(_Call(member, blind, inner, write, form, export))
 
         async def send_prefixed(message) -> None:
             # the studio's handlers redirect to paths inside the studio: put them under /p/<project>
