@@ -193,7 +193,7 @@ def test_sql_injection_in_every_text_field_stored_verbatim(team):
     assert [codes[f"risk/inj_{i}"] for i in range(len(INJECTIONS))] == INJECTIONS
     view = coder.get("/api/projects/alpha/documents/1").json()
     assert "Interviewer" in view["text"]
-    texts = [m["after"]["text"] for m in lead.get("/api/projects/alpha/audit").json()["audit"]
+    texts = [m["after"]["memos"][0]["text"] for m in lead.get("/api/projects/alpha/audit").json()["audit"]
              if m["action"] == "memo.add"]
     assert texts[-len(INJECTIONS):] == INJECTIONS
     # every table is still there
@@ -291,10 +291,14 @@ def test_audit_log_records_who_what_before_after(team):
     log = lead.get("/api/projects/alpha/audit").json()["audit"]
     mine = [e for e in log if e["target"] == str(seg)]
     assert [(e["user"], e["action"]) for e in mine] == [("coder", "segment.code"), ("coder", "segment.remove")]
-    assert mine[0]["after"] == {"segment": seg, "document": 1, "start": 40, "end": 60, "code": "risk/risk_assessment"}
-    assert mine[1]["before"]["start"] == 40 and mine[1]["before"]["coder"] == "coder"
+    where = {"segment": seg, "document": 1, "code": "risk/risk_assessment", "start": 40, "end": 60, "coder": "coder"}
+    assert mine[0]["after"] == where and mine[0]["before"] is None
+    assert mine[1]["before"] == {**where, "memos": []} and mine[1]["after"] is None  # no transcript text
     rename = [e for e in log if e["action"] == "code.rename"][-1]
-    assert rename["before"] == {"name": target["name"]} and rename["after"] == {"name": "Risk (renamed)"}
+    assert rename["before"]["name"] == target["name"] and rename["after"]["name"] == "Risk (renamed)"
+    assert {k: v for k, v in rename["before"].items() if k != "name"} == \
+        {k: v for k, v in rename["after"].items() if k != "name"}
+    assert rename["before"]["path"] == "risk/risk_assessment" and rename["before"]["parent"] == "risk"
     assert all(e["at"].endswith("Z") for e in log)
     csv_rows = list(csv.reader(io.StringIO(lead.get("/api/projects/alpha/audit.csv").text)))
     assert csv_rows[0] == ["id", "at", "user", "action", "target", "before", "after"]

@@ -434,6 +434,24 @@ class Directory:
                                               "AND released_at IS NULL", (project,)).fetchall()
         return {int(r[0]) for r in rows}
 
+    def add_blind_decision(self, project: str, account: Account, suggestion: int, document: int, decision: str,
+                           reason: str | None, segment: int | None, *, conn=None) -> int:
+        """Record one coder's own decision on a suggestion of a hidden document; returns its id."""
+        return (conn or self._conn()).execute(
+            "INSERT INTO rs_server.blind_decisions (project, suggestion_id, document_id, account_id, username, "
+            "decision, reason, segment_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING decision_id",
+            (project, int(suggestion), int(document), account.account_id, account.username, decision, reason,
+             segment)).fetchone()[0]
+
+    def blind_decisions(self, project: str, *, conn=None) -> list[dict[str, Any]]:
+        """Every coder's own decisions on suggestions of (once) hidden documents of *project*, oldest first."""
+        rows = (conn or self._conn()).execute(
+            "SELECT decision_id, suggestion_id, document_id, username, decision, reason, segment_id, "
+            "to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM rs_server.blind_decisions "
+            "WHERE project = %s ORDER BY decision_id", (project,)).fetchall()
+        return [{"id": r[0], "suggestion": int(r[1]), "document": int(r[2]), "coder": r[3], "decision": r[4],
+                 "reason": r[5], "segment": r[6], "at": r[7]} for r in rows]
+
     # -- audit log -----------------------------------------------------------------------------------
     def record(self, project: str | None, account: Account | None, action: str, *, target: Any = None,
                before: Any = None, after: Any = None, conn=None) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from recoverystudy.server.blind import SuggestionReview, suggestion_rows
+from recoverystudy.server.changes import code_record, memos_of, segment_record, suggestion_record
 from recoverystudy.server.directory import ROLES, Member, TeamServerError
 from recoverystudy.server.pages import page
 from recoverystudy.studio import data
@@ -79,26 +81,48 @@ class _InTransaction:
     def blind_documents(self, project: str) -> set[int]:
         return self._directory.blind_documents(project, conn=self._conn)
 
+    def blind_decisions(self, project: str, conn=None) -> list[dict]:
+        return self._directory.blind_decisions(project, conn=self._conn)
+
+    def add_blind_decision(self, *args: Any, conn=None) -> int:
+        return self._directory.add_blind_decision(*args, conn=self._conn)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._directory, name)
 
 
-async def _work(request: Request, member: Member, fn, *, write: bool = False) -> Any:
+async def _work(request: Request, member: Member, fn, *, write: bool = False, view: bool = True) -> Any:
     """Run ``fn(project, directory)`` on a worker thread, as *member*'s user name.
 
     With *write*, the whole of *fn* is one transaction of the project holding its write lock, and
     the audit entries it records are part of it: a change and its audit entry are committed together
-    or not at all (the server's tables live in the same database).
+    or not at all (the server's tables live in the same database).  With *view*, the project carries
+    the member's view for blind double-coding (``proj.studio_view``, ``.suggestions`` their suggestion
+    review); a handler that reads nothing of others' work may skip it.
     """
     state = request.app.state
 
     def call():
         proj = state.pool.project(member.project)
-        proj.user = member.account.username
-        if not write:
-            return fn(proj, state.directory)
-        with proj._store.transaction() as conn:
-            return fn(proj, _InTransaction(state.directory, conn.raw))
+        proj.user = username = member.account.username
+        try:
+            if not write and not view:
+                return fn(proj, state.directory)
+            if not write:
+                blind = frozenset(state.directory.blind_documents(member.project))
+                proj.studio_view = data.HostView(username, frozenset() if member.is_lead else blind,
+                                                 SuggestionReview(state.directory, member, blind))
+                return fn(proj, state.directory)
+            with proj._store.transaction() as conn:
+                d = _InTransaction(state.directory, conn.raw)
+                if not view:
+                    return fn(proj, d)
+                blind = frozenset(d.blind_documents(member.project))
+                proj.studio_view = data.HostView(username, frozenset() if member.is_lead else blind,
+                                                 SuggestionReview(d, member, blind, conn.raw))
+                return fn(proj, d)
+        finally:
+            proj.studio_view = None
 
     return await state.pool.run(call)
 
@@ -268,11 +292,13 @@ async def add_coding(request: Request) -> JSONResponse:
 
     def write(p, d):
         seg = p.code(doc_id, start, end, code, coder=member.account.username)
-        after = {"segment": int(seg), "document": doc_id, "start": start, "end": end, "code": code}
+        after = {"segment": int(seg), "document": doc_id, "code": code, "start": start, "end": end,
+                 "coder": member.account.username}  # as segment_record(p, seg) reads it back
         d.record(member.project, member.account, "segment.code", target=int(seg), after=after)
         return after
 
-    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+    # the hot path of a team coding at once: no other coder's work is read, so no blind view is needed
+    return JSONResponse(await _work(request, member, write, write=True, view=False), status_code=201)
 
 
 async def remove_coding(request: Request) -> JSONResponse:
@@ -280,9 +306,9 @@ async def remove_coding(request: Request) -> JSONResponse:
     seg_id = int_param(request.path_params["seg_id"], "The coding id")
 
     def write(p, d):
-        before = _seg_of(member, d, p, seg_id)
+        _seg_of(member, d, p, seg_id)
+        before = {**segment_record(p, seg_id), "memos": memos_of(p, seg_id)}  # where, whose; never the text
         p.uncode(seg_id, coder=member.account.username, others=member.is_lead)
-        before.pop("memos", None)
         d.record(member.project, member.account, "segment.remove", target=seg_id, before=before)
         return {"removed": seg_id}
 
@@ -297,7 +323,8 @@ async def memo(request: Request) -> JSONResponse:
     def write(p, d):
         _seg_of(member, d, p, seg_id)
         memo_id = p.add_memo(text, on="segment", target=seg_id, author=member.account.username)
-        d.record(member.project, member.account, "memo.add", target=seg_id, after={"memo": int(memo_id), "text": text})
+        d.record(member.project, member.account, "memo.add", target=seg_id,
+                 after={"segment": seg_id, "memos": memos_of(p, seg_id, after=int(memo_id) - 1)})
         return {"memo": int(memo_id)}
 
     return JSONResponse(await _work(request, member, write, write=True), status_code=201)
@@ -313,8 +340,7 @@ async def add_code(request: Request) -> JSONResponse:
 
     def write(p, d):
         code_id = p.add_code(path, name=name, definition=definition)
-        d.record(member.project, member.account, "code.add", target=path,
-                 after={"code": int(code_id), "path": path, "name": name, "definition": definition})
+        d.record(member.project, member.account, "code.add", target=path, after=code_record(p, code_id))
         return {"id": int(code_id), "version": p.code_version(int(code_id))}
 
     return JSONResponse(await _work(request, member, write, write=True), status_code=201)
@@ -330,12 +356,12 @@ async def rename_code(request: Request) -> JSONResponse:
         raise TeamServerError("version must be the text the codes list gave.")
 
     def write(p, d):
-        row = p._q("SELECT path, name FROM codes WHERE code_id = ?", (code_id,))
-        if not row:
+        before = code_record(p, code_id)
+        if before is None:
             raise KeyError(f"No code {code_id} in this project.")
         version = p.rename_code(code_id, name, expected_version=expected)
-        d.record(member.project, member.account, "code.rename", target=row[0][0], before={"name": row[0][1]},
-                 after={"name": name})
+        d.record(member.project, member.account, "code.rename", target=before["path"], before=before,
+                 after=code_record(p, code_id))
         return {"id": code_id, "name": name, "version": version}
 
     return JSONResponse(await _work(request, member, write, write=True))
@@ -347,10 +373,116 @@ async def freeze(request: Request) -> JSONResponse:
 
     def write(p, d):
         version = p.freeze_framework(note)
-        d.record(member.project, member.account, "framework.freeze", target=int(version), after={"note": note})
+        d.record(member.project, member.account, "framework.freeze", target=int(version),
+                 after={"version": int(version), "note": note})
         return {"version": int(version)}
 
     return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+
+
+# -- suggestions (each coder decides on their own on hidden documents) --------------------------------
+async def suggestions(request: Request) -> JSONResponse:
+    member = await _member(request)
+    status = request.query_params.get("status", "pending")
+    if status not in ("pending", "accepted", "rejected", "all"):
+        raise TeamServerError("status must be pending, accepted, rejected or all.")
+    doc = request.query_params.get("document")
+    doc_id = int_param(doc, "The document id") if doc else None
+
+    def read(p, d):
+        return suggestion_rows(p, p.studio_view.suggestions, status=None if status == "all" else status,
+                               document=doc_id)
+
+    return JSONResponse({"suggestions": await _work(request, member, read)})
+
+
+async def suggestion(request: Request) -> JSONResponse:
+    member = await _member(request)
+    sug_id = int_param(request.path_params["sug_id"], "The suggestion id")
+
+    def read(p, d):
+        rows = suggestion_rows(p, p.studio_view.suggestions, suggestion=sug_id)
+        if not rows:
+            raise KeyError(f"No suggestion {sug_id} in this project.")
+        return rows[0]
+
+    return JSONResponse(await _work(request, member, read))
+
+
+async def make_suggestions(request: Request) -> JSONResponse:
+    member = await _member(request, "coder")
+
+    def write(p, d):
+        ids = [int(i) for i in p.suggest()["suggestion_id"]]
+        after = {"created": len(ids), "first": ids[0] if ids else None, "last": ids[-1] if ids else None}
+        d.record(member.project, member.account, "suggestion.make", after=after)
+        return after
+
+    return JSONResponse(await _work(request, member, write, write=True), status_code=201)
+
+
+async def decide(request: Request) -> JSONResponse:
+    member = await _member(request, "coder")
+    sug_id = int_param(request.path_params["sug_id"], "The suggestion id")
+    body = await _body(request)
+    decision = body.get("decision")
+    if decision not in ("accept", "reject"):
+        raise TeamServerError("decision must be accept or reject.")
+    reason = _text(body, "reason", limit=2000, required=False) or None
+
+    def write(p, d):
+        review = p.studio_view.suggestions
+        before = suggestion_record(p, review, sug_id)
+        segment = review.decide(p, sug_id, decision, reason)  # not found, or not for this member: KeyError
+        after = suggestion_record(p, review, sug_id)
+        d.record(member.project, member.account, "suggestion.decide", target=sug_id, before=before, after=after)
+        return {"suggestion": sug_id, "status": after["status"], "segment": segment, "blind": after["blind"]}
+
+    return JSONResponse(await _work(request, member, write, write=True))
+
+
+# -- the framework matrix and agreement (what the member may see) ------------------------------------
+async def matrix(request: Request) -> JSONResponse:
+    member = await _member(request)
+    theme = request.query_params.get("theme") or None
+
+    def read(p, d):
+        view = data.matrix_view(p, theme)
+        rows = [{"group": r["group"], "case": r["case"], "cells": r["cells"]} for g in view.get("groups", [])
+                for r in g["rows"]]
+        return {"theme": view["theme"], "codes": view["codes"], "rows": rows, "n_hidden": view["n_hidden"]}
+
+    return JSONResponse(await _work(request, member, read))
+
+
+async def matrix_cell(request: Request) -> JSONResponse:
+    member = await _member(request)
+    case, code = request.query_params.get("case", ""), request.query_params.get("code", "")
+
+    def read(p, d):
+        return data.cell_view(p, case, code)
+
+    return JSONResponse(await _work(request, member, read))
+
+
+async def agreement(request: Request) -> JSONResponse:
+    member = await _member(request)
+    coders = request.query_params.getlist("coders")
+    documents = request.query_params.getlist("documents")
+    unit = request.query_params.get("unit", "character")
+    if unit not in ("character", "sentence"):
+        raise TeamServerError("unit must be character or sentence.")
+
+    def read(p, d):
+        view = data.agreement_view(p, coders, documents, unit)
+        if view["n_hidden"]:
+            n = view["n_hidden"]
+            view["note"] = (f"{n} document{'' if n == 1 else 's'} hidden for blind double-coding "
+                            f"{'is' if n == 1 else 'are'} left out until the lead releases "
+                            f"{'it' if n == 1 else 'them'}.")
+        return view
+
+    return JSONResponse(await _work(request, member, read))
 
 
 # -- members, blind coding, audit, export (leads) ----------------------------------------------------
@@ -465,6 +597,13 @@ ROUTES = [
     (_P + "/codes", add_code, ["POST"]),
     (_P + "/codes/{code_id}/rename", rename_code, ["POST"]),
     (_P + "/framework/freeze", freeze, ["POST"]),
+    (_P + "/suggestions", suggestions, ["GET"]),
+    (_P + "/suggestions/make", make_suggestions, ["POST"]),
+    (_P + "/suggestions/{sug_id}", suggestion, ["GET"]),
+    (_P + "/suggestions/{sug_id}/decide", decide, ["POST"]),
+    (_P + "/matrix", matrix, ["GET"]),
+    (_P + "/matrix/cell", matrix_cell, ["GET"]),
+    (_P + "/agreement", agreement, ["GET"]),
     (_P + "/members", members, ["GET"]),
     (_P + "/members/invite", invite, ["POST"]),
     (_P + "/members/remove", remove_member, ["POST"]),

@@ -82,6 +82,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_project ON rs_server.audit_log(project, audit_id);
     """,
+    # blind double-coding: on a hidden document each coder accepts or rejects suggestions on their own
+    """
+    CREATE TABLE rs_server.blind_decisions (
+        decision_id   BIGSERIAL PRIMARY KEY,
+        project       TEXT NOT NULL,
+        suggestion_id BIGINT NOT NULL,
+        document_id   BIGINT NOT NULL,
+        account_id    BIGINT REFERENCES rs_server.accounts(account_id),
+        username      TEXT NOT NULL,
+        decision      TEXT NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+        reason        TEXT,
+        segment_id    BIGINT,
+        decided_at    TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        UNIQUE (project, suggestion_id, username)
+    );
+    """,
 ]
 
 

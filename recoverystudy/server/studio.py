@@ -8,21 +8,26 @@ connections, audit log and blind double-coding in place of the local studio's:
   user name, and the CSRF token is the session's (the server's guard checks it on every write);
 - :class:`TeamStudio` resolves the caller's membership of the project in the URL first (a project
   they do not belong to does not exist for them: 404), then the role: viewers only read, coders
-  cannot upload documents, add cases, change the codebook, freeze the framework or export; while a
-  project has hidden documents, only leads see the framework matrix and agreement pages (they
-  summarise every coder's work);
+  cannot upload documents, add cases, change the codebook, freeze the framework or export;
 - :class:`TeamWorker` runs the studio's calls on the server's database threads, as the caller, on
-  the PostgreSQL project; a write runs in one transaction together with its audit-log entry; on a
-  hidden document a coder or viewer sees only their own codings (leads see all).
+  the PostgreSQL project; a write runs in one transaction together with its audit-log entry, which
+  carries the write's before and after (:mod:`recoverystudy.server.changes`);
+- blind double-coding (:class:`~recoverystudy.studio.data.HostView`): on a hidden document a coder
+  or viewer sees only their own codings (leads see all); the framework matrix and the codebook's
+  counts leave the others' hidden codings out, agreement leaves hidden documents out, and each
+  coder decides the suggestions on a hidden document on their own
+  (:class:`~recoverystudy.server.blind.SuggestionReview`).
 """
 
 from __future__ import annotations
 
 import contextvars
 import hmac
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -31,8 +36,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from recoverystudy.errors import RecoveryStudyError
+from recoverystudy.server.blind import SuggestionReview
+from recoverystudy.server.changes import StudioChange
 from recoverystudy.server.directory import Member
-from recoverystudy.studio import api, pages
+from recoverystudy.studio import api, data, pages
 from recoverystudy.studio._web import HERE, StudioError
 from recoverystudy.studio.app import _STATIC_TYPES, _handle, _static
 from recoverystudy.studio.auth import Identity
@@ -42,7 +49,7 @@ __all__ = ["TeamIdentity", "TeamAuth", "TeamWorker", "TeamStudio", "studio_actio
 _PROJECT = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _LEAD_WRITES = re.compile(r"/(codebook(/.*)?|documents|cases)")
 _LEAD_READS = re.compile(r"/export(/.*)?")
-_WHOLE_PROJECT = re.compile(r"/(matrix(/.*)?|agreement)")
+_FORM_LIMIT = 2_000_000  # form and JSON bodies are read for the audit log (uploads pass through unread)
 _ACTIONS = [
     (re.compile(r"/api/documents/(\d+)/segments"), "segment.code"),
     (re.compile(r"/api/segments/(\d+)/remove"), "segment.remove"),
@@ -90,6 +97,8 @@ class _Call:
     blind: frozenset
     path: str
     write: bool
+    form: dict = None  # the write's form or JSON fields
+    export: str = ""  # an export's path and query (exports are recorded in the audit log too)
 
 
 _CURRENT: contextvars.ContextVar[_Call] = contextvars.ContextVar("rs_team_studio_call")
@@ -101,6 +110,9 @@ class _ProjectName:
     def __str__(self) -> str:
         call = _CURRENT.get(None)
         return call.member.project if call is not None else ""
+
+    def __fspath__(self) -> str:  # the export pages name their files after it (Path(project_name).stem)
+        return str(self) or "project"
 
 
 class TeamAuth:
@@ -135,28 +147,32 @@ class TeamWorker:
         proj = self.pool.project(member.project)
         proj.user = username
 
-        def keep(doc_id: int, segments: list[dict]) -> list[dict]:
-            if member.is_lead or int(doc_id) not in call.blind:
-                return segments
-            return [s for s in segments if s["coder"] == username]
+        hidden = frozenset() if member.is_lead else call.blind
 
-        proj.studio_segment_filter = keep
+        def view(conn=None) -> data.HostView:
+            return data.HostView(username, hidden, SuggestionReview(self.directory, member, call.blind, conn))
+
         try:
             if not call.write:
-                return fn(proj, *args, **kwargs)
-            with proj._store.transaction() as conn:
+                proj.studio_view = view()
                 out = fn(proj, *args, **kwargs)
+                if call.export:  # a copy of project data leaves the server: who took what, and when
+                    self.directory.record(member.project, member.account, "project.export", target=call.path,
+                                          after={"export": call.export})
+                return out
+            with proj._store.transaction() as conn:
+                proj.studio_view = view(conn.raw)
                 action, target = studio_action(call.path)
-                after: dict[str, Any] = {"path": call.path}
-                if isinstance(out, dict):
-                    for key in ("ids", "removed", "undone", "redone"):
-                        if key in out and isinstance(out[key], (int, str, list)):
-                            after[key] = out[key]
-                self.directory.record(member.project, member.account, action, target=target, after=after,
-                                      conn=conn.raw)
+                change = StudioChange(proj, action, target, {**(call.form or {}), "_path": call.path},
+                                      proj.studio_view.suggestions)
+                change.start()
+                out = fn(proj, *args, **kwargs)
+                before, after = change.finish(out)
+                self.directory.record(member.project, member.account, action, target=target, before=before,
+                                      after=after, conn=conn.raw)
                 return out
         finally:
-            proj.studio_segment_filter = None
+            proj.studio_view = None
 
     async def run(self, fn, *args: Any, coder: str | None = None, **kwargs: Any) -> Any:
         call = _CURRENT.get()
@@ -175,6 +191,47 @@ def _refuse(request: Request, status: int, message: str) -> Response:
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def _buffered(request: Request, receive) -> tuple[Any, dict] | None:
+    """Read a write's body once: its form or JSON fields (for the audit log) and a ``receive`` that replays it.
+
+    A file upload (multipart) is not read here: the studio's handler streams it to disk with its own size
+    limit.  Any other body over :data:`_FORM_LIMIT` bytes is refused (``None``): no studio form is that big.
+    """
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/"):
+        return receive, {}
+    chunks, more, size = [], True, 0
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > _FORM_LIMIT:
+            return None
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    fields: dict = {}
+    try:
+        if kind.startswith("application/x-www-form-urlencoded"):
+            fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        elif kind.startswith("application/json"):
+            parsed = json.loads(body or b"{}")
+            fields = parsed if isinstance(parsed, dict) else {}
+    except (UnicodeDecodeError, ValueError):
+        fields = {}  # the studio's handler refuses it with its own message
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay, fields
 
 
 class TeamStudio:
@@ -212,15 +269,19 @@ class TeamStudio:
         if lead_only and not member.is_lead:
             return await _refuse(request, 403, "Only a lead of this project can do that.")(scope, receive, send)
         blind = frozenset(await self.pool.run(self.directory.blind_documents, member.project))
-        if blind and not member.is_lead and _WHOLE_PROJECT.fullmatch(inner):
-            return await _refuse(request, 403, "This page summarises every coder's work, and some documents "
-                                               "are hidden for blind double-coding: it opens for you when the "
-                                               "lead releases them.")(scope, receive, send)
+        form: dict = {}
+        if write:
+            buffered = await _buffered(request, receive)
+            if buffered is None:
+                return await _refuse(request, 413, "The request is too large.")(scope, receive, send)
+            receive, form = buffered
         scope.setdefault("state", {})
         request.state.identity = TeamIdentity(session=getattr(request.state, "session", ""),
                                               name=account.username, can_code=member.can_code,
                                               can_edit_codebook=member.is_lead, csrf=request.state.csrf)
-        token = _CURRENT.set(_Call(member, blind, inner, write))
+        export = inner + (f"?{request.url.query}" if request.url.query else "") \
+            if not write and inner.startswith("/export/") else ""
+        token = _CURRENT.set(_Call(member, blind, inner, write, form, export))
 
         async def send_prefixed(message) -> None:
             # the studio's handlers redirect to paths inside the studio: put them under /p/<project>

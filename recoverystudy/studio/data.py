@@ -5,7 +5,9 @@ Plain functions ``f(project, ...)`` returning dicts and lists for the templates 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import dataclasses
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,8 +16,44 @@ import pandas as pd
 from recoverystudy.qual.agreement import coding_agreement
 from recoverystudy.studio._web import StudioError
 
-__all__ = ["home", "document_view", "segments_of", "segment_detail", "codes_tree", "matrix_view", "cell_view",
-           "agreement_view", "next_suggestion"]
+__all__ = ["HostView", "home", "document_view", "segments_of", "segment_detail", "codes_tree", "matrix_view",
+           "cell_view", "agreement_view", "next_suggestion", "decide_suggestion", "framework_matrix", "check_chart"]
+
+
+@dataclass(frozen=True)
+class HostView:
+    """What a host (the team server) lets one request see, set as ``proj.studio_view``.
+
+    On the *hidden* documents (blind double-coding) the request sees only *viewer*'s own codings;
+    *suggestions*, when given, keeps each coder's own review decisions there (an object with
+    ``excluded(proj)``, ``others(proj, suggestion_id)`` and ``decide(proj, suggestion_id, decision,
+    reason)``).  The local studio sets none and sees everything.
+    """
+
+    viewer: str
+    hidden: frozenset = field(default_factory=frozenset)
+    suggestions: Any = None
+
+
+def _view(proj) -> HostView | None:
+    return getattr(proj, "studio_view", None)
+
+
+def _hidden(proj) -> tuple[str, list[int]]:
+    """``(viewer, sorted hidden document ids)`` of this request (no ids: nothing hidden)."""
+    view = _view(proj)
+    return (view.viewer, sorted(int(d) for d in view.hidden)) if view is not None else ("", [])
+
+
+def _withheld(proj) -> list[tuple]:
+    """``(segment_id, case, code)`` of the codings this request may not see (others' on hidden documents)."""
+    viewer, hidden = _hidden(proj)
+    if not hidden:
+        return []
+    return proj._q("SELECT s.segment_id, k.name, c.path FROM segments s JOIN users u ON u.user_id = s.coder_id"
+                   " JOIN documents d ON d.document_id = s.document_id LEFT JOIN cases k ON k.case_id = d.case_id"
+                   " JOIN codes c ON c.code_id = s.code_id"
+                   f" WHERE s.document_id IN ({','.join('?' * len(hidden))}) AND u.name <> ?", (*hidden, viewer))
 
 
 def _covered(starts: np.ndarray, ends: np.ndarray) -> int:
@@ -75,14 +113,16 @@ def _txt(value: Any) -> str:
 def codes_tree(proj) -> list[dict[str, Any]]:
     """Themes with their codes (definition, inclusion, exclusion, colour, segment count)."""
     codes = proj.codes()
-    counts = dict(proj._q("SELECT code_id, COUNT(*) FROM segments GROUP BY code_id"))
+    counts = Counter(dict(proj._q("SELECT c.path, COUNT(*) FROM segments s JOIN codes c ON c.code_id = s.code_id"
+                                  " GROUP BY c.path")))
+    counts.subtract(Counter(r[2] for r in _withheld(proj)))  # others' hidden codings are not counted
     themes: list[dict[str, Any]] = []
     by_path: dict[str, dict] = {}
     for rec in codes.to_dict("records"):
         item = {"id": int(rec["code_id"]), "path": rec["path"], "name": rec["name"],
                 "definition": _txt(rec["definition"]), "inclusion": _txt(rec["inclusion"]),
                 "exclusion": _txt(rec["exclusion"]), "example": _txt(rec["example"]),
-                "colour": _txt(rec["colour"]), "count": int(counts.get(rec["code_id"], 0)), "codes": []}
+                "colour": _txt(rec["colour"]), "count": int(counts.get(rec["path"], 0)), "codes": []}
         if not isinstance(rec["parent"], str):
             themes.append(item)
             by_path[rec["path"]] = item
@@ -93,7 +133,7 @@ def codes_tree(proj) -> list[dict[str, Any]]:
                                    "definition": _txt(rec["definition"]), "inclusion": _txt(rec["inclusion"]),
                                    "exclusion": _txt(rec["exclusion"]), "example": _txt(rec["example"]),
                                    "colour": _txt(rec["colour"]) or theme["colour"],
-                                   "count": int(counts.get(rec["code_id"], 0))})
+                                   "count": int(counts.get(rec["path"], 0))})
     return themes
 
 
@@ -110,11 +150,13 @@ def segments_of(proj, doc_id: int) -> list[dict[str, Any]]:
 def visible(proj, doc_id: int, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """*segments* of document *doc_id* that this request may see.
 
-    A host (the team server, for blind double-coding) may set ``proj.studio_segment_filter`` to a
-    function ``(doc_id, segments) -> segments``; the local studio sets none and sees everything.
+    On a document hidden for blind double-coding (:class:`HostView`) only the viewer's own codings;
+    the local studio sets no view and sees everything.
     """
-    keep = getattr(proj, "studio_segment_filter", None)
-    return segments if keep is None else keep(doc_id, segments)
+    view = _view(proj)
+    if view is None or int(doc_id) not in view.hidden:
+        return segments
+    return [s for s in segments if s["coder"] == view.viewer]
 
 
 def document_view(proj, doc_id: int) -> dict[str, Any]:
@@ -165,37 +207,92 @@ def check_new_coding(proj, doc_id: int, start: int, end: int, codes: list[str], 
 
 
 def next_suggestion(proj, after: int = 0, document: int | None = None) -> dict[str, Any] | None:
-    """The next pending suggestion after id *after* (wrapping round), with its context."""
-    sql = ("SELECT g.suggestion_id, d.document_id, d.name, k.name, c.path, c.name, c.definition, g.start, g.end,"
-           " g.rule FROM suggestions g JOIN documents d ON d.document_id = g.document_id JOIN codes c ON"
-           " c.code_id = g.code_id LEFT JOIN cases k ON k.case_id = d.case_id WHERE g.status = 'pending'")
-    params: list = []
+    """The next pending suggestion after id *after* (wrapping round), with its context.
+
+    With a host's :class:`HostView`, the suggestions this coder decided on a hidden document are not
+    pending for them (each coder decides those on their own), and ``others`` lists the decisions of
+    others they may see.
+    """
+    sql = "SELECT suggestion_id FROM suggestions WHERE status = 'pending'"
+    params: tuple = ()
     if document is not None:
-        sql += " AND g.document_id = ?"
-        params.append(int(document))
-    rows = proj._q(sql + " AND g.suggestion_id > ? ORDER BY g.suggestion_id LIMIT 1", (*params, int(after)))
-    if not rows:
-        rows = proj._q(sql + " ORDER BY g.suggestion_id LIMIT 1", tuple(params))
-    if not rows:
+        sql += " AND document_id = ?"
+        params = (int(document),)
+    ids = np.array([r[0] for r in proj._q(sql + " ORDER BY suggestion_id", params)], dtype=np.int64)
+    view = _view(proj)
+    if view is not None and view.suggestions is not None and len(ids):
+        ids = ids[~np.isin(ids, np.fromiter(view.suggestions.excluded(proj), dtype=np.int64))]
+    if not len(ids):
         return None
+    later = ids[ids > int(after)]
+    chosen = int(later[0] if len(later) else ids[0])
+    rows = proj._q("SELECT g.suggestion_id, d.document_id, d.name, k.name, c.path, c.name, c.definition, g.start,"
+                   " g.end, g.rule FROM suggestions g JOIN documents d ON d.document_id = g.document_id JOIN codes c"
+                   " ON c.code_id = g.code_id LEFT JOIN cases k ON k.case_id = d.case_id WHERE g.suggestion_id = ?",
+                   (chosen,))
     sid, doc_id, doc, case, code, code_name, definition, a, b, rule = rows[0]
     text = proj.document_text(doc_id)
-    n_pending = proj._q("SELECT COUNT(*) FROM suggestions WHERE status = 'pending'" +
-                        (" AND document_id = ?" if document is not None else ""), tuple(params))[0][0]
+    others = view.suggestions.others(proj, sid) if view is not None and view.suggestions is not None else []
     return {"id": sid, "document_id": doc_id, "document": doc, "case": case or "", "code": code,
             "code_name": code_name, "definition": definition or "", "rule": rule,
-            "before": text[max(0, a - 300):a], "text": text[a:b], "after": text[b:b + 300], "n_pending": n_pending}
+            "before": text[max(0, a - 300):a], "text": text[a:b], "after": text[b:b + 300], "n_pending": len(ids),
+            "others": others}
+
+
+def decide_suggestion(proj, suggestion: int, decision: str, *, coder: str, reason: str | None = None) -> int | None:
+    """Accept or reject a suggestion for *coder* (through the host's own review, when it keeps one)."""
+    view = _view(proj)
+    if view is not None and view.suggestions is not None:
+        return view.suggestions.decide(proj, suggestion, decision, reason)
+    return proj.decide_suggestion(suggestion, decision, coder=coder, reason=reason)
+
+
+def framework_matrix(proj, codes: list[str] | None = None, cases: list[str] | None = None):
+    """The framework matrix as this request may see it.
+
+    While documents are hidden for blind double-coding (:class:`HostView`), the counts leave out the
+    other coders' codings on them, a cell's quotes are only those visible, and in a case that has a
+    hidden document only the viewer's own summaries are shown (another's summary may rest on work
+    still hidden); links to hidden codings are dropped.
+    """
+    m = proj.framework_matrix(codes=codes, cases=cases)
+    viewer, hidden = _hidden(proj)
+    if not hidden:
+        return m
+    withheld = _withheld(proj)
+    gone = Counter((r[1], r[2]) for r in withheld if r[1] is not None)
+    hidden_cases = {r[0] for r in proj._q("SELECT k.name FROM documents d JOIN cases k ON k.case_id = d.case_id"
+                                          f" WHERE d.document_id IN ({','.join('?' * len(hidden))})", tuple(hidden))}
+    cells = m.cells.copy()
+    keys = list(zip(cells["case"], cells["code"]))
+    cells["n_segments"] = cells["n_segments"].to_numpy() - np.array([gone.get(k, 0) for k in keys], dtype=np.int64)
+    others = (cells["case"].isin(hidden_cases) & (cells["author"] != viewer)).to_numpy()
+    cells.loc[others, ["summary", "automatic_summary", "author", "modified_at"]] = np.nan
+    ids = {r[0] for r in withheld}
+    cells["segment_ids"] = [() if o else tuple(x for x in refs if x not in ids)
+                            for o, refs in zip(others.tolist(), cells["segment_ids"])]
+    prov = {**m.provenance, "blind_hidden_documents": len(hidden), "viewer": viewer}
+    return dataclasses.replace(m, cells=cells, provenance=prov)
+
+
+def check_chart(proj, case: str) -> None:
+    """Refuse a summary in a case with a hidden document: it would replace a summary the writer cannot see."""
+    _viewer, hidden = _hidden(proj)
+    if hidden and proj._q("SELECT 1 FROM documents d JOIN cases k ON k.case_id = d.case_id WHERE k.name = ? AND"
+                          f" d.document_id IN ({','.join('?' * len(hidden))})", (case, *hidden)):
+        raise StudioError(403, f"Case {case} has documents hidden for blind double-coding: its summaries are "
+                               "written after the lead releases them.")
 
 
 def matrix_view(proj, theme: str | None) -> dict[str, Any]:
     themes = [(r[0], r[1]) for r in proj._q("SELECT path, name FROM codes WHERE parent_id IS NULL"
                                              " ORDER BY sort_order, code_id")]
     if not themes:
-        return {"themes": [], "theme": None, "codes": [], "rows": []}
+        return {"themes": [], "theme": None, "codes": [], "groups": [], "grouped": False, "n_hidden": 0}
     theme = theme or themes[0][0]
     if theme not in {t for t, _ in themes}:
         raise KeyError(f"No theme {theme!r} in this project.")
-    m = proj.framework_matrix(codes=[theme])
+    m = framework_matrix(proj, codes=[theme])
     cells = m.cells
     codes = [{"path": c, "name": m.code_names.get(c, c)} for c in m.codes]
     by_case: dict[str, dict] = {}
@@ -210,31 +307,48 @@ def matrix_view(proj, theme: str | None) -> dict[str, Any]:
         if not groups or groups[-1]["group"] != row["group"]:
             groups.append({"group": row["group"], "rows": []})
         groups[-1]["rows"].append(row)
-    return {"themes": themes, "theme": theme, "codes": codes, "groups": groups, "grouped": bool(m.group_by)}
+    return {"themes": themes, "theme": theme, "codes": codes, "groups": groups, "grouped": bool(m.group_by),
+            "n_hidden": len(_hidden(proj)[1])}
 
 
 def cell_view(proj, case: str, code: str) -> dict[str, Any]:
     proj._case_id(case)
     proj._code_id(code)
-    m = proj.framework_matrix(codes=[code], cases=[case])
+    m = framework_matrix(proj, codes=[code], cases=[case])
     row = m.cells[m.cells["code"] == code]
     if row.empty:
         raise KeyError(f"No matrix cell for case {case!r} and code {code!r}.")
     ev = m.evidence(case, code)
+    ev = ev[~ev["segment_id"].isin([r[0] for r in _withheld(proj)])]
     summary = row["summary"].iloc[0]
     name = proj._q("SELECT name FROM codes WHERE path = ?", (code,))[0][0]
     return {"case": case, "code": code, "code_name": name, "summary": summary if isinstance(summary, str) else "",
+            "n_hidden": len(_hidden(proj)[1]),
             "quotes": [{"id": int(r["segment_id"]), "document": r["document"], "coder": r["coder"],
                         "code": r["code"], "text": r["text"], "before": r["context_before"],
                         "after": r["context_after"], "linked": bool(r["linked"])} for r in ev.to_dict("records")]}
 
 
 def agreement_view(proj, coders: list[str], documents: list[str], unit: str) -> dict[str, Any]:
+    """Agreement between *coders* on *documents* (none: every document they coded).
+
+    While documents are hidden for blind double-coding (:class:`HostView`), agreement compares coders,
+    so it is computed on the other documents only: the hidden ones are left out (``n_hidden`` says how
+    many) until the lead releases them.
+    """
+    _viewer, hidden = _hidden(proj)
+    not_hidden = "" if not hidden else f" WHERE s.document_id NOT IN ({','.join('?' * len(hidden))})"
     all_coders = [r[0] for r in proj._q("SELECT DISTINCT u.name FROM segments s JOIN users u ON"
-                                        " u.user_id = s.coder_id ORDER BY u.name")]
-    all_docs = proj.documents()["name"].tolist()
+                                        f" u.user_id = s.coder_id{not_hidden} ORDER BY u.name", tuple(hidden))]
+    docs = proj.documents()
+    hidden_names = set(docs.loc[docs["document_id"].isin(hidden), "name"])
+    all_docs = [d for d in docs["name"].tolist() if d not in hidden_names]
     out: dict[str, Any] = {"all_coders": all_coders, "all_documents": all_docs, "coders": coders,
-                           "documents": documents, "unit": unit, "result": None}
+                           "documents": documents, "unit": unit, "result": None, "n_hidden": len(hidden)}
+    for d in documents:
+        if d in hidden_names:
+            raise StudioError(403, f"{d} is hidden for blind double-coding: agreement on it is shown after the "
+                                   "lead releases it.")
     if len(coders) < 2:
         return out
     for c in coders:
@@ -243,7 +357,7 @@ def agreement_view(proj, coders: list[str], documents: list[str], unit: str) -> 
     for d in documents:
         proj._doc_id(d)
     segs, texts = proj._coded_spans(coders)
-    chosen = documents or sorted(set(segs["document"]))
+    chosen = documents or sorted(set(segs["document"]) - hidden_names)
     segs = segs[segs["document"].isin(chosen)]
     texts = {d: proj.document_text(d) for d in chosen}
     if segs.empty:

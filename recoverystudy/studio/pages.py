@@ -168,8 +168,8 @@ async def decide(request: Request) -> Response:
     reason = _text(form, "reason", limit=2000) or None
     if decision not in ("accept", "reject"):
         raise StudioError(400, "The decision must be accept or reject.")
-    await request.app.state.worker.run(lambda p: p.decide_suggestion(sug_id, decision, coder=coder, reason=reason),
-                                       coder=coder)
+    await request.app.state.worker.run(
+        lambda p: data.decide_suggestion(p, sug_id, decision, coder=coder, reason=reason), coder=coder)
     q = {"after": sug_id, "done": f"Suggestion {sug_id} {decision}ed."}
     if form.get("document"):
         q["document"] = int_param(form.get("document"), "document")
@@ -263,8 +263,8 @@ async def chart(request: Request) -> Response:
     case, code = _text(form, "case", required=True), _text(form, "code", required=True)
     summary = _text(form, "summary", required=True)
     segs = [int_param(s, "A quote id") for s in form.getlist("segments")]
-    await request.app.state.worker.run(lambda p: p.chart(case, code, summary, segments=segs, author=coder),
-                                       coder=coder)
+    await request.app.state.worker.run(
+        lambda p: (data.check_chart(p, case), p.chart(case, code, summary, segments=segs, author=coder)), coder=coder)
     return _see_other("/matrix?" + urlencode({"theme": code.split("/")[0]}))
 
 
