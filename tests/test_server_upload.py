@@ -71,7 +71,10 @@ def test_lead_uploads_a_document_through_the_form(team, lead_form):
     finally:
         proj.close()
     log = _audit(team)[n0:]
-    assert [(e["user"], e["action"], e["after"]["path"]) for e in log] == [("lead", "document.add", "/documents")]
+    assert [(e["user"], e["action"]) for e in log] == [("lead", "document.add")]
+    assert log[0]["before"] is None
+    assert log[0]["after"] == {"documents": [{"document": new_id, "name": "Site 3 notes", "case": "SU09",
+                                              "kind": "field notes", "n_chars": len(NOTE)}]}
     page = client.get(f"/p/alpha/documents/{new_id}")
     assert page.status_code == 200 and "the first time anyone asked me" in page.text
 
