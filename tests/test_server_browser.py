@@ -160,15 +160,40 @@ def test_invited_coder_joins_codes_a_sentence_and_writes_a_memo(page, site):
 
 
 def test_viewer_reads_but_cannot_code(page, site):
+    proj = rs.Project.open(project_url(site["db"], "alpha"))
+    try:  # the lead's coding, with a memo, that the viewer may read
+        start = TEXT_A.index("Nobody asked")
+        proj.code("D1", start, start + len("Nobody asked"), CODE, coder="lead", memo="Lead's reading: not asked.")
+    finally:
+        proj.close()
     _log_in(page, site, "viewer")
     before = len(_segments(site))
     _open_document(page, site)
     assert SENTENCE in page.locator("#transcript").inner_text()
-    marks = page.locator("mark.hl").count()  # (the other scenarios' codings, which a viewer may read)
-    drag_select(page, "Nobody asked what I wanted")
-    page.locator(f"button.apply-code[data-path='{CODE}']").click()
-    page.wait_for_selector("#status.error")
-    assert page.locator("#status").inner_text() == "Your role in this project is viewer: you can read but not change it."
+    # the page says plainly that this role reads only, and offers no coding controls
+    assert page.locator("#read-only").is_visible()
+    assert "does not let you code" in page.locator("#read-only").inner_text()
+    for control in ("button.apply-code", "#apply-ticked", ".tick", "#undo", "#redo"):
+        assert page.locator(control).count() == 0, control
+    assert page.locator(".code-name").count() > 0  # the codebook can still be read and searched
+    page.fill("#code-search", "risk assessment")
+    assert page.locator(".code-item:visible").count() >= 1
+    marks = page.locator("mark.hl").count()
+    drag_select(page, "what I wanted")
+    page.locator("#transcript .turn").first.focus()
+    page.keyboard.press("u")  # the undo shortcut does nothing for a viewer
+    # a hand-made request from the page is refused by the server all the same
+    refused = page.evaluate("""(code) => fetch(document.querySelector('meta[name="rs-root"]').content
+        + '/api/documents/1/segments', {method: 'POST', headers: {'Content-Type': 'application/json',
+        'X-CSRF-Token': RS.csrf()}, body: JSON.stringify({codes: [code], start: 0, end: 5})})
+        .then(async (r) => [r.status, (await r.json()).error])""", CODE)
+    assert refused == [403, "Your role in this project is viewer: you can read but not change it."]
+    assert marks >= 1
+    page.locator("mark.hl", has_text="Nobody asked").first.click()  # a coding opens read-only
+    page.wait_for_selector("#coding-panel:not([hidden])")
+    assert "lead: Lead's reading: not asked." in page.locator("#coding-panel").inner_text()
+    assert page.locator("#coding-panel button").count() == 0
+    assert page.locator("#coding-panel textarea").count() == 0
     assert page.locator("mark.hl").count() == marks
     assert len(_segments(site)) == before
 

@@ -134,10 +134,11 @@ async def document(request: Request) -> Response:
     doc_id = int_param(request.path_params["doc_id"], "The document id")
     view = await request.app.state.worker.run(data.document_view, doc_id)
     payload = {"document": view["id"], "n_chars": view["n_chars"], "segments": view["segments"], "text": view["text"],
-               "coder": identity(request).name,
+               "coder": identity(request).name, "can_code": identity(request).can_code,
                "codes": {c["path"]: {"name": c["name"], "colour": c["colour"], "theme": t["name"]}
                          for t in view["themes"] for c in [t, *t["codes"]]}}
-    return render(request, "document.html", title=view["name"], doc=view, payload=payload)
+    return render(request, "document.html", title=view["name"], doc=view, payload=payload,
+                  can_code=identity(request).can_code)
 
 
 # -- suggestions -----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  var P, text, astral = false, cps = null, docId, me;
+  var P, text, astral = false, cps = null, docId, me, readOnly = false;
   var segs = [];          /* {id, start, end (code points), us, ue (UTF-16), code, coder, memos} */
   var byId = {};
   var turns = [];         /* {el, p, labels, s, e} in UTF-16 units */
@@ -195,6 +195,7 @@
     document.getElementById("redo").disabled = !r;
   }
   function applyCodes(paths) {
+    if (readOnly) { return Promise.resolve(); }
     if (!sel) { RS.status("Select some text first (mouse, or t / s on a turn).", true); return Promise.resolve(); }
     if (!paths.length) { RS.status("Choose a code.", true); return Promise.resolve(); }
     var t0 = performance.now();
@@ -209,6 +210,7 @@
       }).catch(fail);
   }
   function history(kind) {
+    if (readOnly) { return Promise.resolve(); }
     return RS.api("POST", "/api/" + kind, { document: docId }).then(function (data) {
       update(data.segments);
       setHistory(data.can_undo, data.can_redo);
@@ -250,6 +252,14 @@
     card.appendChild(h);
     card.appendChild(el("p", "muted", "Coded by " + d.coder + " · characters " + d.start + "–" + d.end));
     card.appendChild(el("blockquote", "quote", d.text));
+    if (readOnly) {
+      if (d.memos.length) {
+        var read = el("ul", "memos");
+        d.memos.forEach(function (m) { read.appendChild(el("li", "", m.author + ": " + m.text)); });
+        card.appendChild(read);
+      }
+      return card;
+    }
     if (d.coder !== me) {
       var lab = el("label", "inline");
       var cb = el("input", "others"); cb.type = "checkbox";
@@ -386,7 +396,7 @@
   /* -- start ---------------------------------------------------------------------------------------- */
   function start() {
     P = JSON.parse(document.getElementById("payload").textContent);
-    text = P.text; docId = P.document; me = P.coder;
+    text = P.text; docId = P.document; me = P.coder; readOnly = P.can_code === false;
     buildIndex();
     document.querySelectorAll("#transcript .turn").forEach(function (art, i) {
       art.setAttribute("data-i", String(i));
@@ -407,6 +417,14 @@
       if (lab) { openCodings([Number(lab.getAttribute("data-seg"))]); }
     });
     tr.addEventListener("focusin", function (ev) { var t = turnOf(ev.target); if (t) { lastTurn = turns.indexOf(t); } });
+    var search = document.getElementById("code-search");
+    search.addEventListener("input", filterCodes);
+    document.addEventListener("keydown", onKey);
+    if (readOnly) {  /* a viewer: reading, searching the codes and opening codings, nothing that changes */
+      tr.setAttribute("data-ready", "1");
+      window.rsReadyMs = performance.now();
+      return;
+    }
     document.getElementById("code-list").addEventListener("click", function (ev) {
       var b = ev.target.closest ? ev.target.closest("button.apply-code") : null;
       if (b) { applyCodes([b.getAttribute("data-path")]); }
@@ -414,8 +432,6 @@
     document.getElementById("apply-ticked").addEventListener("click", function () {
       applyCodes(Array.prototype.map.call(document.querySelectorAll("#code-list .tick:checked"), function (c) { return c.value; }));
     });
-    var search = document.getElementById("code-search");
-    search.addEventListener("input", filterCodes);
     search.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") {
         ev.preventDefault();
@@ -428,7 +444,6 @@
     });
     document.getElementById("undo").addEventListener("click", function () { history("undo"); });
     document.getElementById("redo").addEventListener("click", function () { history("redo"); });
-    document.addEventListener("keydown", onKey);
     RS.api("GET", "/api/documents/" + docId + "/segments").then(function (d) { setHistory(d.can_undo, d.can_redo); }).catch(fail);
     tr.setAttribute("data-ready", "1");
     window.rsReadyMs = performance.now();
