@@ -256,3 +256,28 @@ def test_an_oversized_studio_write_is_refused_before_it_is_read(team):
                headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert len(team.client("lead").get("/api/projects/alpha/audit").json()["audit"]) == n0
+
+
+def test_a_theme_summary_in_a_hidden_case_does_not_give_itself_away_by_its_column(team):
+    """Found when the filtered matrix landed: a lead's summary at theme level in a case with a hidden
+    document gave the theme a column of its own, so a coder could tell that such a summary existed."""
+    lead, b = team.client("lead"), team.client("coder2")
+    proj = _open(team)
+    try:
+        d5 = int(proj.add_document("SU05: a transcript of its own for the theme column.", name="D5", case="C5"))
+    finally:
+        proj.close()
+    _hide(team, [d5])
+    r = lead.post("/p/alpha/matrix/cell", data={"case": "C5", "code": "risk", "summary": "THEME-LEVEL-SECRET",
+                                                "csrf_token": lead.headers["X-CSRF-Token"]}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    lead_codes = [c["path"] for c in lead.get("/api/projects/alpha/matrix?theme=risk").json()["codes"]]
+    b_codes = [c["path"] for c in b.get("/api/projects/alpha/matrix?theme=risk").json()["codes"]]
+    assert lead_codes[0] == "risk" and b_codes == lead_codes[1:]
+    page = b.get("/p/alpha/matrix?theme=risk")
+    assert page.status_code == 200 and "THEME-LEVEL-SECRET" not in page.text
+    assert 'data-code="risk"' not in page.text and 'code=risk"' not in page.text and "code=risk&" not in page.text
+    _hide(team, [d5], hidden=False)  # released: the column and its summary are there for everyone
+    b_codes = [c["path"] for c in b.get("/api/projects/alpha/matrix?theme=risk").json()["codes"]]
+    assert b_codes == lead_codes
+    assert "THEME-LEVEL-SECRET" in b.get("/p/alpha/matrix?theme=risk").text

@@ -271,8 +271,15 @@ def framework_matrix(proj, codes: list[str] | None = None, cases: list[str] | No
     ids = {r[0] for r in withheld}
     cells["segment_ids"] = [() if o else tuple(x for x in refs if x not in ids)
                             for o, refs in zip(others.tolist(), cells["segment_ids"])]
+    # a theme that has codes is a column of its own only because a summary was charted at theme level;
+    # when every such summary is withheld, the column goes too (its presence would tell that one exists)
+    charted_only = [c for c in m.codes if any(k.startswith(c + "/") for k in m.codes)]
+    shown = cells[["summary", "automatic_summary"]].notna().any(axis=1)
+    dropped = {c for c in charted_only if not shown[cells["code"] == c].any()}
+    if dropped:
+        cells = cells[~cells["code"].isin(dropped)].reset_index(drop=True)
     prov = {**m.provenance, "blind_hidden_documents": len(hidden), "viewer": viewer}
-    return dataclasses.replace(m, cells=cells, provenance=prov)
+    return dataclasses.replace(m, cells=cells, codes=tuple(c for c in m.codes if c not in dropped), provenance=prov)
 
 
 def check_chart(proj, case: str) -> None:
