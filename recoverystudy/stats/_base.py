@@ -214,17 +214,23 @@ def prepare_groups(data: Any, value: str, site: str, *, min_per_group: int = 2) 
     return Groups(y=y, codes=codes, labels=labels, n=n, exclusions=exclusions, value=value, site=site)
 
 
-def group_moments(y: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def group_moments(y: np.ndarray, codes: np.ndarray, k: int, n: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-group n, mean and unbiased variance (two-pass, so it stays accurate for large means).
+
+    *n*, the group sizes, when the caller knows them already.  One temporary array of length N.
 
     >>> n, m, v = group_moments(np.array([1.0, 2, 3, 5]), np.array([0, 0, 1, 1]), 2)
     >>> n.tolist(), m.tolist(), v.tolist()
     ([2, 2], [1.5, 4.0], [0.5, 2.0])
     """
-    n = np.bincount(codes, minlength=k)
+    if n is None:
+        n = np.bincount(codes, minlength=k)
     mean = np.bincount(codes, weights=y, minlength=k) / n
-    dev = y - mean[codes]
-    var = np.bincount(codes, weights=dev * dev, minlength=k) / (n - 1)
+    dev = mean[codes]
+    np.subtract(y, dev, out=dev)
+    dev *= dev
+    var = np.bincount(codes, weights=dev, minlength=k) / (n - 1)
     return n, mean, var
 
 

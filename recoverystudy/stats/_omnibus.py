@@ -61,8 +61,10 @@ def _assumptions(groups: Groups, desc: pd.DataFrame) -> pd.DataFrame:
     k = groups.k
     rows = []
     for check, centre in (("brown_forsythe", desc["median"].to_numpy()), ("levene", desc["mean"].to_numpy())):
-        z = np.abs(groups.y - centre[groups.codes])
-        n, m, v = group_moments(z, groups.codes, k)
+        z = centre[groups.codes]  # absolute deviations from the site's centre, in one array
+        np.subtract(groups.y, z, out=z)
+        np.abs(z, out=z)
+        n, m, v = group_moments(z, groups.codes, k, groups.n)
         F, df1, df2, p = _anova(n, m, v)
         note = (
             "median-centred Levene test"
