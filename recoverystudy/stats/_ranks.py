@@ -104,7 +104,7 @@ def rank_groups(y: np.ndarray, codes: np.ndarray, k: int) -> RankedGroups:
     ([1.0, 3.0, 2.0, 3.0], [0, 2, 4])
     """
     y = np.asarray(y, dtype=float)
-    codes = np.asarray(codes)
+    codes = np.asarray(codes, dtype=np.intp)
     order = np.argsort(y)
     ys = y[order]
     cs = codes[order]
