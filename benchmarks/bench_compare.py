@@ -95,6 +95,7 @@ def main() -> None:
                     "pg": lambda: pg.kruskal(data=small, dv="continuous", between="site")}, repeat=1)
     print(f"for the record: ci_method='bootstrap' (2,000 resamples) on 6 x 10,000 continuous: {t['boot']:.2f} s "
           f"({t['boot'] / t['pg']:.0f}x pg.kruskal)")
+    print(f"at the end: {machine()}")  # the load can change during the run: report both ends
 
 
 if __name__ == "__main__":

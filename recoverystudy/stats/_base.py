@@ -24,6 +24,7 @@ from scipy import stats
 
 from recoverystudy._validate import check_columns, check_frame, check_option
 from recoverystudy.errors import EmptyDataError, ExclusionWarning, InsufficientDataError, StatisticsError
+from recoverystudy.stats._ranks import RankedGroups, rank_groups, small_codes
 
 ADJUST_METHODS = ("holm", "hochberg", "bonferroni", "bh", "by", "none")
 #: how each adjustment is named in plain-English summaries
@@ -58,6 +59,26 @@ class Groups:
     def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-site (n, mean, variance), computed once."""
         return group_moments(self.y, self.codes, self.k)
+
+    @cached_property
+    def ranked(self) -> RankedGroups:
+        """The one sort of the pooled values (ranks, ties, H), shared by every rank-based step."""
+        return rank_groups(self.y, self.codes, self.k)
+
+    @cached_property
+    def values_by_site(self) -> np.ndarray:
+        """The values grouped by site (site order), ascending within each site; computed once.
+
+        Taken from :attr:`ranked` when the data have been ranked already; otherwise a radix sort of the
+        site codes and one sort per site.
+        """
+        if "ranked" in self.__dict__:
+            return self.ranked.values_by_site()
+        ys = self.y[np.argsort(small_codes(self.codes, self.k), kind="stable")]
+        starts = np.concatenate([[0], np.cumsum(self.n)])
+        for g in range(self.k):
+            ys[starts[g] : starts[g + 1]].sort()
+        return ys
 
 
 EXCLUSION_COLUMNS = ["outcome", "reason", "site", "n_rows", "rows"]
@@ -193,32 +214,34 @@ def prepare_groups(data: Any, value: str, site: str, *, min_per_group: int = 2) 
     return Groups(y=y, codes=codes, labels=labels, n=n, exclusions=exclusions, value=value, site=site)
 
 
-def group_moments(y: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def group_moments(y: np.ndarray, codes: np.ndarray, k: int, n: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-group n, mean and unbiased variance (two-pass, so it stays accurate for large means).
+
+    *n*, the group sizes, when the caller knows them already.  One temporary array of length N.
 
     >>> n, m, v = group_moments(np.array([1.0, 2, 3, 5]), np.array([0, 0, 1, 1]), 2)
     >>> n.tolist(), m.tolist(), v.tolist()
     ([2, 2], [1.5, 4.0], [0.5, 2.0])
     """
-    n = np.bincount(codes, minlength=k)
+    if n is None:
+        n = np.bincount(codes, minlength=k)
     mean = np.bincount(codes, weights=y, minlength=k) / n
-    dev = y - mean[codes]
-    var = np.bincount(codes, weights=dev * dev, minlength=k) / (n - 1)
+    dev = mean[codes]
+    np.subtract(y, dev, out=dev)
+    dev *= dev
+    var = np.bincount(codes, weights=dev, minlength=k) / (n - 1)
     return n, mean, var
 
 
 def descriptives(groups: Groups, confidence: float = 0.95) -> pd.DataFrame:
     """Per-site descriptive table (see :func:`recoverystudy.compare_sites` for the columns)."""
-    k = groups.k
     n, mean, var = groups.moments
     sd = np.sqrt(var)
     se = sd / np.sqrt(n)
     tq = stats.t.ppf(0.5 + confidence / 2, n - 1)
-    # values sorted within site: a stable (radix) sort by site code, then each site's block sorted
-    ys = groups.y[np.argsort(groups.codes.astype(np.int32), kind="stable")]
+    ys = groups.values_by_site  # sorted within site, site after site
     starts = np.concatenate([[0], np.cumsum(n)[:-1]])
-    for g in range(k):
-        ys[starts[g] : starts[g] + n[g]].sort()
 
     def q(p: float) -> np.ndarray:  # R quantile type 7 (numpy "linear"), per group, vectorised
         h = (n - 1) * p

@@ -61,8 +61,10 @@ def _assumptions(groups: Groups, desc: pd.DataFrame) -> pd.DataFrame:
     k = groups.k
     rows = []
     for check, centre in (("brown_forsythe", desc["median"].to_numpy()), ("levene", desc["mean"].to_numpy())):
-        z = np.abs(groups.y - centre[groups.codes])
-        n, m, v = group_moments(z, groups.codes, k)
+        z = centre[groups.codes]  # absolute deviations from the site's centre, in one array
+        np.subtract(groups.y, z, out=z)
+        np.abs(z, out=z)
+        n, m, v = group_moments(z, groups.codes, k, groups.n)
         F, df1, df2, p = _anova(n, m, v)
         note = (
             "median-centred Levene test"
@@ -82,10 +84,11 @@ def _assumptions(groups: Groups, desc: pd.DataFrame) -> pd.DataFrame:
             }
         )
     for g, lab in enumerate(groups.labels):
-        x = groups.y[groups.codes == g]
-        if x.size < 3:
+        size = int(groups.n[g])  # the site's values are gathered only when the test is computed
+        x = groups.y[groups.codes == g] if 3 <= size <= 5000 else None
+        if size < 3:
             stat, p, note = np.nan, np.nan, "needs at least 3 observations"
-        elif x.size > 5000:
+        elif size > 5000:
             stat, p, note = np.nan, np.nan, "not computed above 5000 observations (as R shapiro.test)"
         elif np.ptp(x) == 0:
             stat, p, note = np.nan, np.nan, "all values are equal"
@@ -100,7 +103,7 @@ def _assumptions(groups: Groups, desc: pd.DataFrame) -> pd.DataFrame:
                 "df1": np.nan,
                 "df2": np.nan,
                 "p": p,
-                "n": x.size,
+                "n": size,
                 "note": note,
             }
         )

@@ -15,7 +15,10 @@ Designs*, Springer, ch. 7).  From the Hájek projection, observation j of site h
     Z_g(X_hj) = 1[h = g] (Ĥ(X_hj) − p̂_g) / λ_g − F̂_g(X_hj)            (g = 1..k)
 
 to N (p̂_g − p_g), so Cov(p̂) = Σ_h n_h S_h / N², S_h the covariance of Z within site h.  Every quantity
-comes from ONE sort of the data: F̂_g at each tie block is a cumulative count of site g's values.
+comes from ONE sort of the data (:func:`._ranks.rank_groups`, shared with H, Dunn's table and the
+quartiles): F̂_g at each tie block is a cumulative count of site g's values, and the N × k placements are
+written straight into site order (site h's rows contiguous), one column per site, so that each S_h is a
+plain matrix product over a contiguous block.
 
 The interval (:func:`relative_effect_draws`) draws p* ~ N(p̂, Cov(p̂)) and maps each draw through the
 formula of H, then takes percentiles: the large-sample form of the stratified percentile bootstrap
@@ -27,63 +30,68 @@ from __future__ import annotations
 
 import numpy as np
 
-from recoverystudy.stats._ranks import h_from_ranks, tie_blocks
+from recoverystudy.stats._ranks import RankedGroups, rank_groups
 
 __all__ = ["h_draws", "relative_effects"]
 
 
-def relative_effects(y: np.ndarray, codes: np.ndarray, k: int
+def relative_effects(y: np.ndarray, codes: np.ndarray, k: int, ranked: RankedGroups | None = None
                      ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Relative effects p̂ (length k), their estimated covariance (k × k), the tie factor and H.
 
-    H is computed from the mid-ranks exactly as :func:`._ranks.kruskal_h` (same sort).
+    H is computed from the mid-ranks exactly as :func:`._ranks.kruskal_h`.  *ranked* is the one sort of
+    the data (:func:`._ranks.rank_groups`), shared with H, Dunn's table and the descriptives; it is
+    made here when not given.
 
     >>> y = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
     >>> p, V, tie, H = relative_effects(y, np.array([0, 0, 0, 0, 1, 1, 1, 1]), 2)
     >>> p.round(4).tolist(), tie, round(H, 6)   # mean ranks 2.5, 6.5: (2.5 - 0.5) / 8, (6.5 - 0.5) / 8
     ([0.25, 0.75], 1.0, 5.333333)
     """
-    y = np.asarray(y, dtype=float)
-    codes = np.asarray(codes, dtype=np.int64)
-    N = y.size
-    order, block, counts = tie_blocks(y)
-    n = np.bincount(codes, minlength=k).astype(float)
+    if ranked is None:
+        ranked = rank_groups(y, codes, k)
+    N = ranked.ys.size
+    n = ranked.n.astype(float)
     lam = n / N
-    # everything below is in sorted order: within-site covariances do not depend on the order
-    cs = codes[order]
-    rows = np.arange(N)
-    if counts.size == N:  # no ties: the mid-ECDF of site g at a value is (# of g up to it - 1/2 if own) / n_g
-        F = np.zeros((N, k))
-        F[rows, cs] = 1.0
-        np.cumsum(F, axis=0, out=F)
-        F[rows, cs] -= 0.5
-        ranks = rows + 1.0
-    else:                 # ties: counts per tie block and site, then the mid-ECDF at each block
-        per_block = np.bincount(block * k + cs, minlength=counts.size * k).reshape(counts.size, k).astype(float)
-        Fb = np.cumsum(per_block, axis=0)
-        Fb -= 0.5 * per_block
-        F = Fb[block]
-        del per_block, Fb
-        ranks = (np.cumsum(counts) - counts + (counts + 1) / 2.0)[block]
-    F /= n                                                  # (N, k): F_g at each value
-    H = h_from_ranks(ranks, counts, cs, k)
-    Hmid = F @ lam                                          # pooled mid-ECDF = (midrank - 1/2) / N
-    p = np.bincount(cs, weights=Hmid, minlength=k) / n
-    np.negative(F, out=F)                                   # F becomes Z (see the module notes)
-    F[rows, cs] += (Hmid - p[cs]) / lam[cs]
-    by_site = np.argsort(cs, kind="stable")
-    Z = F[by_site]
-    bounds = np.concatenate([[0], np.cumsum(n.astype(np.int64))])
+    bounds = ranked.bounds
+    # The placements are built straight into site order (rows of site h contiguous, ascending values),
+    # one column per site g: F[:, g] is site g's mid-ECDF at each value, from the counts of g's values
+    # per tie block (a position, without ties) - no N x k one-hot matrix, no N x k gather.
+    blk = ranked.blocks_by_site()
+    m = ranked.n_blocks
+    F = np.empty((N, k))
+    col = np.empty(N)
+    for g in range(k):
+        own = blk[bounds[g]:bounds[g + 1]]
+        per = np.bincount(own, minlength=m)                     # g's values in each tie block
+        Fg = np.cumsum(per, dtype=float)                        # g's values up to each block (exact)
+        if ranked.block is None:                                # mid-ECDF count: ≤ minus half of =
+            Fg[own] -= 0.5
+        else:
+            Fg -= 0.5 * per
+        Fg /= n[g]
+        np.take(Fg, blk, out=col, mode="clip")                  # at each value, in site order
+        F[:, g] = col
+        del per, Fg
+    del col
+    Hmid = F @ lam                                              # pooled mid-ECDF = (midrank - 1/2) / N
+    # each site's mean, summed in order (as np.bincount does)
+    p = np.array([np.cumsum(Hmid[bounds[g]:bounds[g + 1]])[-1] if n[g] else 0.0 for g in range(k)]) / n
+    # F becomes -Z (see the module notes); the covariance of -Z is that of Z
+    for h in range(k):
+        a, b = bounds[h], bounds[h + 1]
+        F[a:b, h] -= (Hmid[a:b] - p[h]) / lam[h]
+    del Hmid
     V = np.zeros((k, k))
-    for h in range(k):                                      # k small covariance matrices, not a loop over people
-        Zh = Z[bounds[h]:bounds[h + 1]]
+    for h in range(k):                                  # k small covariance matrices, not a loop over people
+        Zh = F[bounds[h]:bounds[h + 1]]
         nh = Zh.shape[0]
         if nh > 1:
             mu = Zh.mean(axis=0)
             V += (Zh.T @ Zh - nh * np.outer(mu, mu)) * (nh / (nh - 1.0))
     V /= float(N) ** 2
-    tie = 1.0 - float(np.sum(counts.astype(float) ** 3 - counts)) / (float(N) ** 3 - N)
-    return p, V, tie, H
+    tie = 1.0 - ranked.tie_sum / (float(N) ** 3 - N)
+    return p, V, tie, ranked.H
 
 
 def h_draws(p: np.ndarray, V: np.ndarray, tie: float, n: np.ndarray, n_draws: int,

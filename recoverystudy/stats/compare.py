@@ -76,13 +76,12 @@ def _compare_one(
 ) -> SiteComparison:
     groups = prepare_groups(data, value, site)
     k, N = groups.k, groups.n_total
-    desc = descriptives(groups, ci)
     n, mean, var = groups.moments
     boot_info: dict = {}
     if method == "kruskal":
         es_items, H, boot_info = kruskal_effect_sizes(
             groups.y, groups.codes, k, ci=ci, alternative=alternative, n_boot=n_boot, seed=seed,
-            ci_method=ci_method,
+            ci_method=ci_method, ranked=groups.ranked,  # one sort: H, Dunn, placements, quartiles
         )
         omni = {
             "test": "kruskal_wallis",
@@ -139,6 +138,7 @@ def _compare_one(
                 )
                 for f, name in ((f_to_eta2, "eta2"), (f_to_omega2, "omega2"))
             ]
+    desc = descriptives(groups, ci)  # after the ranking (Kruskal): its quartiles reuse the sort
     omni.update(n=N, k=k)
     omnibus = pd.DataFrame([omni], columns=OMNIBUS_COLUMNS)
     if posthoc:

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from recoverystudy.stats._distributions import percentile_ci
-from recoverystudy.stats._ranks import h_from_counts, kruskal_h
+from recoverystudy.stats._ranks import RankedGroups, h_from_counts, rank_groups
 from recoverystudy.stats._relative_effects import h_draws, relative_effects
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.results import Result, base_provenance
@@ -408,6 +408,7 @@ def kruskal_effect_sizes(
     n_boot: int = 2000,
     seed: Any = None,
     ci_method: str = "auto",
+    ranked: RankedGroups | None = None,
 ) -> tuple[list[EffectSize], float, dict]:
     """η²_H and rank ε² for a Kruskal-Wallis comparison, with percentile intervals.
 
@@ -434,6 +435,9 @@ def kruskal_effect_sizes(
         placements, Brunner, Bathke & Konietschke 2018) and mapped through the formula of H; one
         sort of the data, however many draws.  ``"auto"``: bootstrap up to
         :data:`KRUSKAL_BOOTSTRAP_MAX_N` observations, asymptotic above.
+    ranked : RankedGroups, optional
+        The one sort of (y, codes) (``recoverystudy.stats._ranks.rank_groups``), when the caller
+        shares it with Dunn's table and the descriptives; made here otherwise.
 
     Returns
     -------
@@ -465,10 +469,11 @@ def kruskal_effect_sizes(
     n_total = y.size
     if ci_method == "auto":
         ci_method = "bootstrap" if n_total <= KRUSKAL_BOOTSTRAP_MAX_N else "asymptotic"
-    if ci_method == "asymptotic":  # one sort gives H and the relative effects
-        p_hat, V, tie, H = relative_effects(y, codes, k)
-    else:
-        H = kruskal_h(y, codes, k)
+    if ranked is None:
+        ranked = rank_groups(y, codes, k)
+    H = ranked.H
+    if ci_method == "asymptotic":  # the same sort gives the relative effects
+        p_hat, V, tie, _ = relative_effects(y, codes, k, ranked)
     eta2_h = (H - k + 1.0) / (n_total - k)
     eps = H / ((n_total**2 - 1.0) / (n_total + 1.0))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -476,7 +481,7 @@ def kruskal_effect_sizes(
         if ci_method == "bootstrap":
             Hb = _bootstrap_h(y, codes, k, int(n_boot), rng)
         else:
-            Hb = h_draws(p_hat, V, tie, np.bincount(codes, minlength=k), int(n_boot), rng)
+            Hb = h_draws(p_hat, V, tie, ranked.n, int(n_boot), rng)
         Hb = Hb[np.isfinite(Hb)]
     else:
         Hb = np.empty(0)

@@ -31,7 +31,6 @@ from recoverystudy.stats._base import (
 )
 from recoverystudy._validate import check_option, check_probability
 from recoverystudy.stats._distributions import tukey_quantile, tukey_sf
-from recoverystudy.stats._ranks import midranks
 from recoverystudy.stats._words import format_p
 from recoverystudy.stats.effsize import hedges_g_pairs
 from recoverystudy.results import Result, base_provenance
@@ -176,11 +175,11 @@ def dunn_table(groups: Groups, adjust: str = "holm") -> pd.DataFrame:
     """Dunn's test table from cleaned groups (see :func:`dunn`)."""
     check_option("adjust", adjust, ADJUST_METHODS)
     k = groups.k
-    ranks, ties = midranks(groups.y)
-    n = np.bincount(groups.codes, minlength=k)
-    mean_rank = np.bincount(groups.codes, weights=ranks, minlength=k) / n
+    ranked = groups.ranked  # the one sort shared with Kruskal-Wallis and its effect sizes
+    n = ranked.n
+    mean_rank = ranked.rank_sums / n
     N = float(groups.n_total)
-    C = float(np.sum(ties.astype(float) ** 3 - ties)) / (12.0 * (N - 1.0))
+    C = ranked.tie_sum / (12.0 * (N - 1.0))
     i, j = _pairs(k)
     est = mean_rank[j] - mean_rank[i]
     with np.errstate(invalid="ignore", divide="ignore"):
