@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,19 +34,24 @@ import pandas as pd
 
 import recoverystudy as rs
 from recoverystudy.report.demo_parts import (
+    PRIMARY,
     _audit,
+    _demo_jobs,
+    _detached,
     _heatmap,
     _integration,
     _LABELS,
+    _merge_detached,
     _missing,
+    _mp_context,
     _Notes,
     _qualitative,
     _site_means_figure,
     _write_workbook,
+    headline_findings,
 )
 from recoverystudy.quant.plots import item_fit, score_distributions
 from recoverystudy.stats.plots import forest_plot
-from recoverystudy.report.apa import format_p
 from recoverystudy.report.html import Section, figure_to_base64, methods_paragraphs, write_report
 from recoverystudy.report.word import write_docx
 
@@ -60,7 +67,6 @@ _INSTRUMENTS = (
 )
 #: Bootstrap size for a demo (the library's default is larger; the report states the size used).
 _ICC_BOOT = 100
-PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
               "Correlations, site model, England vs Wales", "Framework Method project", "Care-plan audit",
@@ -83,9 +89,13 @@ class DemoResult:
     notes : list of str
         Warnings raised by the library during the run (shown in the report).
     seconds, cpu_seconds : float
-        Wall-clock and CPU time of the run (the CPU figure does not depend on other load on the machine).
+        Wall-clock and CPU time of the run, the CPU time of the second process included (the CPU figure
+        does not depend on other load on the machine).
     timings : dict of str -> float
-        Seconds spent in each step of :data:`DEMO_STEPS`.
+        Seconds spent in each step of :data:`DEMO_STEPS` (the steps of the second process as measured
+        there: they overlap the statistics steps).
+    processes : int
+        1, or 2 when the project and the audit ran in a second process.
     """
 
     out_dir: Path
@@ -98,6 +108,7 @@ class DemoResult:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    processes: int = 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -155,7 +166,8 @@ class DemoRun:
 
 
 def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
-             progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
+             progress: Callable[[str, int, int], None] | None = None, n_jobs: int | None = None,
+             start_method: str | None = None) -> DemoResult:
     """Run the whole pipeline on the synthetic six-site study and write a report.
 
     The work is the sequence of step functions in :data:`STEPS` (one per entry of :data:`DEMO_STEPS`),
@@ -171,7 +183,14 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     scale : float, default=1.0
         Size of the synthetic study (see :func:`recoverystudy.synthetic.six_site_study`).
     progress : callable(step, index, n_steps), optional
-        Called at the start of each step (see :data:`DEMO_STEPS`).
+        Called at the start of each step (see :data:`DEMO_STEPS`), in order.
+    n_jobs : int, optional
+        1 runs every step in this process; 2 runs the Framework Method project and the care-plan audit
+        (which need only the generated study) in a second process while the statistics run here.  Default:
+        2 when this process may use two or more CPUs, else 1.  The report is the same either way.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How the second process is started (default: the platform's, i.e. spawn on macOS and Windows).
+        An error in the second process is raised here with its own type and message.
 
     Returns
     -------
@@ -187,17 +206,47 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     'report.html'
     """
     cpu0 = time.process_time()
+    jobs, ctx = _demo_jobs(n_jobs), _mp_context(start_method)
     run = DemoRun.start(out_dir, seed=seed, scale=scale)
     timings: dict[str, float] = {}
-    for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
-        if progress is not None:
-            progress(name, i, len(DEMO_STEPS))
-        started = time.perf_counter()
-        func(run)
-        timings[name] = time.perf_counter() - started
+    worker_cpu, pool, detached = 0.0, None, None
+    try:
+        for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
+            if progress is not None:
+                progress(name, i, len(DEMO_STEPS))
+            started = time.perf_counter()
+            if func in DETACHED and pool is not None:
+                if not isinstance(detached, dict):   # the first detached step: wait for the worker, merge all
+                    detached = _collect(detached)
+                    _merge_detached(run, detached)
+                    worker_cpu = detached["cpu_seconds"]
+                timings[name] = detached["timings"][name]   # as measured in the worker, concurrently
+                continue
+            func(run)
+            timings[name] = time.perf_counter() - started
+            if isinstance(detached, Future) and detached.done() and detached.exception() is not None:
+                _collect(detached)   # a failed worker stops the run now, with the worker's own error
+            if func is generate_study and jobs > 1:
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                steps = [(n, f) for n, f in zip(DEMO_STEPS, STEPS) if f in DETACHED]
+                detached = pool.submit(_detached, DemoRun, steps, run.study, run.out, run.seed, run.scale)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
                       tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,
-                      seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0, timings=timings)
+                      seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0 + worker_cpu,
+                      timings=timings, processes=2 if pool is not None else 1)
+
+
+def _collect(detached: Future) -> dict[str, Any]:
+    """The second process's results; its own error if it failed (a crash is reported in plain words)."""
+    try:
+        return detached.result()
+    except BrokenProcessPool as exc:
+        raise rs.errors.RecoveryStudyError(
+            "The demo's second process (Framework Method project and care-plan audit) stopped unexpectedly "
+            f"({exc}). Run the demo again, or in one process with n_jobs=1.") from exc
 
 
 # --------------------------------------------------------------------------------------------------
@@ -558,58 +607,10 @@ def _strongest(welch: Any, outcomes: list[str]) -> str | None:
     return max(stats, key=stats.get) if stats else None
 
 
-def headline_findings(run: DemoRun) -> list[str]:
-    """The report's headline findings in plain words, written from the results of the run.
-
-    Each sentence is built from numbers the steps recorded in ``run.key``; a part that did not run says so.
-    """
-    key, out = run.key, []
-    welch = key.get("welch", {})
-    primary = [o for o in PRIMARY if o in welch]
-    differ = [o for o in primary if welch[o]["p_adj"] < 0.05]
-    same = [o for o in primary if o not in differ]
-    if differ:
-        parts = [f"{_LABELS.get(o, o)} (Welch F({welch[o]['df1']:.0f}, {welch[o]['df2']:.2f}) = "
-                 f"{welch[o]['F']:.2f}, adjusted {format_p(welch[o]['p_adj'])})" for o in differ]
-        out.append("Scores differed between the six sites for " + "; ".join(parts) + ".")
-    if same:
-        out.append("There was no clear difference between sites for " + ", ".join(_LABELS.get(o, o) for o in same)
-                   + " (adjusted p of .05 or more).")
-    rel = key.get("reliability", {})
-    totals = {k: v["alpha"] for k, v in rel.items() if k.endswith(":total") and np.isfinite(v["alpha"])}
-    if totals:
-        lo, hi = min(totals.values()), max(totals.values())
-        out.append(f"The questionnaire totals were internally consistent: Cronbach's alpha from "
-                   f"{lo:.2f} to {hi:.2f}.".replace(" 0.", " .").replace("to 0.", "to ."))
-    icc = {k: v for k, v in key.get("icc", {}).items() if v is not None and np.isfinite(v)}
-    if icc:
-        out.append(f"Between {min(icc.values()):.0%} and {max(icc.values()):.0%} of the differences between people's "
-                   "scores lay between sites (ICC); the rest lay between people at the same site.")
-    level = key.get("invariance_level")
-    if level:
-        allows = {"scalar": "so comparing the two countries' mean scores is meaningful in principle",
-                  "metric": "but not its intercepts, so mean scores should not be compared between the countries",
-                  "configural": "only in its structure, so neither loadings nor means should be compared",
-                  }.get(str(level), "")
-        out.append(f"STAR-P measured the same thing in England and Wales up to {level} invariance"
-                   + (f", {allows}." if allows else "."))
-    if key.get("country"):
-        out.append(("Even so, England" if level else "England") + " and Wales cannot be compared with confidence: "
-                   "with four English and two Welsh sites no test can give p below .067, so the country contrasts "
-                   "are exploratory descriptions.")
-    ag = key.get("agreement_sentence")
-    if ag and np.isfinite(ag.get("kappa", np.nan)):
-        out.append(f"The two coders agreed with Cohen's kappa = {ag['kappa']:.2f} (sentence level).".replace(
-            "= 0.", "= ."))
-    if "audit_overall_met" in key:
-        out.append(key["audit_overall_met"])
-    for part in run.unavailable:
-        out.append(f"Not available in this build: {part}.")
-    return out
-
-
 #: The step functions, one for each entry of :data:`DEMO_STEPS` (same order).
 STEPS: tuple[Callable[[DemoRun], None], ...] = (
     generate_study, score_questionnaires, estimate_reliability, compare_site_scores, correlations_model_country,
     framework_project, care_plan_audit, joint_displays, write_outputs,
 )
+#: Steps that need only the generated study (not the scores): with ``n_jobs=2`` they run in a second process.
+DETACHED = (framework_project, care_plan_audit)
