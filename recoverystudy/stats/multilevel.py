@@ -493,7 +493,8 @@ def site_model(
 
 
 def _statsmodels_fit(frame, value, site, rhs, rho, beta):
-    """Refit with statsmodels MixedLM from the exact optimum and with its own optimisers."""
+    """Refit with statsmodels MixedLM from the exact optimum (L-BFGS), as an independent check that no
+    better optimum lies near it; statsmodels' other optimisers from its own start only if that refit fails."""
     import statsmodels.formula.api as smf
     from statsmodels.regression.mixed_linear_model import MixedLMParams
 
@@ -511,6 +512,8 @@ def _statsmodels_fit(frame, value, site, rhs, rho, beta):
         if np.isfinite(res.llf) and res.llf > best_llf:
             best, best_llf = res, res.llf
             used = f"exact profiled REML; statsmodels MixedLM ({method}{', started at the exact optimum' if sp else ''})"
+        if best is not None and sp is not None:
+            break   # the check from the exact optimum ran
     return best, used
 
 
