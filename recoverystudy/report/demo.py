@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from recoverystudy.report.demo_parts import (
     _audit,
     _demo_jobs,
     _detached,
+    _collect,
     _heatmap,
     _integration,
     _LABELS,
@@ -49,6 +49,7 @@ from recoverystudy.report.demo_parts import (
     _site_means_figure,
     _write_workbook,
     headline_findings,
+    invariance_part,
 )
 from recoverystudy.quant.plots import item_fit, score_distributions
 from recoverystudy.stats.plots import forest_plot
@@ -143,6 +144,15 @@ class DemoRun:
     project_path: Path | None = None
     audit: Any = None
     report_path: Path | None = None
+    pending: dict[str, Any] = field(default_factory=dict)
+
+    def part(self, func: Callable[[DemoRun], None]) -> None:
+        """Run *func* on this run, or merge its results if a second process has computed them (same order)."""
+        future = self.pending.pop(func.__name__, None)
+        if future is None:
+            func(self)
+        else:
+            _merge_detached(self, _collect(future))
 
     @classmethod
     def start(cls, out_dir: str | Path, *, seed: int = 0, scale: float = 1.0) -> DemoRun:
@@ -209,7 +219,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     jobs, ctx = _demo_jobs(n_jobs), _mp_context(start_method)
     run = DemoRun.start(out_dir, seed=seed, scale=scale)
     timings: dict[str, float] = {}
-    worker_cpu, pool, detached = 0.0, None, None
+    pool, futures, detached = None, [], None
     try:
         for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
             if progress is not None:
@@ -219,34 +229,36 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                 if not isinstance(detached, dict):   # the first detached step: wait for the worker, merge all
                     detached = _collect(detached)
                     _merge_detached(run, detached)
-                    worker_cpu = detached["cpu_seconds"]
                 timings[name] = detached["timings"][name]   # as measured in the worker, concurrently
                 continue
             func(run)
             timings[name] = time.perf_counter() - started
-            if isinstance(detached, Future) and detached.done() and detached.exception() is not None:
-                _collect(detached)   # a failed worker stops the run now, with the worker's own error
+            for future in futures:
+                if future.done() and future.exception() is not None:
+                    _collect(future)   # a failed worker task stops the run now, with the worker's own error
             if func is generate_study and jobs > 1:
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
-                steps = [(n, f) for n, f in zip(DEMO_STEPS, STEPS) if f in DETACHED]
-                detached = pool.submit(_detached, DemoRun, steps, run.study, run.out, run.seed, run.scale)
+                pool, futures = _start_worker(run, ctx)
+                run.pending[invariance_part.__name__], detached = futures
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    worker_cpu = sum(f.result()["cpu_seconds"] for f in futures if f.done() and f.exception() is None)
     return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
                       tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,
                       seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0 + worker_cpu,
                       timings=timings, processes=2 if pool is not None else 1)
 
 
-def _collect(detached: Future) -> dict[str, Any]:
-    """The second process's results; its own error if it failed (a crash is reported in plain words)."""
-    try:
-        return detached.result()
-    except BrokenProcessPool as exc:
-        raise rs.errors.RecoveryStudyError(
-            "The demo's second process (Framework Method project and care-plan audit) stopped unexpectedly "
-            f"({exc}). Run the demo again, or in one process with n_jobs=1.") from exc
+def _start_worker(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Future]]:
+    """Start the second process on the parts that need only the study: measurement invariance (wanted
+    first, inside step 5), then the Framework Method project and the care-plan audit (steps 6 and 7)."""
+    import matplotlib.pyplot  # noqa: F401  - loaded once here, a forked worker need not load it again
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    common = (run.study, run.out, run.seed, run.scale, run.frames)
+    first = pool.submit(_detached, DemoRun, [("invariance", invariance_part)], *common)
+    steps = [(n, f) for n, f in zip(DEMO_STEPS, STEPS) if f in DETACHED]
+    return pool, [first, pool.submit(_detached, DemoRun, steps, *common)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,11 +470,7 @@ def correlations_model_country(run: DemoRun) -> None:
         run.unavailable["site_model"] = why
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", unavailable=why))
 
-    if (why := _missing("invariance")) is None and (why := _missing("mi_sensitivity")) is None:
-        measurement_invariance_and_imputation(run)
-    else:
-        run.unavailable["invariance"] = why
-        run.sections.append(Section("invariance", "Measurement invariance and missing answers", unavailable=why))
+    run.part(invariance_part)   # computed by the second process when there is one
 
     if (why := _missing("country_effect")) is None:
         rows = []
@@ -490,45 +498,6 @@ def correlations_model_country(run: DemoRun) -> None:
     else:
         run.unavailable["country_effect"] = why
         run.sections.append(Section("country", "England vs Wales (EXPLORATORY)", unavailable=why))
-
-
-_MI_DATASETS = 5
-
-
-def measurement_invariance_and_imputation(run: DemoRun) -> None:
-    """Before England and Wales are compared: does STAR-P measure the same thing in both (invariance), and
-    do the site comparisons change when missing answers are multiply imputed instead of prorated?"""
-    study, notes, seed = run.study, run.notes, run.seed
-    service_users = run.frames["service_users"]
-    inst = rs.load_instrument("star-p", key=study.key_path("star-p"))
-    inv = notes.run(rs.invariance, service_users, inst, group="country", missing="fiml")
-    run.provenance.append(("Measurement invariance of STAR-P across countries", inv.provenance))
-    run.tables["invariance_star_p"] = inv.to_frame()
-    run.key["invariance_level"] = inv.level
-    sens = notes.run(rs.mi_sensitivity, service_users, "star-p", site="site", m=_MI_DATASETS, seed=seed,
-                     score_options={"key": study.key_path("star-p")}, scales=["star_p_total"])
-    run.provenance.append(("Multiple-imputation sensitivity analysis (STAR-P)", sens.provenance))
-    stab = sens.to_frame()
-    run.tables["mi_sensitivity_star_p"] = stab
-    run.key["mi_changed_conclusions"] = int((~stab["same_conclusion"].astype(bool)).sum()) \
-        if "same_conclusion" in stab else None
-    shown = [c for c in ("group1", "group2", "prorated_estimate", "pooled_estimate", "prorated_p_adj",
-                         "pooled_p_adj", "fmi", "same_conclusion") if c in stab]
-    run.sections.append(Section("invariance", "Measurement invariance and missing answers", paragraphs=[
-        "Comparing the mean scores of England and Wales is only fair if the questionnaire measures the same thing "
-        "in the same way in both (measurement invariance). The same factor model (STAR-P's three subscales) was "
-        "fitted with more and more held equal between the countries: configural (same structure), metric (equal "
-        "loadings) and scalar (equal loadings and intercepts); comparing means needs scalar invariance. Missing "
-        "answers were used by full-information maximum likelihood.",
-        *inv.summary().splitlines(),
-        f"Sensitivity of the site comparisons to missing answers: the missing answers were imputed "
-        f"{_MI_DATASETS} times (predictive mean matching within site; {_MI_DATASETS} data sets keep the demo fast, "
-        "use 20 or more for a paper) and the results pooled by Rubin's rules.",
-        *sens.summary().splitlines()],
-        tables=[("Configural, metric and scalar models (STAR-P, England vs Wales)", inv.to_frame()),
-                ("Site pairs: prorated scores beside multiply imputed ones (STAR-P total)", stab[shown])],
-        figures=[("STAR-P standardised loadings by country and fit of the three models",
-                  figure_to_base64(inv.plot()))]))
 
 
 def framework_project(run: DemoRun) -> None:

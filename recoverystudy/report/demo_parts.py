@@ -8,6 +8,7 @@ audit and integration strands.  Nothing here prints.
 from __future__ import annotations
 
 import multiprocessing as mp
+from concurrent.futures.process import BrokenProcessPool
 import os
 import time
 import warnings
@@ -93,16 +94,17 @@ def _mp_context(start_method: str | None) -> Any:
 
 
 def _detached(run_cls: type, steps: list[tuple[str, Callable[[Any], None]]], study: Any, out: Path, seed: int,
-              scale: float) -> dict[str, Any]:
-    """Worker process (fork or spawn): run *steps* on a fresh run holding *study*; return what they added.
+              scale: float, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Worker process (fork or spawn): run *steps* on a fresh run holding the study and the survey answers
+    read back from its files; return what they added.
 
-    The steps run here must only read the study, the output folder and the seed (the Framework Method project
-    and the care-plan audit): the caller merges what they add in step order, so the report is the same as
-    from one process.
+    The steps run here must only read the study, the answers, the output folder and the seed (measurement
+    invariance, the Framework Method project, the care-plan audit): the caller merges what they add where it
+    would have run them, so the report is the same as from one process.
     """
     cpu0 = time.process_time()
     run = run_cls(out=Path(out), seed=seed, scale=scale)
-    run.study = study
+    run.study, run.frames = study, frames
     timings: dict[str, float] = {}
     for name, func in steps:
         started = time.perf_counter()
@@ -121,7 +123,71 @@ def _merge_detached(run: Any, part: dict[str, Any]) -> None:
     run.provenance.extend(part["provenance"])
     run.unavailable.update(part["unavailable"])
     run.notes.extend(part["notes"])
-    run.project_path, run.audit = part["project_path"], part["audit"]
+    if part["project_path"] is not None:
+        run.project_path = part["project_path"]
+    if part["audit"] is not None:
+        run.audit = part["audit"]
+
+
+def _collect(detached: Any) -> dict[str, Any]:
+    """The second process's results; its own error if it failed (a crash is reported in plain words)."""
+    try:
+        return detached.result()
+    except BrokenProcessPool as exc:
+        raise rs.errors.RecoveryStudyError(
+            "The demo's second process (Framework Method project and care-plan audit) stopped unexpectedly "
+            f"({exc}). Run the demo again, or in one process with n_jobs=1.") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# measurement invariance (a part of step 5 that needs only the answers: it can run in the second process)
+# --------------------------------------------------------------------------------------------------
+_MI_DATASETS = 5
+
+
+def invariance_part(run: Any) -> None:
+    """Part of step 5 that needs only the survey answers: measurement invariance and imputation."""
+    if (why := _missing("invariance")) is None and (why := _missing("mi_sensitivity")) is None:
+        measurement_invariance_and_imputation(run)
+    else:
+        run.unavailable["invariance"] = why
+        run.sections.append(Section("invariance", "Measurement invariance and missing answers", unavailable=why))
+
+
+def measurement_invariance_and_imputation(run: Any) -> None:
+    """Before England and Wales are compared: does STAR-P measure the same thing in both (invariance), and
+    do the site comparisons change when missing answers are multiply imputed instead of prorated?"""
+    study, notes, seed = run.study, run.notes, run.seed
+    service_users = run.frames["service_users"]
+    inst = rs.load_instrument("star-p", key=study.key_path("star-p"))
+    inv = notes.run(rs.invariance, service_users, inst, group="country", missing="fiml")
+    run.provenance.append(("Measurement invariance of STAR-P across countries", inv.provenance))
+    run.tables["invariance_star_p"] = inv.to_frame()
+    run.key["invariance_level"] = inv.level
+    sens = notes.run(rs.mi_sensitivity, service_users, "star-p", site="site", m=_MI_DATASETS, seed=seed,
+                     score_options={"key": study.key_path("star-p")}, scales=["star_p_total"])
+    run.provenance.append(("Multiple-imputation sensitivity analysis (STAR-P)", sens.provenance))
+    stab = sens.to_frame()
+    run.tables["mi_sensitivity_star_p"] = stab
+    run.key["mi_changed_conclusions"] = int((~stab["same_conclusion"].astype(bool)).sum()) \
+        if "same_conclusion" in stab else None
+    shown = [c for c in ("group1", "group2", "prorated_estimate", "pooled_estimate", "prorated_p_adj",
+                         "pooled_p_adj", "fmi", "same_conclusion") if c in stab]
+    run.sections.append(Section("invariance", "Measurement invariance and missing answers", paragraphs=[
+        "Comparing the mean scores of England and Wales is only fair if the questionnaire measures the same thing "
+        "in the same way in both (measurement invariance). The same factor model (STAR-P's three subscales) was "
+        "fitted with more and more held equal between the countries: configural (same structure), metric (equal "
+        "loadings) and scalar (equal loadings and intercepts); comparing means needs scalar invariance. Missing "
+        "answers were used by full-information maximum likelihood.",
+        *inv.summary().splitlines(),
+        f"Sensitivity of the site comparisons to missing answers: the missing answers were imputed "
+        f"{_MI_DATASETS} times (predictive mean matching within site; {_MI_DATASETS} data sets keep the demo fast, "
+        "use 20 or more for a paper) and the results pooled by Rubin's rules.",
+        *sens.summary().splitlines()],
+        tables=[("Configural, metric and scalar models (STAR-P, England vs Wales)", inv.to_frame()),
+                ("Site pairs: prorated scores beside multiply imputed ones (STAR-P total)", stab[shown])],
+        figures=[("STAR-P standardised loadings by country and fit of the three models",
+                  figure_to_base64(inv.plot()))]))
 
 
 # --------------------------------------------------------------------------------------------------
