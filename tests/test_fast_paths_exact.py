@@ -93,3 +93,33 @@ def test_site_model_grid_at_once_equals_the_scalar_loop(covariate, reml):
         assert np.array_equal(beta, beta0)
         grid = np.exp(np.linspace(*_LOG_RHO_BOUNDS, 38))
         np.testing.assert_allclose(prof.criteria(grid, *prof.y_stats(y), reml), vals, rtol=1e-12, atol=1e-9)
+
+
+def _suggest_all(tmp_path, name, texts):
+    import recoverystudy as rs
+
+    with rs.Project.create(tmp_path / f"{name}.rsqda", codebook="care-planning-framework") as proj:
+        for i, text in enumerate(texts):
+            proj.add_document(text, name=f"d{i}")
+        out = proj.suggest()
+        return out[["document", "code", "start", "end", "rule"]].to_numpy().tolist()
+
+
+def test_keyword_probe_skips_only_texts_that_cannot_match(tmp_path, monkeypatch):
+    """suggest() skips the regex scan of a keyword whose longest plain word is not in the (folded) text;
+    the suggestions are those of scanning every keyword, including letters a case-insensitive regex folds
+    specially (dotless i, long s, dotted capital I, the Kelvin sign)."""
+    import recoverystudy as rs
+    from recoverystudy.qual import assist
+
+    study = rs.synthetic.six_site_study(seed=3, scale=0.3)
+    texts = list(study.interviews["text"])[:10] + [
+        "SU01: My CR\u0130S\u0130S PLAN was written with me. The \u017fafety plan too.",
+        "SU02: We talked about my cr\u0131s\u0131s plan and my CARE   PLAN.\nCC: Goals? SU02: My GOALS, yes.",
+        "SU03: \u212aeeping well: my medication and my support network.",
+    ]
+    fast = _suggest_all(tmp_path, "fast", texts)
+    monkeypatch.setattr(assist, "_probe", lambda keyword: None)   # scan every keyword
+    slow = _suggest_all(tmp_path, "slow", texts)
+    assert fast == slow and len(fast) > 20
+    assert assist._fold("CR\u0130S\u0130S cr\u0131sis \u017fafety \u212aeep") == "crisis crisis safety keep"
