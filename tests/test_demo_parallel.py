@@ -12,12 +12,21 @@ from recoverystudy.report import demo_parts
 from recoverystudy.report.demo import DEMO_STEPS, run_demo
 
 
+def _docx_text(path):
+    import docx
+
+    doc = docx.Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    parts += [cell.text for table in doc.tables for row in table.rows for cell in row.cells]
+    return "\n".join(parts)
+
+
 def _outputs(out):
-    """Every HTML and CSV file the demo wrote, with the run time in the subtitle blanked."""
+    """Every HTML and CSV file the demo wrote and the Word file's text, with the run time blanked."""
     files = {}
     for path in sorted(out.rglob("*")):
-        if path.is_file() and path.suffix in (".html", ".csv"):
-            text = path.read_text(encoding="utf-8")
+        if path.is_file() and path.suffix in (".html", ".csv", ".docx"):
+            text = _docx_text(path) if path.suffix == ".docx" else path.read_text(encoding="utf-8")
             files[str(path.relative_to(out))] = re.sub(r"generated in [0-9.]+ s", "generated in X s", text)
     return files
 
@@ -42,7 +51,7 @@ def test_two_processes_write_the_same_report(one_process, tmp_path, method):
     assert par.processes == 2
     assert steps == list(DEMO_STEPS)              # progress still reported for every step, in order
     assert set(par.timings) == set(DEMO_STEPS)
-    assert sorted(par_files) == sorted(seq_files) and len(seq_files) >= 30
+    assert sorted(par_files) == sorted(seq_files) and len(seq_files) >= 30 and "report.docx" in seq_files
     for name, text in seq_files.items():
         assert par_files[name] == text, name     # byte-identical apart from the run time
     assert par.key_numbers["headlines"] == seq.key_numbers["headlines"]

@@ -38,6 +38,7 @@ from recoverystudy.report.demo_parts import (
     _demo_jobs,
     _detached,
     _collect,
+    _cpu_timed,
     _heatmap,
     _integration,
     _LABELS,
@@ -122,7 +123,8 @@ class DemoRun:
     Build one with :meth:`DemoRun.start`, then call the step functions in the order of :data:`STEPS`
     (each takes the run and fills in its part).  ``tables``, ``sections``, ``provenance``,
     ``unavailable`` and ``key`` collect what goes into the report; the other attributes are the data
-    passed between steps (``None`` until the step that makes them has run).
+    passed between steps (``None`` until the step that makes them has run).  With a second process,
+    ``pool`` is its executor and ``pending`` holds the parts it computes (see :meth:`part`).
     """
 
     out: Path
@@ -145,6 +147,8 @@ class DemoRun:
     audit: Any = None
     report_path: Path | None = None
     pending: dict[str, Any] = field(default_factory=dict)
+    pool: Any = None
+    worker_cpu: float = 0.0
 
     def part(self, func: Callable[[DemoRun], None]) -> None:
         """Run *func* on this run, or merge its results if a second process has computed them (same order)."""
@@ -238,11 +242,12 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                     _collect(future)   # a failed worker task stops the run now, with the worker's own error
             if func is generate_study and jobs > 1:
                 pool, futures = _start_worker(run, ctx)
+                run.pool = pool
                 run.pending[invariance_part.__name__], detached = futures
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    worker_cpu = sum(f.result()["cpu_seconds"] for f in futures if f.done() and f.exception() is None)
+    worker_cpu = run.worker_cpu + sum(f.result()["cpu_seconds"] for f in futures if f.done() and f.exception() is None)
     return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
                       tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,
                       seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0 + worker_cpu,
@@ -545,11 +550,9 @@ def joint_displays(run: DemoRun) -> None:
 
 
 def write_outputs(run: DemoRun) -> None:
-    """Step 9: write every table (CSV and ``tables.xlsx``) and the self-contained ``report.html``."""
+    """Step 9: write every table (CSV and ``tables.xlsx``), the self-contained ``report.html`` and
+    ``report.docx`` (the Word file in the second process, when there is one, while this one writes the rest)."""
     out, tables, sections, unavailable = run.out, run.tables, run.sections, run.unavailable
-    for name, frame in tables.items():
-        frame.to_csv(out / "tables" / f"{name}.csv", index=False)
-    _write_workbook(out / "tables" / "tables.xlsx", tables)
     if unavailable:
         sections.insert(0, Section("unavailable", "Parts not available in this build", paragraphs=[
             f"{part}: {why}" for part, why in unavailable.items()]))
@@ -565,8 +568,16 @@ def write_outputs(run: DemoRun) -> None:
         methods=methods_paragraphs(run.provenance), headlines=headlines, notes=run.notes.messages,
         footer="Tables with full precision are in tables/ (CSV and tables.xlsx). The methods paragraphs above "
                "are generated from the provenance recorded by each result.")
+    docx = None if run.pool is None else run.pool.submit(_cpu_timed, write_docx, out / "report.docx", list(sections),
+                                                         **common)
+    for name, frame in tables.items():
+        frame.to_csv(out / "tables" / f"{name}.csv", index=False)
+    _write_workbook(out / "tables" / "tables.xlsx", tables)
     run.report_path = write_report(out / "report.html", sections, key_numbers=run.key, **common)
-    write_docx(out / "report.docx", sections, **common)
+    if docx is None:
+        write_docx(out / "report.docx", sections, **common)
+    else:
+        run.worker_cpu += _collect(docx)[1]
 
 
 def _strongest(welch: Any, outcomes: list[str]) -> str | None:

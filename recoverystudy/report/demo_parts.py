@@ -115,6 +115,12 @@ def _detached(run_cls: type, steps: list[tuple[str, Callable[[Any], None]]], stu
             "audit": run.audit, "timings": timings, "cpu_seconds": time.process_time() - cpu0}
 
 
+def _cpu_timed(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``func(*args, **kwargs)`` and the CPU seconds it took (for work sent to the second process)."""
+    cpu0 = time.process_time()
+    return func(*args, **kwargs), time.process_time() - cpu0
+
+
 def _merge_detached(run: Any, part: dict[str, Any]) -> None:
     """Add a worker's results to *run* exactly as if its steps had run here, in this order."""
     run.sections.extend(part["sections"])
