@@ -123,3 +123,23 @@ def test_keyword_probe_skips_only_texts_that_cannot_match(tmp_path, monkeypatch)
     slow = _suggest_all(tmp_path, "slow", texts)
     assert fast == slow and len(fast) > 20
     assert assist._fold("CR\u0130S\u0130S cr\u0131sis \u017fafety \u212aeep") == "crisis crisis safety keep"
+
+
+def test_intercept_only_criterion_equals_the_general_linear_algebra():
+    """With one fixed effect the criterion divides and takes a libm log instead of calling LAPACK's solve
+    and slogdet: the same numbers, bit for bit."""
+    rng = np.random.default_rng(11)
+    G, n = 6, 180
+    codes = np.sort(rng.integers(0, G, n))
+    prof = _Profile(np.ones((n, 1)), codes, G)
+    for rho in np.exp(np.linspace(*_LOG_RHO_BOUNDS, 200)):
+        y = 5 + rng.normal(0, 1, G)[codes] + rng.normal(0, 3, n)
+        Xty, ys, yty = prof.y_stats(y)
+        crit, beta, s2 = prof.criterion(rho, Xty, ys, yty)
+        w = rho / (1 + prof.n_g * rho)
+        A = prof.XtX - (prof.S * w[:, None]).T @ prof.S
+        b = Xty - prof.S.T @ (w * ys)
+        beta_ref = np.linalg.solve(A, b)
+        s2_ref = (yty - np.sum(w * ys * ys) - beta_ref @ b) / (n - 1)
+        crit_ref = (n - 1) * np.log(s2_ref) + np.sum(np.log1p(prof.n_g * rho)) + np.linalg.slogdet(A)[1]
+        assert (crit, s2) == (float(crit_ref), float(s2_ref)) and np.array_equal(beta, beta_ref)

@@ -259,6 +259,12 @@ def _start_worker(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Fut
     first, inside step 5), then the Framework Method project and the care-plan audit (steps 6 and 7)."""
     import matplotlib.pyplot  # noqa: F401  - loaded once here, a forked worker need not load it again
 
+    if ctx.get_start_method() == "fork":
+        # the worker's text analysis needs nltk (slow to import): loading it here, while the worker is not yet
+        # running, balances the two processes (this one has less to do after the fork)
+        from recoverystudy.qual.text import stem
+
+        stem("plans")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
     common = (run.study, run.out, run.seed, run.scale, run.frames)
     first = pool.submit(_detached, DemoRun, [("invariance", invariance_part)], *common)
