@@ -143,3 +143,36 @@ def test_intercept_only_criterion_equals_the_general_linear_algebra():
         s2_ref = (yty - np.sum(w * ys * ys) - beta_ref @ b) / (n - 1)
         crit_ref = (n - 1) * np.log(s2_ref) + np.sum(np.log1p(prof.n_g * rho)) + np.linalg.slogdet(A)[1]
         assert (crit, s2) == (float(crit_ref), float(s2_ref)) and np.array_equal(beta, beta_ref)
+
+
+def test_wild_bootstrap_t_equals_the_full_sandwich():
+    """The wild cluster bootstrap now computes only the tested coefficient's variance (not the whole
+    sandwich matrix per draw) and builds the 6^G Webb weight vectors once: the t statistics are the same."""
+    import itertools
+
+    from recoverystudy.stats import country
+
+    rng = np.random.default_rng(5)
+    for G, extra in ((6, False), (5, True)):
+        n = 300
+        g = np.sort(rng.integers(0, G, n))
+        cols = [np.ones(n)] + ([rng.normal(size=n)] if extra else []) + [(g >= G - 2).astype(float)]
+        X = np.column_stack(cols)
+        y = rng.normal(size=n) + 0.2 * g
+        W = country._all_weight_vectors(G)
+        assert np.array_equal(W, np.array(list(itertools.product(country.WEBB_WEIGHTS, repeat=G))))
+        t_star, t_obs = country._wild_t(X, y, g, G, W)
+        # the full sandwich, as before
+        N, k = X.shape
+        xtx_inv = np.linalg.inv(X.T @ X)
+        fit_r = X[:, :-1] @ np.linalg.lstsq(X[:, :-1], y, rcond=None)[0]
+        e_r = y - fit_r
+        Xg_fit, Xg_e, XgXg = np.zeros((G, k)), np.zeros((G, k)), np.zeros((G, k, k))
+        np.add.at(Xg_fit, g, X * fit_r[:, None])
+        np.add.at(Xg_e, g, X * e_r[:, None])
+        np.add.at(XgXg, g, X[:, :, None] * X[:, None, :])
+        beta = (Xg_fit.sum(0)[None, :] + W @ Xg_e) @ xtx_inv.T
+        u = Xg_fit[None] + W[:, :, None] * Xg_e[None] - np.einsum("gkl,bl->bgk", XgXg, beta)
+        V = G / (G - 1) * (N - 1) / (N - k) * np.einsum("kl,blm,mn->bkn", xtx_inv, np.einsum("bgk,bgl->bkl", u, u),
+                                                        xtx_inv)
+        np.testing.assert_array_equal(t_star, beta[:, -1] / np.sqrt(V[:, -1, -1]))
