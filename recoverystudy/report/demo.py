@@ -43,6 +43,7 @@ from recoverystudy.report.demo_parts import (
     _integration,
     _LABELS,
     _merge_detached,
+    _render,
     _missing,
     _mp_context,
     _Notes,
@@ -54,7 +55,7 @@ from recoverystudy.report.demo_parts import (
 )
 from recoverystudy.quant.plots import item_fit, score_distributions
 from recoverystudy.stats.plots import forest_plot
-from recoverystudy.report.html import Section, figure_to_base64, methods_paragraphs, write_report
+from recoverystudy.report.html import Section, methods_paragraphs, write_report
 from recoverystudy.report.word import write_docx
 
 __all__ = ["DEMO_STEPS", "STEPS", "DemoResult", "DemoRun", "run_demo"]
@@ -91,13 +92,13 @@ class DemoResult:
     notes : list of str
         Warnings raised by the library during the run (shown in the report).
     seconds, cpu_seconds : float
-        Wall-clock and CPU time of the run, the CPU time of the second process included (the CPU figure
-        does not depend on other load on the machine).
+        Wall-clock and CPU time of the run, the CPU time of the work done by worker processes included (the
+        CPU figure does not depend on other load on the machine).
     timings : dict of str -> float
-        Seconds spent in each step of :data:`DEMO_STEPS` (the steps of the second process as measured
-        there: they overlap the statistics steps).
+        Seconds spent in each step of :data:`DEMO_STEPS` (the steps run by a worker as measured there:
+        they overlap the statistics steps).
     processes : int
-        1, or 2 when the project and the audit ran in a second process.
+        Processes the run used: 1, or 3 (this one and two workers).
     """
 
     out_dir: Path
@@ -123,8 +124,8 @@ class DemoRun:
     Build one with :meth:`DemoRun.start`, then call the step functions in the order of :data:`STEPS`
     (each takes the run and fills in its part).  ``tables``, ``sections``, ``provenance``,
     ``unavailable`` and ``key`` collect what goes into the report; the other attributes are the data
-    passed between steps (``None`` until the step that makes them has run).  With a second process,
-    ``pool`` is its executor and ``pending`` holds the parts it computes (see :meth:`part`).
+    passed between steps (``None`` until the step that makes them has run).  With worker processes,
+    ``pool`` is their executor and ``pending`` holds the parts they compute (see :meth:`part`).
     """
 
     out: Path
@@ -150,8 +151,15 @@ class DemoRun:
     pool: Any = None
     worker_cpu: float = 0.0
 
+    def figure(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A figure for the report: ``func(*args, **kwargs)`` (a matplotlib figure or its base64 PNG), drawn
+        here, or by a worker process when there is one (then a future, resolved by :func:`write_outputs`)."""
+        if self.pool is None:
+            return _render(func, *args, **kwargs)
+        return self.pool.submit(_cpu_timed, _render, func, *args, **kwargs)
+
     def part(self, func: Callable[[DemoRun], None]) -> None:
-        """Run *func* on this run, or merge its results if a second process has computed them (same order)."""
+        """Run *func* on this run, or merge its results if a worker process has computed them (same order)."""
         future = self.pending.pop(func.__name__, None)
         if future is None:
             func(self)
@@ -199,12 +207,14 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     progress : callable(step, index, n_steps), optional
         Called at the start of each step (see :data:`DEMO_STEPS`), in order.
     n_jobs : int, optional
-        1 runs every step in this process; 2 runs the Framework Method project and the care-plan audit
-        (which need only the generated study) in a second process while the statistics run here.  Default:
-        2 when this process may use two or more CPUs, else 1.  The report is the same either way.
+        1 runs every step in this process.  2 (or more) uses two CPUs: two worker processes build the
+        Framework Method project and audit the care plans, fit the measurement-invariance models and draw
+        the figures (work that needs only the generated study or the numbers already computed), while the
+        statistics run here.  Default: 2 when this process may use two or more CPUs, else 1.  The report
+        is the same either way (byte for byte apart from the run time it states).
     start_method : {"fork", "spawn", "forkserver"}, optional
-        How the second process is started (default: the platform's, i.e. spawn on macOS and Windows).
-        An error in the second process is raised here with its own type and message.
+        How the worker processes are started (default: the platform's, i.e. spawn on macOS and Windows).
+        An error in a worker is raised here with its own type and message.
 
     Returns
     -------
@@ -251,25 +261,21 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
                       tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,
                       seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0 + worker_cpu,
-                      timings=timings, processes=2 if pool is not None else 1)
+                      timings=timings, processes=1 if pool is None else 3)
 
 
 def _start_worker(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Future]]:
-    """Start the second process on the parts that need only the study: measurement invariance (wanted
-    first, inside step 5), then the Framework Method project and the care-plan audit (steps 6 and 7)."""
+    """Start two worker processes on the parts that need only the study: one builds the Framework Method
+    project and audits the care plans (steps 6 and 7), the other fits the measurement-invariance models
+    (wanted inside step 5) and then draws the report's figures as the steps ask for them."""
     import matplotlib.pyplot  # noqa: F401  - loaded once here, a forked worker need not load it again
 
-    if ctx.get_start_method() == "fork":
-        # the worker's text analysis needs nltk (slow to import): loading it here, while the worker is not yet
-        # running, balances the two processes (this one has less to do after the fork)
-        from recoverystudy.qual.text import stem
-
-        stem("plans")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
     common = (run.study, run.out, run.seed, run.scale, run.frames)
-    first = pool.submit(_detached, DemoRun, [("invariance", invariance_part)], *common)
     steps = [(n, f) for n, f in zip(DEMO_STEPS, STEPS) if f in DETACHED]
-    return pool, [first, pool.submit(_detached, DemoRun, steps, *common)]
+    project_and_audit = pool.submit(_detached, DemoRun, steps, *common)
+    invariance = pool.submit(_detached, DemoRun, [("invariance", invariance_part)], *common)
+    return pool, [invariance, project_and_audit]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -329,8 +335,8 @@ def score_questionnaires(run: DemoRun) -> None:
     ], tables=[("Missing-data report (per instrument and scale)", missing_report),
                ("Mean scores by site (service users)", desc)],
         figures=[("Score distributions by site (service users; diamonds mark the means)",
-                  figure_to_base64(score_distributions(su_scores[[c for c in PRIMARY if c in su_scores]],
-                                                       by=su_scores["site"])))]))
+                  run.figure(score_distributions, su_scores[[c for c in PRIMARY if c in su_scores]],
+                             by=su_scores["site"]))]))
 
 
 def estimate_reliability(run: DemoRun) -> None:
@@ -357,7 +363,7 @@ def estimate_reliability(run: DemoRun) -> None:
             if sid == "total":
                 run.provenance.append((f"Reliability of {inst}", rel.provenance))
                 if inst == "wai-sr":
-                    fit_fig = figure_to_base64(item_fit(rel.items, alpha=rel.alpha, omega=rel.omega))
+                    fit_fig = run.figure(item_fit, rel.items, alpha=rel.alpha, omega=rel.omega)
     reliab = pd.DataFrame(rel_rows)
     run.tables["reliability"] = reliab
     run.key["reliability"] = {f"{r.instrument}:{r.scale}": {"alpha": r.alpha, "omega_total": r.omega_total}
@@ -428,9 +434,9 @@ def compare_site_scores(run: DemoRun) -> None:
                ("Post-hoc pairs that differ after adjustment",
                 tables["sites_posthoc"].loc[tables["sites_posthoc"]["p_adj"] < 0.05])],
         figures=[("Site means and 95% CIs; p from Welch's ANOVA",
-                  _site_means_figure({o: welch[o] for o in primary})),
+                  run.figure(_site_means_figure, {o: welch[o] for o in primary})),
                  *([(f"Games-Howell pairs for {_LABELS.get(strongest, strongest)} (second site minus first)",
-                     figure_to_base64(forest_plot(welch[strongest].posthoc, value=_LABELS.get(strongest, strongest))))]
+                     run.figure(forest_plot, welch[strongest].posthoc, value=_LABELS.get(strongest, strongest)))]
                    if (strongest := _strongest(welch, primary)) and len(welch[strongest].posthoc) else [])]))
 
 
@@ -449,7 +455,7 @@ def correlations_model_country(run: DemoRun) -> None:
         run.key["correlations"] = {f"{r.x}~{r.y}": {"r": r.r, "p": r.p} for r in ctab.itertuples()}
         run.sections.append(Section("correlations", "Correlations between scales", paragraphs=[
             "Spearman correlations, pairwise complete, Holm-adjusted p values."],
-            tables=[("Correlations", ctab)], figures=[("Spearman correlations", _heatmap(mat, "Spearman r"))]))
+            tables=[("Correlations", ctab)], figures=[("Spearman correlations", run.figure(_heatmap, mat, "Spearman r"))]))
     else:
         run.unavailable["correlations"] = why
         run.sections.append(Section("correlations", "Correlations between scales", unavailable=why))
@@ -475,13 +481,13 @@ def correlations_model_country(run: DemoRun) -> None:
             "default is 500). Singular fits are reported, not hidden."],
             tables=[("Variance components and ICC", mtab)],
             figures=[(f"{_LABELS.get(top, top)}: each site's estimated effect (caterpillar plot), ICC = "
-                      f"{models[top].icc:.2f}".replace("= 0.", "= ."), figure_to_base64(models[top].plot()))
+                      f"{models[top].icc:.2f}".replace("= 0.", "= ."), run.figure(models[top].plot))
                      for top in [max(models, key=lambda o: models[o].icc if np.isfinite(models[o].icc) else -1)]]))
     else:
         run.unavailable["site_model"] = why
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", unavailable=why))
 
-    run.part(invariance_part)   # computed by the second process when there is one
+    run.part(invariance_part)   # computed by a worker process when there is one
 
     if (why := _missing("country_effect")) is None:
         rows = []
@@ -494,7 +500,7 @@ def correlations_model_country(run: DemoRun) -> None:
             if o == totals[0]:
                 run.provenance.append(("England vs Wales", ce.provenance))
                 first_summary = ce.summary()
-                country_fig = figure_to_base64(ce.plot())
+                country_fig = run.figure(ce.plot)
                 direction_col = ce.estimate_column
         ctab = pd.DataFrame(rows)
         run.tables["england_vs_wales"] = ctab
@@ -557,8 +563,14 @@ def joint_displays(run: DemoRun) -> None:
 
 def write_outputs(run: DemoRun) -> None:
     """Step 9: write every table (CSV and ``tables.xlsx``), the self-contained ``report.html`` and
-    ``report.docx`` (the Word file in the second process, when there is one, while this one writes the rest)."""
+    ``report.docx`` (the Word file by a worker process, when there is one, while this one writes the rest)."""
     out, tables, sections, unavailable = run.out, run.tables, run.sections, run.unavailable
+    for section in sections:   # figures drawn by a worker process
+        for k, (caption, fig) in enumerate(section.figures):
+            if isinstance(fig, Future):
+                png, cpu = _collect(fig)
+                section.figures[k] = (caption, png)
+                run.worker_cpu += cpu
     if unavailable:
         sections.insert(0, Section("unavailable", "Parts not available in this build", paragraphs=[
             f"{part}: {why}" for part, why in unavailable.items()]))
@@ -598,5 +610,5 @@ STEPS: tuple[Callable[[DemoRun], None], ...] = (
     generate_study, score_questionnaires, estimate_reliability, compare_site_scores, correlations_model_country,
     framework_project, care_plan_audit, joint_displays, write_outputs,
 )
-#: Steps that need only the generated study (not the scores): with ``n_jobs=2`` they run in a second process.
+#: Steps that need only the generated study (not the scores): with ``n_jobs=2`` they run in a worker process.
 DETACHED = (framework_project, care_plan_audit)

@@ -65,7 +65,7 @@ class _Notes:
 
 
 # --------------------------------------------------------------------------------------------------
-# running independent steps in a second process
+# running independent steps in worker processes
 # --------------------------------------------------------------------------------------------------
 def _usable_cpus() -> int:
     """CPUs this process may run on (the affinity mask where the platform has one)."""
@@ -76,7 +76,7 @@ def _usable_cpus() -> int:
 
 
 def _demo_jobs(n_jobs: int | None) -> int:
-    """1 (everything in this process) or 2 (the detached steps in a worker); None = 2 when 2+ CPUs are usable."""
+    """1 (everything in this process) or 2 (two CPUs: worker processes help); None = 2 when 2+ CPUs are usable."""
     if n_jobs is None:
         return 2 if _usable_cpus() >= 2 else 1
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
@@ -115,8 +115,14 @@ def _detached(run_cls: type, steps: list[tuple[str, Callable[[Any], None]]], stu
             "audit": run.audit, "timings": timings, "cpu_seconds": time.process_time() - cpu0}
 
 
+def _render(func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """Draw a figure (``func`` returns a matplotlib figure, or already its base64 PNG) as base64 PNG."""
+    out = func(*args, **kwargs)
+    return out if isinstance(out, str) else figure_to_base64(out)
+
+
 def _cpu_timed(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
-    """``func(*args, **kwargs)`` and the CPU seconds it took (for work sent to the second process)."""
+    """``func(*args, **kwargs)`` and the CPU seconds it took (for work sent to a worker process)."""
     cpu0 = time.process_time()
     return func(*args, **kwargs), time.process_time() - cpu0
 
@@ -136,17 +142,17 @@ def _merge_detached(run: Any, part: dict[str, Any]) -> None:
 
 
 def _collect(detached: Any) -> dict[str, Any]:
-    """The second process's results; its own error if it failed (a crash is reported in plain words)."""
+    """A worker task's results; its own error if it failed (a crash is reported in plain words)."""
     try:
         return detached.result()
     except BrokenProcessPool as exc:
         raise rs.errors.RecoveryStudyError(
-            "The demo's second process (Framework Method project and care-plan audit) stopped unexpectedly "
+            "A worker process of the demo stopped unexpectedly "
             f"({exc}). Run the demo again, or in one process with n_jobs=1.") from exc
 
 
 # --------------------------------------------------------------------------------------------------
-# measurement invariance (a part of step 5 that needs only the answers: it can run in the second process)
+# measurement invariance (a part of step 5 that needs only the answers: it can run in a worker process)
 # --------------------------------------------------------------------------------------------------
 _MI_DATASETS = 5
 
