@@ -233,17 +233,16 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     jobs, ctx = _demo_jobs(n_jobs), _mp_context(start_method)
     run = DemoRun.start(out_dir, seed=seed, scale=scale)
     timings: dict[str, float] = {}
-    pool, futures, detached = None, [], None
+    pool, futures = None, []
     try:
         for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
             if progress is not None:
                 progress(name, i, len(DEMO_STEPS))
             started = time.perf_counter()
-            if func in DETACHED and pool is not None:
-                if not isinstance(detached, dict):   # the first detached step: wait for the worker, merge all
-                    detached = _collect(detached)
-                    _merge_detached(run, detached)
-                timings[name] = detached["timings"][name]   # as measured in the worker, concurrently
+            if func in DETACHED and pool is not None:   # run by a worker: merge its results here, in order
+                part = _collect(run.pending.pop(func.__name__))
+                _merge_detached(run, part)
+                timings[name] = part["timings"][name]   # as measured in the worker, concurrently
                 continue
             func(run)
             timings[name] = time.perf_counter() - started
@@ -253,7 +252,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
             if func is generate_study and jobs > 1:
                 pool, futures = _start_worker(run, ctx)
                 run.pool = pool
-                run.pending[invariance_part.__name__], detached = futures
+                run.pending.update({f.__name__: fut for f, fut in zip((framework_project, invariance_part,
+                                                                       care_plan_audit), futures)})
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -265,17 +265,16 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
 
 
 def _start_worker(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Future]]:
-    """Start two worker processes on the parts that need only the study: one builds the Framework Method
-    project and audits the care plans (steps 6 and 7), the other fits the measurement-invariance models
-    (wanted inside step 5) and then draws the report's figures as the steps ask for them."""
+    """Start two worker processes on the parts that need only the study or the answers: the Framework
+    Method project (step 6) in one, the measurement-invariance models (wanted inside step 5) in the other,
+    then the care-plan audit (step 7) and the report's figures in whichever is free first."""
     import matplotlib.pyplot  # noqa: F401  - loaded once here, a forked worker need not load it again
 
     pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
     common = (run.study, run.out, run.seed, run.scale, run.frames)
-    steps = [(n, f) for n, f in zip(DEMO_STEPS, STEPS) if f in DETACHED]
-    project_and_audit = pool.submit(_detached, DemoRun, steps, *common)
-    invariance = pool.submit(_detached, DemoRun, [("invariance", invariance_part)], *common)
-    return pool, [invariance, project_and_audit]
+    names = dict(zip(STEPS, DEMO_STEPS))
+    return pool, [pool.submit(_detached, DemoRun, [(names.get(f, "invariance"), f)], *common)
+                  for f in (framework_project, invariance_part, care_plan_audit)]
 
 
 # --------------------------------------------------------------------------------------------------
