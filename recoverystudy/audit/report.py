@@ -87,27 +87,25 @@ def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95)
     out = comp.copy()
     for col in _RATING_COLS + ["n_plans", "n_applicable"]:
         out[col] = out[col].astype("Int64")
-    hidden_any = np.zeros(len(out), dtype=bool)
+    # each row's suppression mask, gathered per criterion (columns: the rating counts, then Total)
+    cols = _RATING_COLS + [TOTAL]
+    hidden = np.zeros((len(out), len(cols)), dtype=bool)
+    for crit, rows in out.groupby("criterion", sort=False).indices.items():
+        res = suppressed.get(crit)
+        if res is not None:
+            teams = out["team"].iloc[rows].where(out["team"].iloc[rows] != ALL_TEAMS, TOTAL)
+            hidden[rows] = res.suppressed.loc[teams.tolist(), cols].to_numpy(dtype=bool)
+    h = dict(zip(cols, hidden.T))
+    for col in _RATING_COLS:
+        out.loc[h[col], col] = pd.NA
+    out.loc[h[TOTAL], "n_plans"] = pd.NA
+    hide_na = h[TOTAL] | h["n_not_applicable"]
+    out.loc[hide_na, "n_applicable"] = pd.NA
+    out.loc[hide_na | h["n_met"], ["proportion_met", "ci_low", "ci_high"]] = np.nan
+    out.loc[hide_na | h["n_met"] | h["n_partly_met"],
+            ["proportion_met_or_partly", "ci_low_met_or_partly", "ci_high_met_or_partly"]] = np.nan
+    hidden_any = hidden.any(axis=1)
     n_cells = 0
-    for i, row in out.iterrows():
-        res = suppressed.get(row["criterion"])
-        if res is None:
-            continue
-        team = TOTAL if row["team"] == ALL_TEAMS else row["team"]
-        mask = res.suppressed.loc[team]
-        for col in _RATING_COLS:
-            if mask[col]:
-                out.at[i, col] = pd.NA
-        if mask[TOTAL]:
-            out.at[i, "n_plans"] = pd.NA
-        hide_na = bool(mask[TOTAL] or mask["n_not_applicable"])
-        if hide_na:
-            out.at[i, "n_applicable"] = pd.NA
-        if hide_na or mask["n_met"]:
-            out.loc[i, ["proportion_met", "ci_low", "ci_high"]] = np.nan
-        if hide_na or mask["n_met"] or mask["n_partly_met"]:
-            out.loc[i, ["proportion_met_or_partly", "ci_low_met_or_partly", "ci_high_met_or_partly"]] = np.nan
-        hidden_any[i] = bool(mask.any())
     for res in suppressed.values():
         n_cells += res.n_suppressed
     out["suppressed"] = hidden_any

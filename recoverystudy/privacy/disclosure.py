@@ -31,7 +31,7 @@ from scipy.optimize import linprog
 import numpy as np
 import pandas as pd
 
-from recoverystudy.privacy._linked import joint_exposed, repair_choice
+from recoverystudy.privacy._linked import joint_exposed, cycle_moves, repair_choice
 from recoverystudy.results import Result, base_provenance
 
 __all__ = ["TOTAL", "SuppressedTable", "suppress_linked", "suppress_small_counts", "suppression_rule"]
@@ -229,6 +229,13 @@ def _unprotected(
         protected.update(cells[k] for k in todo)
         return []
     open_ = set(todo)
+    # proofs without linear programming first: a unit move round a cycle of hidden cells
+    movable = cycle_moves(values, mask, low)
+    for k in [k for k in open_ if movable[cells[k]]]:
+        open_.discard(k)
+        protected.add(cells[k])
+    if not open_:
+        return []
 
     def absorb(x: np.ndarray) -> None:
         moved = [k for k in open_ if abs(x[k] - truth[k]) > 0.5]

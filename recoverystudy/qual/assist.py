@@ -86,6 +86,24 @@ def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
 
 
+#: Letters that a case-insensitive regex matches to an ASCII letter although ``str.lower`` does not map them
+#: to it (Python's re folds dotless i and long s; dotted capital I lowers to i + a combining dot).
+_FOLD_TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def _fold(text: str) -> str:
+    """*text* lower-cased so that every match of a case-insensitive ASCII word is a plain substring."""
+    return text.translate(_FOLD_TO_ASCII).lower()
+
+
+def _probe(keyword: str) -> str | None:
+    """The longest run of ASCII letters and digits in *keyword*, lower-cased: every match of the keyword's
+    pattern contains it (in :func:`_fold` form), so a text without it cannot match.  None if there is none."""
+    runs = re.findall(r"[a-z0-9]+", keyword.lower())
+    runs = [r for r in runs if r.isascii()]
+    return max(runs, key=len) if runs else None
+
+
 class AssistMixin:
     """Concordance and suggestion methods of :class:`~recoverystudy.qual.project.Project`."""
 
@@ -211,7 +229,8 @@ class AssistMixin:
         """
         compiled = []
         for code_id, (path, r) in self._rules(rules).items():
-            patterns = [(kw, keyword_pattern([kw])) for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
+            patterns = [(kw, keyword_pattern([kw]), _probe(kw))
+                        for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
             compiled.append((code_id, path, patterns,
                              {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
         new_rows = []
@@ -223,9 +242,12 @@ class AssistMixin:
             starts = np.array([a for a, _ in sents], dtype=np.int64)
             allowed, _who = speaker_filter(turns.get(doc_id, []), starts, speakers, exclude_speakers)
             spans = stems_arr = None
+            folded = _fold(text)   # a keyword whose probe is not in the text cannot match: no regex scan
             for code_id, path, pattern_list, lemma_map in compiled:
                 hits: dict[int, list[str]] = {}
-                for kw, pattern in pattern_list:
+                for kw, pattern, probe in pattern_list:
+                    if probe is not None and probe not in folded:
+                        continue
                     for m in pattern.finditer(text):
                         s = int(np.searchsorted(starts, m.start(), side="right")) - 1
                         if s >= 0 and m.start() < sents[s][1]:

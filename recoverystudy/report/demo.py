@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,20 +33,29 @@ import pandas as pd
 
 import recoverystudy as rs
 from recoverystudy.report.demo_parts import (
+    PRIMARY,
     _audit,
+    _demo_jobs,
+    _detached,
+    _collect,
+    _cpu_timed,
     _heatmap,
     _integration,
     _LABELS,
+    _merge_detached,
+    _render,
     _missing,
+    _mp_context,
     _Notes,
     _qualitative,
     _site_means_figure,
     _write_workbook,
+    headline_findings,
+    invariance_part,
 )
 from recoverystudy.quant.plots import item_fit, score_distributions
 from recoverystudy.stats.plots import forest_plot
-from recoverystudy.report.apa import format_p
-from recoverystudy.report.html import Section, figure_to_base64, methods_paragraphs, write_report
+from recoverystudy.report.html import Section, methods_paragraphs, write_report
 from recoverystudy.report.word import write_docx
 
 __all__ = ["DEMO_STEPS", "STEPS", "DemoResult", "DemoRun", "run_demo"]
@@ -60,7 +70,6 @@ _INSTRUMENTS = (
 )
 #: Bootstrap size for a demo (the library's default is larger; the report states the size used).
 _ICC_BOOT = 100
-PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 
 DEMO_STEPS = ("Generating the synthetic study", "Scoring questionnaires", "Reliability", "Comparing sites",
               "Correlations, site model, England vs Wales", "Framework Method project", "Care-plan audit",
@@ -83,9 +92,13 @@ class DemoResult:
     notes : list of str
         Warnings raised by the library during the run (shown in the report).
     seconds, cpu_seconds : float
-        Wall-clock and CPU time of the run (the CPU figure does not depend on other load on the machine).
+        Wall-clock and CPU time of the run, the CPU time of the work done by worker processes included (the
+        CPU figure does not depend on other load on the machine).
     timings : dict of str -> float
-        Seconds spent in each step of :data:`DEMO_STEPS`.
+        Seconds spent in each step of :data:`DEMO_STEPS` (the steps run by a worker as measured there:
+        they overlap the statistics steps).
+    processes : int
+        Processes the run used: 1, or 3 (this one and two workers).
     """
 
     out_dir: Path
@@ -98,6 +111,7 @@ class DemoResult:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    processes: int = 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,7 +124,8 @@ class DemoRun:
     Build one with :meth:`DemoRun.start`, then call the step functions in the order of :data:`STEPS`
     (each takes the run and fills in its part).  ``tables``, ``sections``, ``provenance``,
     ``unavailable`` and ``key`` collect what goes into the report; the other attributes are the data
-    passed between steps (``None`` until the step that makes them has run).
+    passed between steps (``None`` until the step that makes them has run).  With worker processes,
+    ``pool`` is their executor and ``pending`` holds the parts they compute (see :meth:`part`).
     """
 
     out: Path
@@ -132,6 +147,24 @@ class DemoRun:
     project_path: Path | None = None
     audit: Any = None
     report_path: Path | None = None
+    pending: dict[str, Any] = field(default_factory=dict)
+    pool: Any = None
+    worker_cpu: float = 0.0
+
+    def figure(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A figure for the report: ``func(*args, **kwargs)`` (a matplotlib figure or its base64 PNG), drawn
+        here, or by a worker process when there is one (then a future, resolved by :func:`write_outputs`)."""
+        if self.pool is None:
+            return _render(func, *args, **kwargs)
+        return self.pool.submit(_cpu_timed, _render, func, *args, **kwargs)
+
+    def part(self, func: Callable[[DemoRun], None]) -> None:
+        """Run *func* on this run, or merge its results if a worker process has computed them (same order)."""
+        future = self.pending.pop(func.__name__, None)
+        if future is None:
+            func(self)
+        else:
+            _merge_detached(self, _collect(future))
 
     @classmethod
     def start(cls, out_dir: str | Path, *, seed: int = 0, scale: float = 1.0) -> DemoRun:
@@ -155,7 +188,8 @@ class DemoRun:
 
 
 def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
-             progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
+             progress: Callable[[str, int, int], None] | None = None, n_jobs: int | None = None,
+             start_method: str | None = None) -> DemoResult:
     """Run the whole pipeline on the synthetic six-site study and write a report.
 
     The work is the sequence of step functions in :data:`STEPS` (one per entry of :data:`DEMO_STEPS`),
@@ -171,7 +205,16 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     scale : float, default=1.0
         Size of the synthetic study (see :func:`recoverystudy.synthetic.six_site_study`).
     progress : callable(step, index, n_steps), optional
-        Called at the start of each step (see :data:`DEMO_STEPS`).
+        Called at the start of each step (see :data:`DEMO_STEPS`), in order.
+    n_jobs : int, optional
+        1 runs every step in this process.  2 (or more) uses two CPUs: two worker processes build the
+        Framework Method project and audit the care plans, fit the measurement-invariance models and draw
+        the figures (work that needs only the generated study or the numbers already computed), while the
+        statistics run here.  Default: 2 when this process may use two or more CPUs, else 1.  The report
+        is the same either way (byte for byte apart from the run time it states).
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How the worker processes are started (default: the platform's, i.e. spawn on macOS and Windows).
+        An error in a worker is raised here with its own type and message.
 
     Returns
     -------
@@ -187,17 +230,51 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     'report.html'
     """
     cpu0 = time.process_time()
+    jobs, ctx = _demo_jobs(n_jobs), _mp_context(start_method)
     run = DemoRun.start(out_dir, seed=seed, scale=scale)
     timings: dict[str, float] = {}
-    for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
-        if progress is not None:
-            progress(name, i, len(DEMO_STEPS))
-        started = time.perf_counter()
-        func(run)
-        timings[name] = time.perf_counter() - started
+    pool, futures = None, []
+    try:
+        for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
+            if progress is not None:
+                progress(name, i, len(DEMO_STEPS))
+            started = time.perf_counter()
+            if func in DETACHED and pool is not None:   # run by a worker: merge its results here, in order
+                part = _collect(run.pending.pop(func.__name__))
+                _merge_detached(run, part)
+                timings[name] = part["timings"][name]   # as measured in the worker, concurrently
+                continue
+            func(run)
+            timings[name] = time.perf_counter() - started
+            for future in futures:
+                if future.done() and future.exception() is not None:
+                    _collect(future)   # a failed worker task stops the run now, with the worker's own error
+            if func is generate_study and jobs > 1:
+                pool, futures = _start_worker(run, ctx)
+                run.pool = pool
+                run.pending.update({f.__name__: fut for f, fut in zip((framework_project, invariance_part,
+                                                                       care_plan_audit), futures)})
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    worker_cpu = run.worker_cpu + sum(f.result()["cpu_seconds"] for f in futures if f.done() and f.exception() is None)
     return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
                       tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,
-                      seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0, timings=timings)
+                      seconds=time.perf_counter() - run.t0, cpu_seconds=time.process_time() - cpu0 + worker_cpu,
+                      timings=timings, processes=1 if pool is None else 3)
+
+
+def _start_worker(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Future]]:
+    """Start two worker processes on the parts that need only the study or the answers: the Framework
+    Method project (step 6) in one, the measurement-invariance models (wanted inside step 5) in the other,
+    then the care-plan audit (step 7) and the report's figures in whichever is free first."""
+    import matplotlib.pyplot  # noqa: F401  - loaded once here, a forked worker need not load it again
+
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+    common = (run.study, run.out, run.seed, run.scale, run.frames)
+    names = dict(zip(STEPS, DEMO_STEPS))
+    return pool, [pool.submit(_detached, DemoRun, [(names.get(f, "invariance"), f)], *common)
+                  for f in (framework_project, invariance_part, care_plan_audit)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,8 +334,8 @@ def score_questionnaires(run: DemoRun) -> None:
     ], tables=[("Missing-data report (per instrument and scale)", missing_report),
                ("Mean scores by site (service users)", desc)],
         figures=[("Score distributions by site (service users; diamonds mark the means)",
-                  figure_to_base64(score_distributions(su_scores[[c for c in PRIMARY if c in su_scores]],
-                                                       by=su_scores["site"])))]))
+                  run.figure(score_distributions, su_scores[[c for c in PRIMARY if c in su_scores]],
+                             by=su_scores["site"]))]))
 
 
 def estimate_reliability(run: DemoRun) -> None:
@@ -285,7 +362,7 @@ def estimate_reliability(run: DemoRun) -> None:
             if sid == "total":
                 run.provenance.append((f"Reliability of {inst}", rel.provenance))
                 if inst == "wai-sr":
-                    fit_fig = figure_to_base64(item_fit(rel.items, alpha=rel.alpha, omega=rel.omega))
+                    fit_fig = run.figure(item_fit, rel.items, alpha=rel.alpha, omega=rel.omega)
     reliab = pd.DataFrame(rel_rows)
     run.tables["reliability"] = reliab
     run.key["reliability"] = {f"{r.instrument}:{r.scale}": {"alpha": r.alpha, "omega_total": r.omega_total}
@@ -356,9 +433,9 @@ def compare_site_scores(run: DemoRun) -> None:
                ("Post-hoc pairs that differ after adjustment",
                 tables["sites_posthoc"].loc[tables["sites_posthoc"]["p_adj"] < 0.05])],
         figures=[("Site means and 95% CIs; p from Welch's ANOVA",
-                  _site_means_figure({o: welch[o] for o in primary})),
+                  run.figure(_site_means_figure, {o: welch[o] for o in primary})),
                  *([(f"Games-Howell pairs for {_LABELS.get(strongest, strongest)} (second site minus first)",
-                     figure_to_base64(forest_plot(welch[strongest].posthoc, value=_LABELS.get(strongest, strongest))))]
+                     run.figure(forest_plot, welch[strongest].posthoc, value=_LABELS.get(strongest, strongest)))]
                    if (strongest := _strongest(welch, primary)) and len(welch[strongest].posthoc) else [])]))
 
 
@@ -377,7 +454,7 @@ def correlations_model_country(run: DemoRun) -> None:
         run.key["correlations"] = {f"{r.x}~{r.y}": {"r": r.r, "p": r.p} for r in ctab.itertuples()}
         run.sections.append(Section("correlations", "Correlations between scales", paragraphs=[
             "Spearman correlations, pairwise complete, Holm-adjusted p values."],
-            tables=[("Correlations", ctab)], figures=[("Spearman correlations", _heatmap(mat, "Spearman r"))]))
+            tables=[("Correlations", ctab)], figures=[("Spearman correlations", run.figure(_heatmap, mat, "Spearman r"))]))
     else:
         run.unavailable["correlations"] = why
         run.sections.append(Section("correlations", "Correlations between scales", unavailable=why))
@@ -403,17 +480,13 @@ def correlations_model_country(run: DemoRun) -> None:
             "default is 500). Singular fits are reported, not hidden."],
             tables=[("Variance components and ICC", mtab)],
             figures=[(f"{_LABELS.get(top, top)}: each site's estimated effect (caterpillar plot), ICC = "
-                      f"{models[top].icc:.2f}".replace("= 0.", "= ."), figure_to_base64(models[top].plot()))
+                      f"{models[top].icc:.2f}".replace("= 0.", "= ."), run.figure(models[top].plot))
                      for top in [max(models, key=lambda o: models[o].icc if np.isfinite(models[o].icc) else -1)]]))
     else:
         run.unavailable["site_model"] = why
         run.sections.append(Section("multilevel", "Site model (random intercept) and ICC", unavailable=why))
 
-    if (why := _missing("invariance")) is None and (why := _missing("mi_sensitivity")) is None:
-        measurement_invariance_and_imputation(run)
-    else:
-        run.unavailable["invariance"] = why
-        run.sections.append(Section("invariance", "Measurement invariance and missing answers", unavailable=why))
+    run.part(invariance_part)   # computed by a worker process when there is one
 
     if (why := _missing("country_effect")) is None:
         rows = []
@@ -426,7 +499,7 @@ def correlations_model_country(run: DemoRun) -> None:
             if o == totals[0]:
                 run.provenance.append(("England vs Wales", ce.provenance))
                 first_summary = ce.summary()
-                country_fig = figure_to_base64(ce.plot())
+                country_fig = run.figure(ce.plot)
                 direction_col = ce.estimate_column
         ctab = pd.DataFrame(rows)
         run.tables["england_vs_wales"] = ctab
@@ -441,45 +514,6 @@ def correlations_model_country(run: DemoRun) -> None:
     else:
         run.unavailable["country_effect"] = why
         run.sections.append(Section("country", "England vs Wales (EXPLORATORY)", unavailable=why))
-
-
-_MI_DATASETS = 5
-
-
-def measurement_invariance_and_imputation(run: DemoRun) -> None:
-    """Before England and Wales are compared: does STAR-P measure the same thing in both (invariance), and
-    do the site comparisons change when missing answers are multiply imputed instead of prorated?"""
-    study, notes, seed = run.study, run.notes, run.seed
-    service_users = run.frames["service_users"]
-    inst = rs.load_instrument("star-p", key=study.key_path("star-p"))
-    inv = notes.run(rs.invariance, service_users, inst, group="country", missing="fiml")
-    run.provenance.append(("Measurement invariance of STAR-P across countries", inv.provenance))
-    run.tables["invariance_star_p"] = inv.to_frame()
-    run.key["invariance_level"] = inv.level
-    sens = notes.run(rs.mi_sensitivity, service_users, "star-p", site="site", m=_MI_DATASETS, seed=seed,
-                     score_options={"key": study.key_path("star-p")}, scales=["star_p_total"])
-    run.provenance.append(("Multiple-imputation sensitivity analysis (STAR-P)", sens.provenance))
-    stab = sens.to_frame()
-    run.tables["mi_sensitivity_star_p"] = stab
-    run.key["mi_changed_conclusions"] = int((~stab["same_conclusion"].astype(bool)).sum()) \
-        if "same_conclusion" in stab else None
-    shown = [c for c in ("group1", "group2", "prorated_estimate", "pooled_estimate", "prorated_p_adj",
-                         "pooled_p_adj", "fmi", "same_conclusion") if c in stab]
-    run.sections.append(Section("invariance", "Measurement invariance and missing answers", paragraphs=[
-        "Comparing the mean scores of England and Wales is only fair if the questionnaire measures the same thing "
-        "in the same way in both (measurement invariance). The same factor model (STAR-P's three subscales) was "
-        "fitted with more and more held equal between the countries: configural (same structure), metric (equal "
-        "loadings) and scalar (equal loadings and intercepts); comparing means needs scalar invariance. Missing "
-        "answers were used by full-information maximum likelihood.",
-        *inv.summary().splitlines(),
-        f"Sensitivity of the site comparisons to missing answers: the missing answers were imputed "
-        f"{_MI_DATASETS} times (predictive mean matching within site; {_MI_DATASETS} data sets keep the demo fast, "
-        "use 20 or more for a paper) and the results pooled by Rubin's rules.",
-        *sens.summary().splitlines()],
-        tables=[("Configural, metric and scalar models (STAR-P, England vs Wales)", inv.to_frame()),
-                ("Site pairs: prorated scores beside multiply imputed ones (STAR-P total)", stab[shown])],
-        figures=[("STAR-P standardised loadings by country and fit of the three models",
-                  figure_to_base64(inv.plot()))]))
 
 
 def framework_project(run: DemoRun) -> None:
@@ -527,11 +561,15 @@ def joint_displays(run: DemoRun) -> None:
 
 
 def write_outputs(run: DemoRun) -> None:
-    """Step 9: write every table (CSV and ``tables.xlsx``) and the self-contained ``report.html``."""
+    """Step 9: write every table (CSV and ``tables.xlsx``), the self-contained ``report.html`` and
+    ``report.docx`` (the Word file by a worker process, when there is one, while this one writes the rest)."""
     out, tables, sections, unavailable = run.out, run.tables, run.sections, run.unavailable
-    for name, frame in tables.items():
-        frame.to_csv(out / "tables" / f"{name}.csv", index=False)
-    _write_workbook(out / "tables" / "tables.xlsx", tables)
+    for section in sections:   # figures drawn by a worker process
+        for k, (caption, fig) in enumerate(section.figures):
+            if isinstance(fig, Future):
+                png, cpu = _collect(fig)
+                section.figures[k] = (caption, png)
+                run.worker_cpu += cpu
     if unavailable:
         sections.insert(0, Section("unavailable", "Parts not available in this build", paragraphs=[
             f"{part}: {why}" for part, why in unavailable.items()]))
@@ -547,8 +585,16 @@ def write_outputs(run: DemoRun) -> None:
         methods=methods_paragraphs(run.provenance), headlines=headlines, notes=run.notes.messages,
         footer="Tables with full precision are in tables/ (CSV and tables.xlsx). The methods paragraphs above "
                "are generated from the provenance recorded by each result.")
+    docx = None if run.pool is None else run.pool.submit(_cpu_timed, write_docx, out / "report.docx", list(sections),
+                                                         **common)
+    for name, frame in tables.items():
+        frame.to_csv(out / "tables" / f"{name}.csv", index=False)
+    _write_workbook(out / "tables" / "tables.xlsx", tables)
     run.report_path = write_report(out / "report.html", sections, key_numbers=run.key, **common)
-    write_docx(out / "report.docx", sections, **common)
+    if docx is None:
+        write_docx(out / "report.docx", sections, **common)
+    else:
+        run.worker_cpu += _collect(docx)[1]
 
 
 def _strongest(welch: Any, outcomes: list[str]) -> str | None:
@@ -558,58 +604,10 @@ def _strongest(welch: Any, outcomes: list[str]) -> str | None:
     return max(stats, key=stats.get) if stats else None
 
 
-def headline_findings(run: DemoRun) -> list[str]:
-    """The report's headline findings in plain words, written from the results of the run.
-
-    Each sentence is built from numbers the steps recorded in ``run.key``; a part that did not run says so.
-    """
-    key, out = run.key, []
-    welch = key.get("welch", {})
-    primary = [o for o in PRIMARY if o in welch]
-    differ = [o for o in primary if welch[o]["p_adj"] < 0.05]
-    same = [o for o in primary if o not in differ]
-    if differ:
-        parts = [f"{_LABELS.get(o, o)} (Welch F({welch[o]['df1']:.0f}, {welch[o]['df2']:.2f}) = "
-                 f"{welch[o]['F']:.2f}, adjusted {format_p(welch[o]['p_adj'])})" for o in differ]
-        out.append("Scores differed between the six sites for " + "; ".join(parts) + ".")
-    if same:
-        out.append("There was no clear difference between sites for " + ", ".join(_LABELS.get(o, o) for o in same)
-                   + " (adjusted p of .05 or more).")
-    rel = key.get("reliability", {})
-    totals = {k: v["alpha"] for k, v in rel.items() if k.endswith(":total") and np.isfinite(v["alpha"])}
-    if totals:
-        lo, hi = min(totals.values()), max(totals.values())
-        out.append(f"The questionnaire totals were internally consistent: Cronbach's alpha from "
-                   f"{lo:.2f} to {hi:.2f}.".replace(" 0.", " .").replace("to 0.", "to ."))
-    icc = {k: v for k, v in key.get("icc", {}).items() if v is not None and np.isfinite(v)}
-    if icc:
-        out.append(f"Between {min(icc.values()):.0%} and {max(icc.values()):.0%} of the differences between people's "
-                   "scores lay between sites (ICC); the rest lay between people at the same site.")
-    level = key.get("invariance_level")
-    if level:
-        allows = {"scalar": "so comparing the two countries' mean scores is meaningful in principle",
-                  "metric": "but not its intercepts, so mean scores should not be compared between the countries",
-                  "configural": "only in its structure, so neither loadings nor means should be compared",
-                  }.get(str(level), "")
-        out.append(f"STAR-P measured the same thing in England and Wales up to {level} invariance"
-                   + (f", {allows}." if allows else "."))
-    if key.get("country"):
-        out.append(("Even so, England" if level else "England") + " and Wales cannot be compared with confidence: "
-                   "with four English and two Welsh sites no test can give p below .067, so the country contrasts "
-                   "are exploratory descriptions.")
-    ag = key.get("agreement_sentence")
-    if ag and np.isfinite(ag.get("kappa", np.nan)):
-        out.append(f"The two coders agreed with Cohen's kappa = {ag['kappa']:.2f} (sentence level).".replace(
-            "= 0.", "= ."))
-    if "audit_overall_met" in key:
-        out.append(key["audit_overall_met"])
-    for part in run.unavailable:
-        out.append(f"Not available in this build: {part}.")
-    return out
-
-
 #: The step functions, one for each entry of :data:`DEMO_STEPS` (same order).
 STEPS: tuple[Callable[[DemoRun], None], ...] = (
     generate_study, score_questionnaires, estimate_reliability, compare_site_scores, correlations_model_country,
     framework_project, care_plan_audit, joint_displays, write_outputs,
 )
+#: Steps that need only the generated study (not the scores): with ``n_jobs=2`` they run in a worker process.
+DETACHED = (framework_project, care_plan_audit)

@@ -7,6 +7,10 @@ audit and integration strands.  Nothing here prints.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+from concurrent.futures.process import BrokenProcessPool
+import os
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -21,8 +25,9 @@ from recoverystudy.audit.report import published_team_table
 from recoverystudy.report.html import Section, figure_to_base64, format_p
 from recoverystudy.synthetic.review import simulated_review, simulated_second_coder
 
-__all__: list[str] = []
+__all__ = ["PRIMARY", "headline_findings"]
 
+PRIMARY = ("rsa_person_total", "es_total", "star_p_total", "wai_sr_total")
 _LABELS = {"rsa_person_total": "RSA (person) total", "es_total": "Empowerment total",
            "star_p_total": "STAR-P total", "wai_sr_total": "WAI-SR total", "rsa_provider_total": "RSA (provider) total"}
 
@@ -51,6 +56,150 @@ class _Notes:
                 if msg not in self.messages:
                     self.messages.append(msg)
         return out
+
+    def extend(self, messages: list[str]) -> None:
+        """Add messages collected elsewhere (a worker process), skipping those already noted."""
+        for msg in messages:
+            if msg not in self.messages:
+                self.messages.append(msg)
+
+
+# --------------------------------------------------------------------------------------------------
+# running independent steps in worker processes
+# --------------------------------------------------------------------------------------------------
+def _usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _demo_jobs(n_jobs: int | None) -> int:
+    """1 (everything in this process) or 2 (two CPUs: worker processes help); None = 2 when 2+ CPUs are usable."""
+    if n_jobs is None:
+        return 2 if _usable_cpus() >= 2 else 1
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
+        raise rs.errors.RecoveryStudyError(f"n_jobs must be a whole number of processes (1 or more), got {n_jobs!r}.")
+    return min(n_jobs, 2)
+
+
+def _mp_context(start_method: str | None) -> Any:
+    """The multiprocessing context: the platform's default, or fork/spawn/forkserver by name."""
+    methods = mp.get_all_start_methods()
+    if start_method is not None and start_method not in methods:
+        raise rs.errors.RecoveryStudyError(
+            f"start_method {start_method!r} is not available on this platform; choose one of {', '.join(methods)}.")
+    return mp.get_context(start_method)
+
+
+def _detached(run_cls: type, steps: list[tuple[str, Callable[[Any], None]]], study: Any, out: Path, seed: int,
+              scale: float, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Worker process (fork or spawn): run *steps* on a fresh run holding the study and the survey answers
+    read back from its files; return what they added.
+
+    The steps run here must only read the study, the answers, the output folder and the seed (measurement
+    invariance, the Framework Method project, the care-plan audit): the caller merges what they add where it
+    would have run them, so the report is the same as from one process.
+    """
+    cpu0 = time.process_time()
+    run = run_cls(out=Path(out), seed=seed, scale=scale)
+    run.study, run.frames = study, frames
+    timings: dict[str, float] = {}
+    for name, func in steps:
+        started = time.perf_counter()
+        func(run)
+        timings[name] = time.perf_counter() - started
+    return {"sections": run.sections, "tables": run.tables, "key": run.key, "provenance": run.provenance,
+            "unavailable": run.unavailable, "notes": run.notes.messages, "project_path": run.project_path,
+            "audit": run.audit, "timings": timings, "cpu_seconds": time.process_time() - cpu0}
+
+
+def _render(func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """Draw a figure (``func`` returns a matplotlib figure, or already its base64 PNG) as base64 PNG."""
+    out = func(*args, **kwargs)
+    return out if isinstance(out, str) else figure_to_base64(out)
+
+
+def _cpu_timed(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``func(*args, **kwargs)`` and the CPU seconds it took (for work sent to a worker process)."""
+    cpu0 = time.process_time()
+    return func(*args, **kwargs), time.process_time() - cpu0
+
+
+def _merge_detached(run: Any, part: dict[str, Any]) -> None:
+    """Add a worker's results to *run* exactly as if its steps had run here, in this order."""
+    run.sections.extend(part["sections"])
+    run.tables.update(part["tables"])
+    run.key.update(part["key"])
+    run.provenance.extend(part["provenance"])
+    run.unavailable.update(part["unavailable"])
+    run.notes.extend(part["notes"])
+    if part["project_path"] is not None:
+        run.project_path = part["project_path"]
+    if part["audit"] is not None:
+        run.audit = part["audit"]
+
+
+def _collect(detached: Any) -> dict[str, Any]:
+    """A worker task's results; its own error if it failed (a crash is reported in plain words)."""
+    try:
+        return detached.result()
+    except BrokenProcessPool as exc:
+        raise rs.errors.RecoveryStudyError(
+            "A worker process of the demo stopped unexpectedly "
+            f"({exc}). Run the demo again, or in one process with n_jobs=1.") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# measurement invariance (a part of step 5 that needs only the answers: it can run in a worker process)
+# --------------------------------------------------------------------------------------------------
+_MI_DATASETS = 5
+
+
+def invariance_part(run: Any) -> None:
+    """Part of step 5 that needs only the survey answers: measurement invariance and imputation."""
+    if (why := _missing("invariance")) is None and (why := _missing("mi_sensitivity")) is None:
+        measurement_invariance_and_imputation(run)
+    else:
+        run.unavailable["invariance"] = why
+        run.sections.append(Section("invariance", "Measurement invariance and missing answers", unavailable=why))
+
+
+def measurement_invariance_and_imputation(run: Any) -> None:
+    """Before England and Wales are compared: does STAR-P measure the same thing in both (invariance), and
+    do the site comparisons change when missing answers are multiply imputed instead of prorated?"""
+    study, notes, seed = run.study, run.notes, run.seed
+    service_users = run.frames["service_users"]
+    inst = rs.load_instrument("star-p", key=study.key_path("star-p"))
+    inv = notes.run(rs.invariance, service_users, inst, group="country", missing="fiml")
+    run.provenance.append(("Measurement invariance of STAR-P across countries", inv.provenance))
+    run.tables["invariance_star_p"] = inv.to_frame()
+    run.key["invariance_level"] = inv.level
+    sens = notes.run(rs.mi_sensitivity, service_users, "star-p", site="site", m=_MI_DATASETS, seed=seed,
+                     score_options={"key": study.key_path("star-p")}, scales=["star_p_total"])
+    run.provenance.append(("Multiple-imputation sensitivity analysis (STAR-P)", sens.provenance))
+    stab = sens.to_frame()
+    run.tables["mi_sensitivity_star_p"] = stab
+    run.key["mi_changed_conclusions"] = int((~stab["same_conclusion"].astype(bool)).sum()) \
+        if "same_conclusion" in stab else None
+    shown = [c for c in ("group1", "group2", "prorated_estimate", "pooled_estimate", "prorated_p_adj",
+                         "pooled_p_adj", "fmi", "same_conclusion") if c in stab]
+    run.sections.append(Section("invariance", "Measurement invariance and missing answers", paragraphs=[
+        "Comparing the mean scores of England and Wales is only fair if the questionnaire measures the same thing "
+        "in the same way in both (measurement invariance). The same factor model (STAR-P's three subscales) was "
+        "fitted with more and more held equal between the countries: configural (same structure), metric (equal "
+        "loadings) and scalar (equal loadings and intercepts); comparing means needs scalar invariance. Missing "
+        "answers were used by full-information maximum likelihood.",
+        *inv.summary().splitlines(),
+        f"Sensitivity of the site comparisons to missing answers: the missing answers were imputed "
+        f"{_MI_DATASETS} times (predictive mean matching within site; {_MI_DATASETS} data sets keep the demo fast, "
+        "use 20 or more for a paper) and the results pooled by Rubin's rules.",
+        *sens.summary().splitlines()],
+        tables=[("Configural, metric and scalar models (STAR-P, England vs Wales)", inv.to_frame()),
+                ("Site pairs: prorated scores beside multiply imputed ones (STAR-P total)", stab[shown])],
+        figures=[("STAR-P standardised loadings by country and fit of the three models",
+                  figure_to_base64(inv.plot()))]))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -361,3 +510,56 @@ def _integration(study: Any, project_path: Path, su_scores: pd.DataFrame, audit:
     tables = {"joint_display_star_p": jtab, "triads_theme_agreement": agree, "triads_audit": ftab[audit_cols]}
     prov = [("Joint display", joint.provenance), ("Triads", tri.provenance)]
     return section, tables, key, prov
+
+
+# --------------------------------------------------------------------------------------------------
+# headlines
+# --------------------------------------------------------------------------------------------------
+def headline_findings(run: Any) -> list[str]:
+    """The report's headline findings in plain words, written from the results of the run.
+
+    Each sentence is built from numbers the steps recorded in ``run.key``; a part that did not run says so.
+    """
+    key, out = run.key, []
+    welch = key.get("welch", {})
+    primary = [o for o in PRIMARY if o in welch]
+    differ = [o for o in primary if welch[o]["p_adj"] < 0.05]
+    same = [o for o in primary if o not in differ]
+    if differ:
+        parts = [f"{_LABELS.get(o, o)} (Welch F({welch[o]['df1']:.0f}, {welch[o]['df2']:.2f}) = "
+                 f"{welch[o]['F']:.2f}, adjusted {format_p(welch[o]['p_adj'])})" for o in differ]
+        out.append("Scores differed between the six sites for " + "; ".join(parts) + ".")
+    if same:
+        out.append("There was no clear difference between sites for " + ", ".join(_LABELS.get(o, o) for o in same)
+                   + " (adjusted p of .05 or more).")
+    rel = key.get("reliability", {})
+    totals = {k: v["alpha"] for k, v in rel.items() if k.endswith(":total") and np.isfinite(v["alpha"])}
+    if totals:
+        lo, hi = min(totals.values()), max(totals.values())
+        out.append(f"The questionnaire totals were internally consistent: Cronbach's alpha from "
+                   f"{lo:.2f} to {hi:.2f}.".replace(" 0.", " .").replace("to 0.", "to ."))
+    icc = {k: v for k, v in key.get("icc", {}).items() if v is not None and np.isfinite(v)}
+    if icc:
+        out.append(f"Between {min(icc.values()):.0%} and {max(icc.values()):.0%} of the differences between people's "
+                   "scores lay between sites (ICC); the rest lay between people at the same site.")
+    level = key.get("invariance_level")
+    if level:
+        allows = {"scalar": "so comparing the two countries' mean scores is meaningful in principle",
+                  "metric": "but not its intercepts, so mean scores should not be compared between the countries",
+                  "configural": "only in its structure, so neither loadings nor means should be compared",
+                  }.get(str(level), "")
+        out.append(f"STAR-P measured the same thing in England and Wales up to {level} invariance"
+                   + (f", {allows}." if allows else "."))
+    if key.get("country"):
+        out.append(("Even so, England" if level else "England") + " and Wales cannot be compared with confidence: "
+                   "with four English and two Welsh sites no test can give p below .067, so the country contrasts "
+                   "are exploratory descriptions.")
+    ag = key.get("agreement_sentence")
+    if ag and np.isfinite(ag.get("kappa", np.nan)):
+        out.append(f"The two coders agreed with Cohen's kappa = {ag['kappa']:.2f} (sentence level).".replace(
+            "= 0.", "= ."))
+    if "audit_overall_met" in key:
+        out.append(key["audit_overall_met"])
+    for part in run.unavailable:
+        out.append(f"Not available in this build: {part}.")
+    return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from math import comb
 from typing import Any
 
@@ -144,10 +145,18 @@ def _cluster_robust_t(X, y, g, G):
     return beta[-1], beta[-1] / np.sqrt(V[-1, -1])
 
 
+@lru_cache(maxsize=8)
+def _all_weight_vectors(G: int) -> np.ndarray:
+    """Every vector of G Webb weights (6^G rows), built once per G (read-only)."""
+    W = np.array(list(itertools.product(WEBB_WEIGHTS, repeat=G)))
+    W.flags.writeable = False
+    return W
+
+
 def _wild_bootstrap(X, y, g, G, n_boot, rng):
     """WCR bootstrap with Webb weights; all 6^G weight vectors when feasible. Returns (p, t, n_vectors)."""
     if 6**G <= _ENUMERATE_LIMIT:
-        W = np.array(list(itertools.product(WEBB_WEIGHTS, repeat=G)))
+        W = _all_weight_vectors(G)
     else:
         W = rng.choice(WEBB_WEIGHTS, size=(n_boot, G))
     t_star, t_obs = _wild_t(X, y, g, G, W)
@@ -178,8 +187,9 @@ def _wild_t(X, y, g, G, W):
     u = Xg_fit[None, :, :] + W[:, :, None] * Xg_e[None, :, :] - np.einsum("gkl,bl->bgk", XgXg, beta)
     meat = np.einsum("bgk,bgl->bkl", u, u)
     adj = G / (G - 1) * (N - 1) / (N - k)
-    V = adj * np.einsum("kl,blm,mn->bkn", xtx_inv, meat, xtx_inv)
-    return beta[:, -1] / np.sqrt(V[:, -1, -1]), t_obs
+    # only the tested coefficient's variance: the last row and column of xtx_inv meat xtx_inv
+    v_last = adj * np.einsum("l,blm,m->b", xtx_inv[-1], meat, xtx_inv[:, -1])
+    return beta[:, -1] / np.sqrt(v_last), t_obs
 
 
 def country_effect(
