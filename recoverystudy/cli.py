@@ -209,15 +209,18 @@ def demo_cmd(out: Path, seed: int, scale: float) -> None:
     from recoverystudy.report.demo import DEMO_STEPS, run_demo
 
     console = Console(stderr=True)
+    # no refresh thread (auto_refresh=False): the demo forks its worker processes, and forking while
+    # another thread runs can copy a lock that thread holds; the bar is redrawn at every step instead
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+                  TimeElapsedColumn(), console=console, transient=False, auto_refresh=False) as bar:
         task = bar.add_task("Starting", total=len(DEMO_STEPS))
+        bar.refresh()
 
         def progress(step: str, index: int, total: int) -> None:
-            bar.update(task, description=step, completed=index)
+            bar.update(task, description=step, completed=index, refresh=True)
 
         result = run_demo(out, seed=seed, scale=scale, progress=progress)
-        bar.update(task, description="Done", completed=len(DEMO_STEPS))
+        bar.update(task, description="Done", completed=len(DEMO_STEPS), refresh=True)
     for part, why in result.unavailable.items():
         click.echo(f"Note: {part} not available in this build: {why}", err=True)
     click.echo(f"Report written to {result.report_path.resolve()}")

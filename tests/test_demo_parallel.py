@@ -77,3 +77,24 @@ def test_one_cpu_runs_in_one_process(tmp_path, monkeypatch):
             demo_parts._demo_jobs(bad)
     with pytest.raises(rs.errors.RecoveryStudyError, match="start_method 'threads' is not available"):
         run_demo(tmp_path, n_jobs=2, start_method="threads")
+
+
+def test_workers_are_not_forked_while_another_thread_runs():
+    """Forking beside a running thread (a notebook kernel, a progress bar) can copy a held lock: spawn then."""
+    import multiprocessing as mp
+    import threading
+
+    from recoverystudy.report.demo_parts import _mp_context
+
+    if "fork" not in mp.get_all_start_methods() or mp.get_all_start_methods()[0] != "fork":
+        pytest.skip("this platform does not fork by default")
+    assert _mp_context(None).get_start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _mp_context(None).get_start_method() == "spawn"
+        assert _mp_context("fork").get_start_method() == "fork"  # asked for by name: as asked
+    finally:
+        stop.set()
+        other.join()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from concurrent.futures.process import BrokenProcessPool
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -85,11 +86,19 @@ def _demo_jobs(n_jobs: int | None) -> int:
 
 
 def _mp_context(start_method: str | None) -> Any:
-    """The multiprocessing context: the platform's default, or fork/spawn/forkserver by name."""
+    """The multiprocessing context: the platform's default, or fork/spawn/forkserver by name.
+
+    Forking a process that runs other threads (a notebook kernel, a progress bar's refresh thread) can
+    copy a lock some thread holds and hang the worker, so when the default would be ``fork`` and this
+    process has other threads, the workers are started with ``spawn`` instead (slower to start, safe).
+    """
     methods = mp.get_all_start_methods()
     if start_method is not None and start_method not in methods:
         raise rs.errors.RecoveryStudyError(
             f"start_method {start_method!r} is not available on this platform; choose one of {', '.join(methods)}.")
+    if start_method is None and mp.get_start_method(allow_none=True) in (None, "fork") and methods[0] == "fork" \
+            and threading.active_count() > 1:
+        return mp.get_context("spawn")
     return mp.get_context(start_method)
 
 
