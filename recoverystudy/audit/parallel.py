@@ -19,7 +19,7 @@ from recoverystudy.audit.prerate import prerate_text
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy.errors import AuditError
 
-__all__ = ["prerate_many"]
+__all__ = ["WorkerPool", "prerate_many"]
 
 _SHARED: dict = {}
 #: Fewer plans than this are rated in this process: starting workers would cost more than it saves.
@@ -159,3 +159,112 @@ def prerate_many(
     if workers is not None:
         workers.update(start_method=method, n_processes=n_proc, pids=sorted(pids))
     return results
+
+
+def _pool_worker(inbox: Any, outbox: Any) -> None:
+    """A pool process: run ``fn(arg)`` for every task sent to it until told to stop (``None``)."""
+    while True:
+        item = inbox.get()
+        if item is None:
+            return
+        seq, fn, arg = item
+        try:
+            outbox.put(("ok", seq, os.getpid(), fn(arg)))
+        except BaseException as exc:  # reported to the parent, which raises it
+            outbox.put(("error", seq, os.getpid(), f"{type(exc).__name__}: {exc}"))
+
+
+class WorkerPool:
+    """Worker processes that map a module-level function over tasks, in order (fork, spawn or forkserver).
+
+    Task *k* of each :meth:`map` goes to worker *k* mod *n_jobs*, so with at least *n_jobs* tasks every
+    worker does some of the work; the process ids that did are collected in :attr:`pids`.  With
+    ``n_jobs=1`` the tasks run in this process.  Use as a context manager (the workers are stopped on
+    leaving it); the same workers serve every :meth:`map` call, so they start once.
+
+    >>> with WorkerPool(1) as pool:
+    ...     pool.map(len, ["ab", "c"])
+    [2, 1]
+    """
+
+    def __init__(self, n_jobs: int = 1, start_method: str | None = None) -> None:
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+            raise ValueError(f"n_jobs must be a whole number >= 1; got {n_jobs!r}.")
+        if start_method is not None and start_method not in mp.get_all_start_methods():
+            raise ValueError(
+                f"start_method {start_method!r} is not available here; choose one of "
+                f"{', '.join(mp.get_all_start_methods())}."
+            )
+        self.n_jobs = n_jobs
+        self.start_method = (
+            (start_method or mp.get_start_method(allow_none=False)) if n_jobs > 1 else "none (this process)"
+        )
+        self.pids: set[int] = set()
+        self._procs: list = []
+        self._inboxes: list = []
+        self._outbox = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        ctx = mp.get_context(self.start_method)
+        self._outbox = ctx.Queue()
+        for _ in range(self.n_jobs):
+            inbox = ctx.Queue()
+            proc = ctx.Process(target=_pool_worker, args=(inbox, self._outbox), daemon=True)
+            proc.start()
+            self._inboxes.append(inbox)
+            self._procs.append(proc)
+
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> list:
+        """``[fn(t) for t in tasks]``, computed by the workers (*fn* must be importable by name)."""
+        if self.n_jobs == 1 or len(tasks) < 2:
+            self.pids.add(os.getpid())
+            return [fn(t) for t in tasks]
+        if not self._procs:
+            self._start()
+        for k, task in enumerate(tasks):
+            self._inboxes[k % self.n_jobs].put((k, fn, task))
+        out: list = [None] * len(tasks)
+        got = 0
+        while got < len(tasks):
+            try:
+                kind, seq, pid, payload = self._outbox.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p for p in self._procs if p.exitcode is not None]
+                if dead:
+                    self.close()
+                    raise AuditError(
+                        f"A worker process stopped unexpectedly (exit code {dead[0].exitcode}); nothing was "
+                        "written. Run again, or with n_jobs=1."
+                    ) from None
+                continue
+            if kind == "error":
+                self.close()
+                raise AuditError(f"A worker process failed: {payload}. Nothing was written.")
+            self.pids.add(pid)
+            out[seq] = payload
+            got += 1
+        return out
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+        for inbox, proc in zip(self._inboxes, self._procs):
+            if proc.is_alive():
+                try:
+                    inbox.put(None)
+                except (OSError, ValueError):
+                    pass
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        for q in [*self._inboxes, self._outbox]:
+            if q is not None:
+                q.close()
+        self._procs, self._inboxes, self._outbox = [], [], None

@@ -12,6 +12,7 @@ and the kind of identifier.  Files already in the folders are never deleted.
 from __future__ import annotations
 
 import datetime as _dt
+import multiprocessing as mp
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pandas as pd
 
 from recoverystudy.audit.render import _chart_png, _html_text, _restricted_readme, _xlsx_bytes
 from recoverystudy.audit.compliance import ALL_TEAMS
+from recoverystudy.audit.parallel import WorkerPool
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
 from recoverystudy.privacy.outputs import scan_and_write
@@ -41,37 +43,83 @@ RESTRICTED_README = "README-RESTRICTED.txt"
 _RATING_COLS = ["n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable"]
 
 
-def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None):
-    """Quoted evidence sentences per (plan_id, criterion), redacted; optionally fill *log*."""
+#: Fewer plans with evidence than this are quoted in this process (starting workers would cost more).
+_MIN_PARALLEL_PLANS = 2000
+_TASK_PLANS = 500  # plans per task sent to a worker
+
+
+def _quote_plans(task: tuple) -> list[tuple]:
+    """Redacted quotes of a batch of plans: ``[(plan_id, [(criterion, quote, offsets, log rows)])]``.
+
+    Each plan's identifiers are found once in its whole text (labels and names elsewhere in the plan
+    count), and only the quoted sentences are cut out and redacted.  Run in this process or a worker.
+    """
+    plans, names, redact, want_log = task
+    out = []
+    for plan_id, text, by_crit in plans:
+        spans = _redact_spans(text, names)[1] if redact else []
+        rows = []
+        for crit, pairs in by_crit:
+            seen, parts, offs, logged = set(), [], [], []
+            for ss, se in pairs:
+                if (ss, se) in seen:
+                    continue
+                seen.add((ss, se))
+                parts.append(redact_slice(text, spans, ss, se) if redact else text[ss:se])
+                offs.append(f"{ss}-{se}")
+                if want_log:
+                    for s, e, cat, rule in spans:
+                        if s < se and e > ss:
+                            logged.append((s, e, cat, rule, REDACTION_MARKERS[cat]))
+            rows.append((crit, " | ".join(p.replace("\n", " ") for p in parts), "; ".join(offs), logged))
+        out.append((plan_id, rows))
+    return out
+
+
+def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None, pool=None):
+    """Quoted evidence sentences per (plan_id, criterion), redacted; optionally fill *log*.
+
+    Plans and criteria come in the order of their first evidence row; within a pair each sentence is
+    quoted once.  With *pool* (a :class:`~recoverystudy.audit.parallel.WorkerPool`) and many plans the
+    redaction is shared out among its worker processes; the result is the same.
+    """
     ev = audit.evidence
     if ev.empty:
         empty = pd.Series(
             [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
         )
         return empty, empty
-    quotes: dict = {}
-    offsets: dict = {}
-    for plan_id, rows in ev.groupby("plan_id", sort=False):
-        text = audit._texts[plan_id]
-        spans = _redact_spans(text, list(names) if names else None)[1] if redact else []
-        for crit, crow in rows.groupby("criterion", sort=False):
-            seen, parts, offs = set(), [], []
-            for ss, se in zip(crow["sentence_start"], crow["sentence_end"]):
-                if (ss, se) in seen:
-                    continue
-                seen.add((ss, se))
-                parts.append(redact_slice(text, spans, ss, se) if redact else text[ss:se])
-                offs.append(f"{ss}-{se}")
-                if log is not None:
-                    for s, e, cat, rule in spans:
-                        if s < se and e > ss:
-                            log.append((plan_id, crit, s, e, cat, rule, REDACTION_MARKERS[cat]))
-            quotes[(plan_id, crit)] = " | ".join(p.replace("\n", " ") for p in parts)
-            offsets[(plan_id, crit)] = "; ".join(offs)
-    idx = pd.MultiIndex.from_tuples(list(quotes), names=["plan_id", "criterion"])
-    return pd.Series(list(quotes.values()), index=idx, dtype=object), pd.Series(
-        list(offsets.values()), index=idx, dtype=object
-    )
+    grouped: dict = {}
+    for plan_id, crit, ss, se in zip(
+        ev["plan_id"].tolist(), ev["criterion"].tolist(), ev["sentence_start"].tolist(), ev["sentence_end"].tolist()
+    ):
+        by_crit = grouped.get(plan_id)
+        if by_crit is None:
+            by_crit = grouped[plan_id] = {}
+        pairs = by_crit.get(crit)
+        if pairs is None:
+            pairs = by_crit[crit] = []
+        pairs.append((ss, se))
+    texts = audit._texts
+    names_list = list(names) if names else None
+    plans = [(pid, texts[pid], list(by_crit.items())) for pid, by_crit in grouped.items()]
+    del grouped
+    want_log = log is not None
+    parallel = pool is not None and pool.n_jobs > 1 and len(plans) >= _MIN_PARALLEL_PLANS
+    size = max(1, min(_TASK_PLANS, -(-len(plans) // (4 * pool.n_jobs)))) if parallel else len(plans)
+    tasks = [(plans[i : i + size], names_list, redact, want_log) for i in range(0, len(plans), size)]
+    done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
+    keys, quotes, offsets = [], [], []
+    for part in done:
+        for plan_id, rows in part:
+            for crit, quote, offs, logged in rows:
+                keys.append((plan_id, crit))
+                quotes.append(quote)
+                offsets.append(offs)
+                if want_log:
+                    log.extend((plan_id, crit, *row) for row in logged)
+    idx = pd.MultiIndex.from_tuples(keys, names=["plan_id", "criterion"])
+    return pd.Series(quotes, index=idx, dtype=object), pd.Series(offsets, index=idx, dtype=object)
 
 
 def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95):
@@ -302,6 +350,9 @@ def write_audit_report(
     confidence: float = 0.95,
     restricted_dir=None,
     plans_dir=None,
+    n_jobs: int | None = None,
+    start_method: str | None = None,
+    _workers: dict | None = None,
 ) -> AuditReport:
     """Write the audit's shareable outputs: ``report.html``, ``audit.xlsx``, CSV files and ``chart.png``.
 
@@ -338,6 +389,11 @@ def write_audit_report(
     plans_dir : path, optional
         The folder of the original plans: *out_dir* and *restricted_dir* may not be it, be inside
         it, or contain it (the CLI passes it).
+    n_jobs : int, optional
+        Worker processes for redacting the quoted evidence and scanning the outputs (default: as many
+        as the audit used).  The files are the same with any number.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How they are started (default: as for the audit, else the platform's default).
 
     Returns
     -------
@@ -385,6 +441,22 @@ def write_audit_report(
                     "or contain it: the original plans must never be shared or overwritten.",
                     file=str(folder),
                 )
+    if n_jobs is None:
+        n_jobs = int(audit.provenance.get("n_jobs") or 1)
+    if start_method is None:
+        used = (audit.provenance.get("workers") or {}).get("start_method")
+        start_method = used if used in mp.get_all_start_methods() else None
+    pool = WorkerPool(n_jobs, start_method)
+    try:
+        return _write(audit, out, lp, person_level, restricted, secret, names, threshold, quotes, confidence,
+                      pool, _workers)
+    finally:
+        pool.close()
+
+
+def _write(audit, out, lp, person_level, restricted, secret, names, threshold, quotes, confidence, pool,
+           workers) -> AuditReport:
+    """The body of :func:`write_audit_report` once the folders are checked (*pool* redacts and scans)."""
     fingerprint = key_fingerprint(secret) if person_level else None
     rubric = audit.rubric
     published, rule, n_supp = published_compliance(audit, threshold, confidence=confidence)
@@ -395,7 +467,8 @@ def write_audit_report(
     redaction_log: list = []
     scorecard = None
     if person_level:
-        precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None)
+        precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None,
+                                     pool=pool)
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         sc.insert(0, "plan", pseudonymise(sc["plan_id"], secret).to_numpy())
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
@@ -488,7 +561,7 @@ def write_audit_report(
         out.mkdir(parents=True, exist_ok=True)
         if restricted is not None:
             restricted.mkdir(parents=True, exist_ok=True)
-        scan_and_write(contents, names, extra_text={out / "chart.png": "\n".join(chart_labels)})
+        scan_and_write(contents, names, extra_text={out / "chart.png": "\n".join(chart_labels)}, mapper=pool.map)
     except BaseException:
         for folder, created in ((restricted, restricted_created), (out, out_created)):
             if created and folder is not None and folder.is_dir() and not any(folder.iterdir()):
@@ -514,6 +587,9 @@ def write_audit_report(
         confidence=confidence,
         **{k: audit.provenance.get(k) for k in ("rubric", "rubric_version")},
     )
+    prov["workers"] = {"start_method": pool.start_method, "n_processes": pool.n_jobs, "pids": sorted(pool.pids)}
+    if workers is not None:
+        workers.update(prov["workers"])
     return AuditReport(
         files=files,
         person_level=person_level,

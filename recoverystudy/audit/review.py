@@ -364,9 +364,13 @@ class CarePlanAudit(ConfirmationsMixin, Result):
         threshold: int = 5,
         quotes: bool = True,
         restricted_dir=None,
+        n_jobs: int | None = None,
+        start_method: str | None = None,
+        _workers: dict | None = None,
     ):
         """Write the shareable outputs (HTML, Excel, CSV, chart) to *out_dir*, and with a secret the
-        person-level ones to a separate restricted folder; see :func:`write_audit_report`."""
+        person-level ones to a separate restricted folder; see :func:`write_audit_report` (*n_jobs*
+        worker processes redact and scan; default: as many as the audit used)."""
         from recoverystudy.audit.report import write_audit_report
 
         return write_audit_report(
@@ -378,6 +382,9 @@ class CarePlanAudit(ConfirmationsMixin, Result):
             threshold=threshold,
             quotes=quotes,
             restricted_dir=restricted_dir,
+            n_jobs=n_jobs,
+            start_method=start_method,
+            _workers=_workers,
         )
 
     def plan_text(self, plan: str) -> str:

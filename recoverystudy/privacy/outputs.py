@@ -21,7 +21,8 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from hashlib import blake2b
 from pathlib import Path
 
 from recoverystudy.errors import PrivacyError
@@ -122,13 +123,84 @@ def _json_strings(obj) -> list[str]:
     return [str(obj)]
 
 
-def _check(contents: Mapping[Path, bytes | str], names, extra_text: Mapping[Path, str] | None) -> None:
+#: Texts longer than this are scanned in pieces (each piece a task for a worker when a mapper is given).
+_PIECE = 4_000_000
+# A line that starts with a pseudonym (a row of a person-level table): no detector's match can run from
+# the line before into it, and none needs to look back past it, so the text may be cut just before it.
+_CUT = re.compile(r"\n(?=P-[0-9a-f]{12}\b)")
+
+
+def _pieces(text: str, names) -> list[str]:
+    """The rows of *text* that need scanning, in pieces of about :data:`_PIECE` characters.
+
+    Rows are cut only where :data:`_CUT` allows, so each row is clean or not on its own; a row that
+    differs from an earlier one only by its leading pseudonym (the same words for another plan, say a
+    criterion rated "not evidenced" with no quote) is scanned once.  One piece - the whole text - if
+    the text is short, has no such rows, or a listed name spans lines.
+    """
+    if len(text) <= _PIECE or any("\n" in n or "\r" in n for n in names or ()):
+        return [text]
+    seen: set[bytes] = set()
+    out: list[str] = []
+    rows: list[str] = []
+    size = start = 0
+    row_start = False
+    ends = [m.start() + 1 for m in _CUT.finditer(text)]
+    ends.append(len(text))
+    for end in ends:
+        row = text[start:end]
+        start = end
+        # after a cut a row starts with a pseudonym (14 characters), which the scan reads as "P-pseudonym"
+        data = row[14:].encode("utf-8", "surrogatepass") if row_start else b"\0" + row.encode("utf-8", "surrogatepass")
+        row_start = True
+        key = blake2b(data, digest_size=16).digest()
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(row)
+        size += len(row)
+        if size >= _PIECE:
+            out.append("".join(rows))
+            rows, size = [], 0
+    if rows or not out:
+        out.append("".join(rows))
+    return out
+
+
+def _piece_kinds(task: tuple) -> list[str]:
+    text, names = task
+    return find_identifier_kinds(text, names)
+
+
+def _kinds(text: str, names, mapper) -> list[str]:
+    """:func:`find_identifier_kinds` of *text*, computed piece by piece (possibly by workers).
+
+    A row with no identifier has none in the whole text either: each detector's matches and the
+    context they look at stay inside the rows (see :data:`_CUT`), and rows that read the same after
+    their pseudonym are clean or not alike; the only whole-text context -
+    earlier names and the plan date, used for repeats of a name and dates of birth next to a name -
+    matters only where a name was found.  So when every piece is clean the text is clean, and when
+    any piece is not, the whole text is scanned again to name exactly the kinds the one-pass scan
+    would name.
+    """
+    pieces = _pieces(text, names)
+    if len(pieces) == 1 and pieces[0] is text:
+        return find_identifier_kinds(text, names)
+    tasks = [(piece, names) for piece in pieces]
+    found = mapper(_piece_kinds, tasks) if mapper is not None else [_piece_kinds(t) for t in tasks]
+    if not any(found):
+        return []
+    return find_identifier_kinds(text, names)
+
+
+def _check(contents: Mapping[Path, bytes | str], names, extra_text: Mapping[Path, str] | None, mapper=None) -> None:
     problems = []
+    names = list(names) if names else None
     for path, data in contents.items():
         text = readable_text(path.name, data)
         if extra_text and path in extra_text:
             text += _CELL + extra_text[path]
-        kinds = find_identifier_kinds(text, names)
+        kinds = _kinds(text, names, mapper)
         if kinds:
             problems.append((path, kinds))
     if problems:
@@ -148,6 +220,7 @@ def scan_and_write(
     names: Iterable[str] | None = None,
     *,
     extra_text: Mapping[str | os.PathLike, str] | None = None,
+    mapper: Callable[[Callable, list], list] | None = None,
 ) -> list[Path]:
     """Scan every output for identifiers, then write them all (atomically, each by rename) or none.
 
@@ -159,6 +232,10 @@ def scan_and_write(
         Names to look for besides the built-in detectors.
     extra_text : mapping of path -> str, optional
         Text drawn into a file that cannot be read back from its bytes (the labels of a chart).
+    mapper : callable, optional
+        ``mapper(fn, tasks) -> [fn(t) for t in tasks]``, e.g. the ``map`` of a pool of worker
+        processes: a long file is scanned in pieces, shared out this way.  The verdict and the kinds
+        named are those of one scan of the whole file.
 
     Returns
     -------
@@ -185,7 +262,7 @@ def scan_and_write(
     """
     paths = {Path(p): v for p, v in contents.items()}
     extra = {Path(p): v for p, v in (extra_text or {}).items()}
-    _check(paths, names, extra)
+    _check(paths, names, extra, mapper)
     token = secrets.token_hex(4)
     temps: list[Path] = []
     try:
@@ -193,7 +270,11 @@ def scan_and_write(
             tmp = path.with_name(f".{path.name}.{token}.partial")
             temps.append(tmp)
             with open(tmp, "xb") as fh:  # "x": never overwrite anything that is already there
-                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                if isinstance(data, str):  # encoded a slice at a time: no second copy of a long text
+                    for i in range(0, len(data), _PIECE):
+                        fh.write(data[i : i + _PIECE].encode("utf-8"))
+                else:
+                    fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
         for tmp, path in zip(temps, paths):
