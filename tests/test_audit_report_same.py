@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 import recoverystudy as rs
+from recoverystudy.audit import render
 from recoverystudy.audit import report as report_mod
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy import outputs
@@ -100,10 +102,12 @@ def test_report_files_identical_to_the_old_writer_in_one_process(tmp_path):
 def test_report_files_identical_with_two_spawned_workers(tmp_path, monkeypatch):
     monkeypatch.setattr(report_mod, "_MIN_PARALLEL_PLANS", 10)
     monkeypatch.setattr(outputs, "_PIECE", 20_000)  # the scorecard is scanned in pieces, by the workers
+    monkeypatch.setattr(render, "_CSV_ROWS", 97)  # and made in parts
     used: dict = {}
     got = write(tmp_path, n_jobs=2, start_method="spawn", _workers=used)
     _compare(got, json.loads(GOLDEN.read_text(encoding="utf-8")))
     assert used["start_method"] == "spawn" and len(used["pids"]) == 2  # both workers redacted and scanned
+    assert os.getpid() not in used["pids"]
 
 
 def test_scan_in_pieces_names_what_the_one_pass_scan_names(tmp_path, monkeypatch):
@@ -117,24 +121,28 @@ def test_scan_in_pieces_names_what_the_one_pass_scan_names(tmp_path, monkeypatch
         with pytest.raises(PrivacyError) as err:
             audit.write_report(tmp_path / f"out{piece}", secret=SECRET, names=NAMES)
         errors.append(err.value)
-    assert len(outputs._pieces(audit.scorecard()["evidence"].str.cat(sep="\n"), None)) == 1  # no pseudonyms: one piece
     assert errors[0].kinds == errors[1].kinds and len(errors[0].kinds) >= 5
     assert [Path(f).name for f in errors[0].files] == [Path(f).name for f in errors[1].files] == ["scorecard.csv"]
     # and a clean file cut into pieces is clean: pieces cut only before a row that starts with a pseudonym
     monkeypatch.setattr(outputs, "_PIECE", 5_000)
     rows = "".join(f"P-{i:012x},North,met,Review 12/09/2025 with team {i}.\n" for i in range(2000))
-    assert len(outputs._pieces(rows, None)) > 5
-    assert all(p.startswith("P-") for p in outputs._pieces(rows, None))
-    assert "".join(outputs._pieces(rows, None)) == rows
+    pieces = list(outputs._pieces([rows]))
+    assert len(pieces) > 5 and all(p.startswith("P-") for p in pieces) and "".join(pieces) == rows
     # rows that read the same but for their pseudonym are scanned once
     same = "plan,team\n" + "".join(f"P-{i:012x},North,not evidenced,,\n" for i in range(2000))
-    assert outputs._pieces(same, None) == ["plan,team\nP-000000000000,North,not evidenced,,\n"]
+    assert list(outputs._pieces([same])) == ["plan,team\nP-000000000000,North,not evidenced,,\n"]
     outputs.scan_and_write({tmp_path / "rows.csv": rows})
     assert (tmp_path / "rows.csv").read_text() == rows
     cut = rows.index("\n", 50_000) + 1
     planted = rows[:cut] + "P-0000000000ff,North,met,call 07700 900123\n" + rows[cut:]
     with pytest.raises(PrivacyError, match=r"planted.csv: phone number"):
         outputs.scan_and_write({tmp_path / "planted.csv": planted})
+    # a long table given in parts is scanned as one text and written as one file
+    outputs.scan_and_write({tmp_path / "parts.csv": [rows[:cut], rows[cut:]]})
+    assert (tmp_path / "parts.csv").read_text() == rows
+    with pytest.raises(PrivacyError, match=r"parts2.csv: phone number"):
+        outputs.scan_and_write({tmp_path / "parts2.csv": [rows[:cut], planted[cut:]]})
+    assert not (tmp_path / "parts2.csv").exists()
 
 
 if __name__ == "__main__":  # regenerate the golden file (only with the reference code checked out)

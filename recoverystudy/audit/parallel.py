@@ -15,6 +15,8 @@ import queue
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from recoverystudy.audit.prerate import prerate_text
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy.errors import AuditError
@@ -69,7 +71,7 @@ def _run_workers(rubric: Rubric, chunks: list[tuple], n_proc: int, method: str, 
                 continue
             pids.add(pid)
             out.extend(payload)
-            done += len(payload)
+            done += sum(row[1] if len(row) == 6 else 1 for row in payload)  # a compact chunk or plans
             if progress is not None:
                 progress(done, total)
     finally:
@@ -83,7 +85,7 @@ def _run_workers(rubric: Rubric, chunks: list[tuple], n_proc: int, method: str, 
 
 
 def _work(args: tuple) -> tuple[int, list[tuple]]:
-    start, texts, attrs = args
+    start, texts, attrs, compact = args
     rubric = _SHARED["rubric"]
     out = []
     for k, text in enumerate(texts):
@@ -91,7 +93,28 @@ def _work(args: tuple) -> tuple[int, list[tuple]]:
             text, rubric, attrs[k] if attrs is not None else None
         )
         out.append((start + k, ratings, rules, evidence, coverage))
-    return os.getpid(), out
+    return os.getpid(), [_compact(start, out)] if compact else out
+
+
+def _compact(start: int, rows: list[tuple]) -> tuple:
+    """A chunk's results in columns: ``(start, n, ratings, rules, evidence, coverage)`` - ratings and
+    rules flat (plan by plan, criterion by criterion); evidence as (plan index, criterion index, name,
+    start, end, sentence start, sentence end) columns, the numbers in int64 arrays; coverage as
+    ``[(plan index, coverage)]`` for the plans that have any.  Far smaller to send and to keep than a
+    tuple per evidence row."""
+    ratings = [r for _, rs_, _, _, _ in rows for r in rs_]
+    rules = [r for _, _, ru, _, _ in rows for r in ru]
+    plan_i, crit_i, names, nums = [], [], [], []
+    for i, _, _, evidence, _ in rows:
+        for j, ev_rows in enumerate(evidence):
+            for name, *pos in ev_rows:
+                plan_i.append(i)
+                crit_i.append(j)
+                names.append(name)
+                nums.extend(pos)
+    ev = (np.array(plan_i, dtype=np.int64), np.array(crit_i, dtype=np.int64), names,
+          np.array(nums, dtype=np.int64).reshape(-1, 4))
+    return start, len(rows), ratings, rules, ev, [(i, cov) for i, _, _, _, cov in rows if cov]
 
 
 def prerate_many(
@@ -104,6 +127,7 @@ def prerate_many(
     progress: Callable[[int, int], None] | None = None,
     start_method: str | None = None,
     workers: dict | None = None,
+    compact: bool = False,
 ) -> list[tuple]:
     """Pre-rate many plans, optionally in *n_jobs* worker processes; results in input order.
 
@@ -118,7 +142,8 @@ def prerate_many(
     worker rates its share however long the others take to start.  Fewer than
     200 plans are rated in this process (starting workers would cost more than it saves).  If *workers*
     is a dict it receives ``start_method``, ``n_processes`` and ``pids`` (the process ids that rated
-    at least one chunk).
+    at least one chunk).  With ``compact=True`` the result is one tuple per chunk, in columns (see
+    :func:`_compact`), in input order: what a large audit keeps in memory.
     """
     total = len(texts)
     if attrs is not None and len(attrs) != total:
@@ -129,7 +154,7 @@ def prerate_many(
     if parallel:
         chunk_size = max(1, min(chunk_size, -(-total // (4 * n_jobs))))
     chunks = [
-        (i, list(texts[i : i + chunk_size]), list(attrs[i : i + chunk_size]) if attrs is not None else None)
+        (i, list(texts[i : i + chunk_size]), list(attrs[i : i + chunk_size]) if attrs is not None else None, compact)
         for i in range(0, total, chunk_size)
     ]
     results: list[tuple] = []
@@ -150,7 +175,7 @@ def prerate_many(
             pid, part = _work(chunk)
             pids.add(pid)
             results.extend(part)
-            done += len(part)
+            done += len(chunk[1])
             if progress is not None:
                 progress(done, total)
     else:
@@ -222,8 +247,9 @@ class WorkerPool:
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> list:
         """``[fn(t) for t in tasks]``, computed by the workers (*fn* must be importable by name)."""
-        if self.n_jobs == 1 or len(tasks) < 2:
-            self.pids.add(os.getpid())
+        if self.n_jobs == 1 or len(tasks) < 2:  # one task: not worth a trip to a worker
+            if self.n_jobs == 1:
+                self.pids.add(os.getpid())
             return [fn(t) for t in tasks]
         if not self._procs:
             self._start()

@@ -1,5 +1,5 @@
 """Rendering of the shareable audit outputs in memory: chart (PNG), Excel workbook, HTML page, and the
-README of the restricted folder.  Nothing here writes a file: :func:`write_audit_report` scans the
+README of the restricted folder, long CSV text in parts, pseudonyms of many rows.  Nothing here writes a file: :func:`write_audit_report` scans the
 results and writes them all or none (:func:`recoverystudy.privacy.outputs.scan_and_write`).
 """
 
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.compliance import ALL_TEAMS
+from recoverystudy.privacy.pseudonym import pseudonymise
 
 __all__: list[str] = []
 
@@ -60,6 +61,23 @@ def _chart_png(published: pd.DataFrame, rubric) -> bytes:
     fig.savefig(buf, format="png", metadata={"Software": None})
     texts = [ax.get_title(), ax.get_xlabel(), *labels, *(t.get_text() for t in ax.get_legend().get_texts())]
     return buf.getvalue(), texts
+
+
+_CSV_ROWS = 100_000  # rows per part of a long CSV text
+
+
+def _csv_parts(df: pd.DataFrame) -> list[str]:
+    """``df.to_csv(index=False)`` as a list of parts of whole rows (the same text when joined), so that
+    a long table is never held twice over in one string and its copy."""
+    return [
+        df.iloc[i : i + _CSV_ROWS].to_csv(index=False, header=i == 0) for i in range(0, max(len(df), 1), _CSV_ROWS)
+    ]
+
+
+def _pseudonyms(ids: pd.Series, secret) -> np.ndarray:
+    """``pseudonymise(ids, secret)`` as an array, each distinct id keyed once (a plan has many rows)."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    return pseudonymise(pd.Series(uniques, dtype=object), secret).to_numpy()[codes]
 
 
 def _restricted_readme(out: Path, fingerprint: str | None, now: str) -> str:

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recoverystudy.audit.render import _chart_png, _html_text, _restricted_readme, _xlsx_bytes
+from recoverystudy.audit.render import (
+    _chart_png, _csv_parts, _html_text, _pseudonyms, _restricted_readme, _xlsx_bytes,
+)
 from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.audit.parallel import WorkerPool
 from recoverystudy.errors import PrivacyError
@@ -393,7 +395,8 @@ def write_audit_report(
         Worker processes for redacting the quoted evidence and scanning the outputs (default: as many
         as the audit used).  The files are the same with any number.
     start_method : {"fork", "spawn", "forkserver"}, optional
-        How they are started (default: as for the audit, else the platform's default).
+        How they are started (default: ``forkserver`` where there is one, else the platform's default:
+        the workers are sent the plans they redact, so they need not copy this process).
 
     Returns
     -------
@@ -443,9 +446,8 @@ def write_audit_report(
                 )
     if n_jobs is None:
         n_jobs = int(audit.provenance.get("n_jobs") or 1)
-    if start_method is None:
-        used = (audit.provenance.get("workers") or {}).get("start_method")
-        start_method = used if used in mp.get_all_start_methods() else None
+    if start_method is None:  # a fresh server, not a fork of this process and the whole audit it holds
+        start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else None
     pool = WorkerPool(n_jobs, start_method)
     try:
         return _write(audit, out, lp, person_level, restricted, secret, names, threshold, quotes, confidence,
@@ -470,14 +472,15 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
         precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None,
                                      pool=pool)
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
-        sc.insert(0, "plan", pseudonymise(sc["plan_id"], secret).to_numpy())
+        sc.insert(0, "plan", _pseudonyms(sc["plan_id"], secret))
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
                 "final"]
         if len(audit.coverage):
             keep.append("coverage")
         if quotes:
             keep += ["evidence", "evidence_offsets"]
-        scorecard = sc[keep]
+        scorecard = _csv_parts(sc[keep])  # the text of scorecard.csv, in parts of whole rows
+        del sc, precomputed
     skipped_counts = audit.skipped["reason"].value_counts().rename_axis("reason").reset_index(name="n_files")
     skipped_list = None
     if person_level and len(audit.skipped):
@@ -548,7 +551,7 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
     if restricted is not None:
         contents[restricted / RESTRICTED_README] = _restricted_readme(out, fingerprint, now)
         files["restricted_readme"] = str(restricted / RESTRICTED_README)
-        contents[restricted / "scorecard.csv"] = scorecard.to_csv(index=False)
+        contents[restricted / "scorecard.csv"] = scorecard
         files["csv_scorecard"] = str(restricted / "scorecard.csv")
         if skipped_list is not None:
             contents[restricted / "skipped_plans.csv"] = skipped_list.to_csv(index=False)
@@ -573,7 +576,7 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             redaction_log, columns=["plan_id", "criterion", "start", "end", "category", "rule", "replacement"]
         )
         if person_level:
-            log.insert(1, "pseudonym", pseudonymise(log["plan_id"], secret).to_numpy() if len(log) else [])
+            log.insert(1, "pseudonym", _pseudonyms(log["plan_id"], secret) if len(log) else [])
         log["proposed"] = log["rule"].isin(PROPOSAL_RULES)
         log["output"] = "evidence quote"
         log["written_at"] = now

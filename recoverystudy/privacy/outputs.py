@@ -130,41 +130,50 @@ _PIECE = 4_000_000
 _CUT = re.compile(r"\n(?=P-[0-9a-f]{12}\b)")
 
 
-def _pieces(text: str, names) -> list[str]:
-    """The rows of *text* that need scanning, in pieces of about :data:`_PIECE` characters.
+def _rows(parts: list[str]):
+    """Each row of the text ``"".join(parts)``, cut only where :data:`_CUT` allows, with a key that
+    is the same for rows that read the same but for a leading pseudonym (the scan reads every
+    pseudonym as "P-pseudonym")."""
+    first = True
+    for part in parts:
+        start = 0
+        ends = [m.start() + 1 for m in _CUT.finditer(part)]
+        ends.append(len(part))
+        for end in ends:
+            if end == start and end == len(part):
+                break  # the part ended with a cut
+            row = part[start:end]
+            start = end
+            data = b"\0" + row.encode("utf-8", "surrogatepass") if first else row[14:].encode("utf-8", "surrogatepass")
+            first = False
+            yield row, blake2b(data, digest_size=16).digest()
 
-    Rows are cut only where :data:`_CUT` allows, so each row is clean or not on its own; a row that
-    differs from an earlier one only by its leading pseudonym (the same words for another plan, say a
-    criterion rated "not evidenced" with no quote) is scanned once.  One piece - the whole text - if
-    the text is short, has no such rows, or a listed name spans lines.
-    """
-    if len(text) <= _PIECE or any("\n" in n or "\r" in n for n in names or ()):
-        return [text]
+
+def _pieces(parts: list[str]):
+    """The distinct rows of ``"".join(parts)`` (see :func:`_rows`), in pieces of about :data:`_PIECE`
+    characters.  Every row is clean or not on its own, so the text is clean if and only if every
+    piece is."""
     seen: set[bytes] = set()
-    out: list[str] = []
     rows: list[str] = []
-    size = start = 0
-    row_start = False
-    ends = [m.start() + 1 for m in _CUT.finditer(text)]
-    ends.append(len(text))
-    for end in ends:
-        row = text[start:end]
-        start = end
-        # after a cut a row starts with a pseudonym (14 characters), which the scan reads as "P-pseudonym"
-        data = row[14:].encode("utf-8", "surrogatepass") if row_start else b"\0" + row.encode("utf-8", "surrogatepass")
-        row_start = True
-        key = blake2b(data, digest_size=16).digest()
+    size = 0
+    for row, key in _rows(parts):
         if key in seen:
             continue
         seen.add(key)
         rows.append(row)
         size += len(row)
         if size >= _PIECE:
-            out.append("".join(rows))
+            yield "".join(rows)
             rows, size = [], 0
-    if rows or not out:
-        out.append("".join(rows))
-    return out
+    if rows:
+        yield "".join(rows)
+
+
+def _cut_parts(parts: list[str]) -> bool:
+    """True if *parts* meet only at places :data:`_CUT` allows (each after the first starts a row)."""
+    return all(
+        parts[i - 1].endswith("\n") and _CUT.match("\n" + parts[i]) is not None for i in range(1, len(parts))
+    )
 
 
 def _piece_kinds(task: tuple) -> list[str]:
@@ -172,35 +181,48 @@ def _piece_kinds(task: tuple) -> list[str]:
     return find_identifier_kinds(text, names)
 
 
-def _kinds(text: str, names, mapper) -> list[str]:
-    """:func:`find_identifier_kinds` of *text*, computed piece by piece (possibly by workers).
+def _kinds(parts: list[str], names, mapper) -> list[str]:
+    """:func:`find_identifier_kinds` of the text ``"".join(parts)``, computed piece by piece (possibly
+    by workers).
 
     A row with no identifier has none in the whole text either: each detector's matches and the
     context they look at stay inside the rows (see :data:`_CUT`), and rows that read the same after
-    their pseudonym are clean or not alike; the only whole-text context -
-    earlier names and the plan date, used for repeats of a name and dates of birth next to a name -
-    matters only where a name was found.  So when every piece is clean the text is clean, and when
-    any piece is not, the whole text is scanned again to name exactly the kinds the one-pass scan
-    would name.
+    their pseudonym are clean or not alike; the only whole-text context - earlier names and the plan
+    date, used for repeats of a name and dates of birth next to a name - matters only where a name was
+    found.  So when every piece is clean the text is clean, and when any piece is not, the whole text
+    is scanned again to name exactly the kinds the one-pass scan would name.
     """
-    pieces = _pieces(text, names)
-    if len(pieces) == 1 and pieces[0] is text:
-        return find_identifier_kinds(text, names)
-    tasks = [(piece, names) for piece in pieces]
-    found = mapper(_piece_kinds, tasks) if mapper is not None else [_piece_kinds(t) for t in tasks]
-    if not any(found):
-        return []
-    return find_identifier_kinds(text, names)
+    total = sum(len(p) for p in parts)
+    whole = total <= _PIECE or any("\n" in n or "\r" in n for n in names or ()) or not _cut_parts(parts)
+    if not whole:
+        run = mapper if mapper is not None else (lambda fn, tasks: [fn(t) for t in tasks])
+        batch: list = []
+        dirty = False
+        for piece in _pieces(parts):
+            batch.append((piece, names))
+            if len(batch) == 8:
+                dirty = any(run(_piece_kinds, batch))
+                batch = []
+                if dirty:
+                    break
+        if not dirty and batch:
+            dirty = any(run(_piece_kinds, batch))
+        if not dirty:
+            return []
+    return find_identifier_kinds(parts[0] if len(parts) == 1 else "".join(parts), names)
 
 
 def _check(contents: Mapping[Path, bytes | str], names, extra_text: Mapping[Path, str] | None, mapper=None) -> None:
     problems = []
     names = list(names) if names else None
     for path, data in contents.items():
-        text = readable_text(path.name, data)
+        if isinstance(data, list) and Path(path).suffix.lower() in (".csv", ".txt", ".tsv"):
+            parts = list(data)  # a long table in parts, read in order: plain text, nothing to extract
+        else:
+            parts = [readable_text(path.name, "".join(data) if isinstance(data, list) else data)]
         if extra_text and path in extra_text:
-            text += _CELL + extra_text[path]
-        kinds = _kinds(text, names, mapper)
+            parts.append(_CELL + extra_text[path])
+        kinds = _kinds(parts, names, mapper)
         if kinds:
             problems.append((path, kinds))
     if problems:
@@ -226,8 +248,9 @@ def scan_and_write(
 
     Parameters
     ----------
-    contents : mapping of path -> bytes or str
-        The finished files.  Folders must exist.
+    contents : mapping of path -> bytes, str or list of str
+        The finished files (a list of str: a long text file in parts, written one after another).
+        Folders must exist.
     names : iterable of str, optional
         Names to look for besides the built-in detectors.
     extra_text : mapping of path -> str, optional
@@ -270,11 +293,12 @@ def scan_and_write(
             tmp = path.with_name(f".{path.name}.{token}.partial")
             temps.append(tmp)
             with open(tmp, "xb") as fh:  # "x": never overwrite anything that is already there
-                if isinstance(data, str):  # encoded a slice at a time: no second copy of a long text
-                    for i in range(0, len(data), _PIECE):
-                        fh.write(data[i : i + _PIECE].encode("utf-8"))
-                else:
+                if isinstance(data, bytes):
                     fh.write(data)
+                else:  # encoded a slice at a time: no second copy of a long text
+                    for part in [data] if isinstance(data, str) else data:
+                        for i in range(0, len(part), _PIECE):
+                            fh.write(part[i : i + _PIECE].encode("utf-8"))
                 fh.flush()
                 os.fsync(fh.fileno())
         for tmp, path in zip(temps, paths):
