@@ -80,6 +80,42 @@ def _pseudonyms(ids: pd.Series, secret) -> np.ndarray:
     return pseudonymise(pd.Series(uniques, dtype=object), secret).to_numpy()[codes]
 
 
+def _scope_notes(audit, threshold: int, published: pd.DataFrame) -> list[str]:
+    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to.
+
+    The counts are those of the published compliance table, so a number hidden there stays hidden.
+    """
+    notes = []
+    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
+
+    def count(k) -> str:
+        if pd.isna(k):
+            return "a suppressed number of"
+        k = int(k)
+        return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
+
+    for row in audit.scope().itertuples():
+        attr = row.applies_to.split(":")[0]
+        known = row.criterion in overall.index
+        applied = overall.loc[row.criterion, "n_applicable"] if known else pd.NA
+        other = overall.loc[row.criterion, "n_not_applicable"] if known else pd.NA
+        if row.n_applied == 0:  # none in scope: every plan is out of it (the audited total is published)
+            applied, other = 0, len(audit.plans)
+        text = (
+            f"Criterion {row.criterion} applies only to plans with {row.applies_to} (applies_to in the "
+            f"rubric): it was applied to {count(applied)} plan(s) and rated 'not applicable' for "
+            f"{count(other)} other plan(s)"
+        )
+        if row.n_attribute_missing:
+            text += f", {count(row.n_attribute_missing)} of them with no {attr} given"
+        if row.n_applied == 0:
+            text += (
+                f". No plan was given {row.applies_to}; give each plan's {attr} (country=, --country-from)"
+            )
+        notes.append(text + ".")
+    return notes
+
+
 def _restricted_readme(out: Path, fingerprint: str | None, now: str) -> str:
     return (
         "RESTRICTED - PERSON-LEVEL DATA - DO NOT SHARE\n\n"

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.render import (
-    _chart_png, _csv_parts, _html_text, _pseudonyms, _restricted_readme, _xlsx_bytes,
+    _chart_png, _csv_parts, _html_text, _pseudonyms, _restricted_readme, _scope_notes, _xlsx_bytes,
 )
 from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.audit.parallel import WorkerPool
@@ -50,19 +50,26 @@ _MIN_PARALLEL_PLANS = 2000
 _TASK_PLANS = 500  # plans per task sent to a worker
 
 
-def _quote_plans(task: tuple) -> list[tuple]:
-    """Redacted quotes of a batch of plans: ``[(plan_id, [(criterion, quote, offsets, log rows)])]``.
+_LOG_COLUMNS = ["plan_id", "criterion", "start", "end", "category", "rule", "replacement"]
+
+
+def _quote_plans(task: tuple) -> tuple:
+    """Redacted quotes of a batch of plans, in columns: (plan, criterion, quote, offsets) per pair and
+    (plan, criterion, start, end, category, rule) per logged redaction, plans and criteria as codes.
 
     Each plan's identifiers are found once in its whole text (labels and names elsewhere in the plan
     count), and only the quoted sentences are cut out and redacted.  Run in this process or a worker.
     """
-    plans, names, redact, want_log = task
-    out = []
-    for plan_id, text, by_crit in plans:
+    first, texts, bounds, crits, starts, ends, names, redact, want_log = task
+    q_plan, q_crit, quotes, offsets = [], [], [], []
+    log: tuple[list, ...] = ([], [], [], [], [], [])
+    for k, text in enumerate(texts):
         spans = _redact_spans(text, names)[1] if redact else []
-        rows = []
-        for crit, pairs in by_crit:
-            seen, parts, offs, logged = set(), [], [], []
+        by_crit: dict = {}
+        for r in range(bounds[k], bounds[k + 1]):
+            by_crit.setdefault(crits[r], []).append((starts[r], ends[r]))
+        for crit, pairs in by_crit.items():
+            seen, parts, offs = set(), [], []
             for ss, se in pairs:
                 if (ss, se) in seen:
                     continue
@@ -72,56 +79,77 @@ def _quote_plans(task: tuple) -> list[tuple]:
                 if want_log:
                     for s, e, cat, rule in spans:
                         if s < se and e > ss:
-                            logged.append((s, e, cat, rule, REDACTION_MARKERS[cat]))
-            rows.append((crit, " | ".join(p.replace("\n", " ") for p in parts), "; ".join(offs), logged))
-        out.append((plan_id, rows))
-    return out
+                            for col, value in zip(log, (first + k, crit, s, e, cat, rule)):
+                                col.append(value)
+            q_plan.append(first + k)
+            q_crit.append(crit)
+            quotes.append(" | ".join(p.replace("\n", " ") for p in parts))
+            offsets.append("; ".join(offs))
+    return q_plan, q_crit, quotes, offsets, log
+
+
+def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
+    """(quotes, offsets, log frame or None) - see :func:`quote_evidence`."""
+    ev = audit.evidence
+    plan_codes, plan_ids = pd.factorize(ev["plan_id"], use_na_sentinel=False)  # order of first appearance
+    crit_codes, crit_ids = pd.factorize(ev["criterion"], use_na_sentinel=False)
+    order = np.argsort(plan_codes, kind="stable")
+    bounds = np.searchsorted(plan_codes[order], np.arange(len(plan_ids) + 1)).tolist()
+    crits = crit_codes[order].tolist()
+    starts = ev["sentence_start"].to_numpy()[order].tolist()
+    ends = ev["sentence_end"].to_numpy()[order].tolist()
+    texts = [audit._texts[p] for p in plan_ids]
+    names_list = list(names) if names else None
+    n = len(plan_ids)
+    parallel = pool is not None and pool.n_jobs > 1 and n >= _MIN_PARALLEL_PLANS
+    size = max(1, min(_TASK_PLANS, -(-n // (4 * pool.n_jobs)))) if parallel else max(n, 1)
+    tasks = []
+    for a in range(0, n, size):
+        b = min(a + size, n)
+        lo, hi = bounds[a], bounds[b]
+        tasks.append((a, texts[a:b], [x - lo for x in bounds[a : b + 1]], crits[lo:hi], starts[lo:hi], ends[lo:hi],
+                      names_list, redact, want_log))
+    del texts, crits, starts, ends
+    done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
+    del tasks
+
+    def column(k: int, dtype=np.int64) -> np.ndarray:
+        return np.array([v for part in done for v in part[k]], dtype=dtype)
+
+    plan_ids = np.asarray(plan_ids, dtype=object)
+    crit_ids = np.asarray(crit_ids, dtype=object)
+    idx = pd.MultiIndex.from_arrays([plan_ids[column(0)], crit_ids[column(1)]], names=["plan_id", "criterion"])
+    quotes = pd.Series(column(2, object), index=idx, dtype=object)
+    offsets = pd.Series(column(3, object), index=idx, dtype=object)
+    log = None
+    if want_log:
+        cols = [np.array([v for part in done for v in part[4][k]], dtype=object if k >= 4 else np.int64)
+                for k in range(6)]
+        log = pd.DataFrame({
+            "plan_id": plan_ids[cols[0]], "criterion": crit_ids[cols[1]], "start": cols[2], "end": cols[3],
+            "category": cols[4], "rule": cols[5],
+            "replacement": np.array([REDACTION_MARKERS[c] for c in cols[4]], dtype=object),
+        }) if len(cols[0]) else pd.DataFrame([], columns=_LOG_COLUMNS)
+    return quotes, offsets, log
 
 
 def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None, pool=None):
     """Quoted evidence sentences per (plan_id, criterion), redacted; optionally fill *log*.
 
     Plans and criteria come in the order of their first evidence row; within a pair each sentence is
-    quoted once.  With *pool* (a :class:`~recoverystudy.audit.parallel.WorkerPool`) and many plans the
-    redaction is shared out among its worker processes; the result is the same.
+    quoted once.  *log* receives (plan_id, criterion, start, end, category, rule, replacement) for every
+    identifier in a quoted sentence.  With *pool* (a :class:`~recoverystudy.audit.parallel.WorkerPool`)
+    and many plans the redaction is shared out among its worker processes; the result is the same.
     """
-    ev = audit.evidence
-    if ev.empty:
+    if audit.evidence.empty:
         empty = pd.Series(
             [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
         )
         return empty, empty
-    grouped: dict = {}
-    for plan_id, crit, ss, se in zip(
-        ev["plan_id"].tolist(), ev["criterion"].tolist(), ev["sentence_start"].tolist(), ev["sentence_end"].tolist()
-    ):
-        by_crit = grouped.get(plan_id)
-        if by_crit is None:
-            by_crit = grouped[plan_id] = {}
-        pairs = by_crit.get(crit)
-        if pairs is None:
-            pairs = by_crit[crit] = []
-        pairs.append((ss, se))
-    texts = audit._texts
-    names_list = list(names) if names else None
-    plans = [(pid, texts[pid], list(by_crit.items())) for pid, by_crit in grouped.items()]
-    del grouped
-    want_log = log is not None
-    parallel = pool is not None and pool.n_jobs > 1 and len(plans) >= _MIN_PARALLEL_PLANS
-    size = max(1, min(_TASK_PLANS, -(-len(plans) // (4 * pool.n_jobs)))) if parallel else len(plans)
-    tasks = [(plans[i : i + size], names_list, redact, want_log) for i in range(0, len(plans), size)]
-    done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
-    keys, quotes, offsets = [], [], []
-    for part in done:
-        for plan_id, rows in part:
-            for crit, quote, offs, logged in rows:
-                keys.append((plan_id, crit))
-                quotes.append(quote)
-                offsets.append(offs)
-                if want_log:
-                    log.extend((plan_id, crit, *row) for row in logged)
-    idx = pd.MultiIndex.from_tuples(keys, names=["plan_id", "criterion"])
-    return pd.Series(quotes, index=idx, dtype=object), pd.Series(offsets, index=idx, dtype=object)
+    quotes, offsets, frame = _quotes(audit, names, redact, log is not None, pool)
+    if log is not None:
+        log.extend(frame.itertuples(index=False, name=None))
+    return quotes, offsets
 
 
 def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95):
@@ -236,42 +264,6 @@ def published_coverage(audit, threshold: int = 5, published: pd.DataFrame | None
     for col in ("n_plans", "n_with_outcome"):
         res[col] = res[col].astype("Int64")
     return res
-
-
-def _scope_notes(audit, threshold: int, published: pd.DataFrame) -> list[str]:
-    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to.
-
-    The counts are those of the published compliance table, so a number hidden there stays hidden.
-    """
-    notes = []
-    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
-
-    def count(k) -> str:
-        if pd.isna(k):
-            return "a suppressed number of"
-        k = int(k)
-        return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
-
-    for row in audit.scope().itertuples():
-        attr = row.applies_to.split(":")[0]
-        known = row.criterion in overall.index
-        applied = overall.loc[row.criterion, "n_applicable"] if known else pd.NA
-        other = overall.loc[row.criterion, "n_not_applicable"] if known else pd.NA
-        if row.n_applied == 0:  # none in scope: every plan is out of it (the audited total is published)
-            applied, other = 0, len(audit.plans)
-        text = (
-            f"Criterion {row.criterion} applies only to plans with {row.applies_to} (applies_to in the "
-            f"rubric): it was applied to {count(applied)} plan(s) and rated 'not applicable' for "
-            f"{count(other)} other plan(s)"
-        )
-        if row.n_attribute_missing:
-            text += f", {count(row.n_attribute_missing)} of them with no {attr} given"
-        if row.n_applied == 0:
-            text += (
-                f". No plan was given {row.applies_to}; give each plan's {attr} (country=, --country-from)"
-            )
-        notes.append(text + ".")
-    return notes
 
 
 @dataclass(frozen=True)
@@ -466,11 +458,14 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
     teams = published[published["team"] != ALL_TEAMS].reset_index(drop=True)
     criteria_df = rubric.to_frame()[["criterion", "group", "question", "citation", "applies_to"]]
     coverage = published_coverage(audit, threshold, published)
-    redaction_log: list = []
+    redaction_log = pd.DataFrame([], columns=_LOG_COLUMNS)
     scorecard = None
     if person_level:
-        precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None,
-                                     pool=pool)
+        if audit.evidence.empty:
+            precomputed = quote_evidence(audit)
+        else:
+            *precomputed, got = _quotes(audit, names, True, quotes, pool)
+            redaction_log = got if quotes else redaction_log
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         sc.insert(0, "plan", _pseudonyms(sc["plan_id"], secret))
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
@@ -572,9 +567,7 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
         raise
     if lp is not None:
         lp.parent.mkdir(parents=True, exist_ok=True)
-        log = pd.DataFrame(
-            redaction_log, columns=["plan_id", "criterion", "start", "end", "category", "rule", "replacement"]
-        )
+        log = redaction_log
         if person_level:
             log.insert(1, "pseudonym", _pseudonyms(log["plan_id"], secret) if len(log) else [])
         log["proposed"] = log["rule"].isin(PROPOSAL_RULES)
