@@ -110,6 +110,17 @@ def test_report_files_identical_with_two_spawned_workers(tmp_path, monkeypatch):
     assert os.getpid() not in used["pids"]
 
 
+def test_report_workers_start_as_the_audits_did_by_default(tmp_path, monkeypatch):
+    import multiprocessing as mp
+
+    monkeypatch.setattr(report_mod, "_MIN_PARALLEL_PLANS", 10)
+    audit = rs.audit_care_plans(make_plans())  # rated in this process: the platform's default method
+    rep = audit.write_report(tmp_path / "out", secret=SECRET, n_jobs=2)
+    workers = rep.provenance["workers"]
+    assert workers["start_method"] == mp.get_start_method() and workers["n_processes"] == 2
+    assert len(workers["pids"]) == 2 and os.getpid() not in workers["pids"]
+
+
 def test_scan_in_pieces_names_what_the_one_pass_scan_names(tmp_path, monkeypatch):
     """With redaction made to miss, the scan in pieces refuses and names exactly the kinds (and files)
     that one scan of each whole file names."""

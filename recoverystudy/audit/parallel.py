@@ -9,6 +9,7 @@ order, identical to a run in one process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import queue
@@ -47,8 +48,14 @@ def _run_workers(rubric: Rubric, chunks: list[tuple], n_proc: int, method: str, 
     results = ctx.Queue()
     procs = [ctx.Process(target=_worker_main, args=(rubric, chunks[i::n_proc], results), daemon=True)
              for i in range(n_proc)]
-    for proc in procs:
-        proc.start()
+    if method == "fork":
+        gc.freeze()  # see WorkerPool._start
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        if method == "fork":
+            gc.unfreeze()
     out: list[tuple] = []
     pids: set[int] = set()
     finished = done = 0
@@ -238,12 +245,21 @@ class WorkerPool:
     def _start(self) -> None:
         ctx = mp.get_context(self.start_method)
         self._outbox = ctx.Queue()
-        for _ in range(self.n_jobs):
-            inbox = ctx.Queue()
-            proc = ctx.Process(target=_pool_worker, args=(inbox, self._outbox), daemon=True)
-            proc.start()
-            self._inboxes.append(inbox)
-            self._procs.append(proc)
+        # a forked worker shares this process's memory until it writes to it; frozen objects are never
+        # visited by its garbage collector, so it does not copy (and hold) what it does not use
+        frozen = self.start_method == "fork"
+        if frozen:
+            gc.freeze()
+        try:
+            for _ in range(self.n_jobs):
+                inbox = ctx.Queue()
+                proc = ctx.Process(target=_pool_worker, args=(inbox, self._outbox), daemon=True)
+                proc.start()
+                self._inboxes.append(inbox)
+                self._procs.append(proc)
+        finally:
+            if frozen:
+                gc.unfreeze()
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> list:
         """``[fn(t) for t in tasks]``, computed by the workers (*fn* must be importable by name)."""

@@ -387,8 +387,7 @@ def write_audit_report(
         Worker processes for redacting the quoted evidence and scanning the outputs (default: as many
         as the audit used).  The files are the same with any number.
     start_method : {"fork", "spawn", "forkserver"}, optional
-        How they are started (default: ``forkserver`` where there is one, else the platform's default:
-        the workers are sent the plans they redact, so they need not copy this process).
+        How they are started (default: as for the audit, else the platform's default).
 
     Returns
     -------
@@ -438,8 +437,9 @@ def write_audit_report(
                 )
     if n_jobs is None:
         n_jobs = int(audit.provenance.get("n_jobs") or 1)
-    if start_method is None:  # a fresh server, not a fork of this process and the whole audit it holds
-        start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else None
+    if start_method is None:
+        used = (audit.provenance.get("workers") or {}).get("start_method")
+        start_method = used if used in mp.get_all_start_methods() else None
     pool = WorkerPool(n_jobs, start_method)
     try:
         return _write(audit, out, lp, person_level, restricted, secret, names, threshold, quotes, confidence,
