@@ -66,11 +66,12 @@ def _chart_png(published: pd.DataFrame, rubric) -> bytes:
 _CSV_ROWS = 100_000  # rows per part of a long CSV text
 
 
-def _csv_parts(df: pd.DataFrame) -> list[str]:
-    """``df.to_csv(index=False)`` as a list of parts of whole rows (the same text when joined), so that
-    a long table is never held twice over in one string and its copy."""
+def _csv_parts(df: pd.DataFrame, columns: list[str]) -> list[str]:
+    """``df[columns].to_csv(index=False)`` as a list of parts of whole rows (the same text when joined),
+    so that a long table is never held twice over: in one string and its copy, or in a second frame."""
     return [
-        df.iloc[i : i + _CSV_ROWS].to_csv(index=False, header=i == 0) for i in range(0, max(len(df), 1), _CSV_ROWS)
+        df.iloc[i : i + _CSV_ROWS][columns].to_csv(index=False, header=i == 0)
+        for i in range(0, max(len(df), 1), _CSV_ROWS)
     ]
 
 

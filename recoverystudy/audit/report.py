@@ -61,6 +61,7 @@ def _quote_plans(task: tuple) -> tuple:
     count), and only the quoted sentences are cut out and redacted.  Run in this process or a worker.
     """
     first, texts, bounds, crits, starts, ends, names, redact, want_log = task
+    bounds, crits, starts, ends = bounds.tolist(), crits.tolist(), starts.tolist(), ends.tolist()
     q_plan, q_crit, quotes, offsets = [], [], [], []
     log: tuple[list, ...] = ([], [], [], [], [], [])
     for k, text in enumerate(texts):
@@ -94,20 +95,20 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
     plan_codes, plan_ids = pd.factorize(ev["plan_id"], use_na_sentinel=False)  # order of first appearance
     crit_codes, crit_ids = pd.factorize(ev["criterion"], use_na_sentinel=False)
     order = np.argsort(plan_codes, kind="stable")
-    bounds = np.searchsorted(plan_codes[order], np.arange(len(plan_ids) + 1)).tolist()
-    crits = crit_codes[order].tolist()
-    starts = ev["sentence_start"].to_numpy()[order].tolist()
-    ends = ev["sentence_end"].to_numpy()[order].tolist()
+    bounds = np.searchsorted(plan_codes[order], np.arange(len(plan_ids) + 1))
+    crits = crit_codes[order]
+    starts = ev["sentence_start"].to_numpy(dtype=np.int64)[order]
+    ends = ev["sentence_end"].to_numpy(dtype=np.int64)[order]
     texts = [audit._texts[p] for p in plan_ids]
     names_list = list(names) if names else None
     n = len(plan_ids)
     parallel = pool is not None and pool.n_jobs > 1 and n >= _MIN_PARALLEL_PLANS
-    size = max(1, min(_TASK_PLANS, -(-n // (4 * pool.n_jobs)))) if parallel else max(n, 1)
+    size = max(1, min(_TASK_PLANS, -(-n // (4 * pool.n_jobs)))) if parallel else _TASK_PLANS
     tasks = []
     for a in range(0, n, size):
         b = min(a + size, n)
         lo, hi = bounds[a], bounds[b]
-        tasks.append((a, texts[a:b], [x - lo for x in bounds[a : b + 1]], crits[lo:hi], starts[lo:hi], ends[lo:hi],
+        tasks.append((a, texts[a:b], bounds[a : b + 1] - lo, crits[lo:hi], starts[lo:hi], ends[lo:hi],
                       names_list, redact, want_log))
     del texts, crits, starts, ends
     done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
@@ -130,6 +131,7 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
             "category": cols[4], "rule": cols[5],
             "replacement": np.array([REDACTION_MARKERS[c] for c in cols[4]], dtype=object),
         }) if len(cols[0]) else pd.DataFrame([], columns=_LOG_COLUMNS)
+    del done
     return quotes, offsets, log
 
 
@@ -467,6 +469,7 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             *precomputed, got = _quotes(audit, names, True, quotes, pool)
             redaction_log = got if quotes else redaction_log
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
+        del precomputed
         sc.insert(0, "plan", _pseudonyms(sc["plan_id"], secret))
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
                 "final"]
@@ -474,8 +477,8 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             keep.append("coverage")
         if quotes:
             keep += ["evidence", "evidence_offsets"]
-        scorecard = _csv_parts(sc[keep])  # the text of scorecard.csv, in parts of whole rows
-        del sc, precomputed
+        scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
+        del sc
     skipped_counts = audit.skipped["reason"].value_counts().rename_axis("reason").reset_index(name="n_files")
     skipped_list = None
     if person_level and len(audit.skipped):
