@@ -327,7 +327,12 @@ def cli_page() -> str:
         # option at its first use, so the page must not depend on whether the CLI ran before
         ctx = click.Context(cmd, info_name=name, parent=parent, terminal_width=100,
                             max_content_width=100, help_option_names=["-h", "--help"])
-        return cmd.get_help(ctx)
+        # a command run on its own earlier (CliRunner().invoke(audit_command, ...)) cached "--help" alone
+        saved, cmd._help_option = getattr(cmd, "_help_option", None), None
+        try:
+            return cmd.get_help(ctx)
+        finally:
+            cmd._help_option = saved
 
     root = click.Context(main, info_name="recoverystudy", terminal_width=100, max_content_width=100,
                          help_option_names=["-h", "--help"])
