@@ -5,6 +5,10 @@
 processes; each worker receives the rubric once (its rules pickle as their source text), so the start
 method of macOS and Windows (``spawn``) works as well as Linux's ``fork``.  Results come back in input
 order, identical to a run in one process.
+
+:class:`WorkerPool` keeps a few worker processes (any start method) that map a module-level function
+over tasks, dealt out in turn; :func:`~recoverystudy.audit.report.write_audit_report` redacts the
+quoted evidence and scans its outputs with one.
 """
 
 from __future__ import annotations
