@@ -324,12 +324,15 @@ def cli_page() -> str:
 
     def help_text(cmd: click.Command, name: str, parent: click.Context | None) -> str:
         # the same help option names as the command line itself: click (>= 8.1.8) caches each command's
-        # help option at its first use, so the page must not depend on whether the CLI ran before - and a
-        # command run on its own (audit_command in a test) caches a plain "--help": drop that cache
-        cmd._help_option = None
+        # help option at its first use, so the page must not depend on whether the CLI ran before - a
+        # command run on its own (CliRunner().invoke(audit_command, ...) in a test) caches a plain "--help"
         ctx = click.Context(cmd, info_name=name, parent=parent, terminal_width=100,
                             max_content_width=100, help_option_names=["-h", "--help"])
-        return cmd.get_help(ctx)
+        saved, cmd._help_option = getattr(cmd, "_help_option", None), None
+        try:
+            return cmd.get_help(ctx)
+        finally:
+            cmd._help_option = saved
 
     root = click.Context(main, info_name="recoverystudy", terminal_width=100, max_content_width=100,
                          help_option_names=["-h", "--help"])

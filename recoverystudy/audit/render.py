@@ -1,5 +1,5 @@
 """Rendering of the shareable audit outputs in memory: chart (PNG), Excel workbook, HTML page, and the
-README of the restricted folder.  Nothing here writes a file: :func:`write_audit_report` scans the
+README of the restricted folder, long CSV text in parts, pseudonyms of many rows.  Nothing here writes a file: :func:`write_audit_report` scans the
 results and writes them all or none (:func:`recoverystudy.privacy.outputs.scan_and_write`).
 """
 
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.compliance import ALL_TEAMS
+from recoverystudy.privacy.pseudonym import pseudonymise
 
 __all__: list[str] = []
 
@@ -60,6 +61,60 @@ def _chart_png(published: pd.DataFrame, rubric) -> bytes:
     fig.savefig(buf, format="png", metadata={"Software": None})
     texts = [ax.get_title(), ax.get_xlabel(), *labels, *(t.get_text() for t in ax.get_legend().get_texts())]
     return buf.getvalue(), texts
+
+
+_CSV_ROWS = 20_000  # rows per part of a long CSV text (each part formatted on its own: little held at once)
+
+
+def _csv_parts(df: pd.DataFrame, columns: list[str]) -> list[str]:
+    """``df[columns].to_csv(index=False)`` as a list of parts of whole rows (the same text when joined),
+    so that a long table is never held twice over: in one string and its copy, or in a second frame."""
+    return [
+        df.iloc[i : i + _CSV_ROWS][columns].to_csv(index=False, header=i == 0)
+        for i in range(0, max(len(df), 1), _CSV_ROWS)
+    ]
+
+
+def _pseudonyms(ids: pd.Series, secret) -> np.ndarray:
+    """``pseudonymise(ids, secret)`` as an array, each distinct id keyed once (a plan has many rows)."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    return pseudonymise(pd.Series(uniques, dtype=object), secret).to_numpy()[codes]
+
+
+def _scope_notes(audit, threshold: int, published: pd.DataFrame) -> list[str]:
+    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to.
+
+    The counts are those of the published compliance table, so a number hidden there stays hidden.
+    """
+    notes = []
+    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
+
+    def count(k) -> str:
+        if pd.isna(k):
+            return "a suppressed number of"
+        k = int(k)
+        return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
+
+    for row in audit.scope().itertuples():
+        attr = row.applies_to.split(":")[0]
+        known = row.criterion in overall.index
+        applied = overall.loc[row.criterion, "n_applicable"] if known else pd.NA
+        other = overall.loc[row.criterion, "n_not_applicable"] if known else pd.NA
+        if row.n_applied == 0:  # none in scope: every plan is out of it (the audited total is published)
+            applied, other = 0, len(audit.plans)
+        text = (
+            f"Criterion {row.criterion} applies only to plans with {row.applies_to} (applies_to in the "
+            f"rubric): it was applied to {count(applied)} plan(s) and rated 'not applicable' for "
+            f"{count(other)} other plan(s)"
+        )
+        if row.n_attribute_missing:
+            text += f", {count(row.n_attribute_missing)} of them with no {attr} given"
+        if row.n_applied == 0:
+            text += (
+                f". No plan was given {row.applies_to}; give each plan's {attr} (country=, --country-from)"
+            )
+        notes.append(text + ".")
+    return notes
 
 
 def _restricted_readme(out: Path, fingerprint: str | None, now: str) -> str:

@@ -12,14 +12,18 @@ and the kind of identifier.  Files already in the folders are never deleted.
 from __future__ import annotations
 
 import datetime as _dt
+import multiprocessing as mp
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from recoverystudy.audit.render import _chart_png, _html_text, _restricted_readme, _xlsx_bytes
+from recoverystudy.audit.render import (
+    _chart_png, _csv_parts, _html_text, _pseudonyms, _restricted_readme, _scope_notes, _xlsx_bytes,
+)
 from recoverystudy.audit.compliance import ALL_TEAMS
+from recoverystudy.audit.parallel import WorkerPool
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
 from recoverystudy.privacy.outputs import scan_and_write
@@ -41,37 +45,113 @@ RESTRICTED_README = "README-RESTRICTED.txt"
 _RATING_COLS = ["n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable"]
 
 
-def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None):
-    """Quoted evidence sentences per (plan_id, criterion), redacted; optionally fill *log*."""
-    ev = audit.evidence
-    if ev.empty:
-        empty = pd.Series(
-            [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
-        )
-        return empty, empty
-    quotes: dict = {}
-    offsets: dict = {}
-    for plan_id, rows in ev.groupby("plan_id", sort=False):
-        text = audit._texts[plan_id]
-        spans = _redact_spans(text, list(names) if names else None)[1] if redact else []
-        for crit, crow in rows.groupby("criterion", sort=False):
+#: Fewer plans with evidence than this are quoted in this process (starting workers would cost more).
+_MIN_PARALLEL_PLANS = 2000
+_TASK_PLANS = 500  # plans per task sent to a worker
+
+
+_LOG_COLUMNS = ["plan_id", "criterion", "start", "end", "category", "rule", "replacement"]
+
+
+def _quote_plans(task: tuple) -> tuple:
+    """Redacted quotes of a batch of plans, in columns: (plan, criterion, quote, offsets) per pair and
+    (plan, criterion, start, end, category, rule) per logged redaction, plans and criteria as codes.
+
+    Each plan's identifiers are found once in its whole text (labels and names elsewhere in the plan
+    count), and only the quoted sentences are cut out and redacted.  Run in this process or a worker.
+    """
+    first, texts, bounds, crits, starts, ends, names, redact, want_log = task
+    bounds, crits, starts, ends = bounds.tolist(), crits.tolist(), starts.tolist(), ends.tolist()
+    q_plan, q_crit, quotes, offsets = [], [], [], []
+    log: tuple[list, ...] = ([], [], [], [], [], [])
+    for k, text in enumerate(texts):
+        spans = _redact_spans(text, names)[1] if redact else []
+        by_crit: dict = {}
+        for r in range(bounds[k], bounds[k + 1]):
+            by_crit.setdefault(crits[r], []).append((starts[r], ends[r]))
+        for crit, pairs in by_crit.items():
             seen, parts, offs = set(), [], []
-            for ss, se in zip(crow["sentence_start"], crow["sentence_end"]):
+            for ss, se in pairs:
                 if (ss, se) in seen:
                     continue
                 seen.add((ss, se))
                 parts.append(redact_slice(text, spans, ss, se) if redact else text[ss:se])
                 offs.append(f"{ss}-{se}")
-                if log is not None:
+                if want_log:
                     for s, e, cat, rule in spans:
                         if s < se and e > ss:
-                            log.append((plan_id, crit, s, e, cat, rule, REDACTION_MARKERS[cat]))
-            quotes[(plan_id, crit)] = " | ".join(p.replace("\n", " ") for p in parts)
-            offsets[(plan_id, crit)] = "; ".join(offs)
-    idx = pd.MultiIndex.from_tuples(list(quotes), names=["plan_id", "criterion"])
-    return pd.Series(list(quotes.values()), index=idx, dtype=object), pd.Series(
-        list(offsets.values()), index=idx, dtype=object
-    )
+                            for col, value in zip(log, (first + k, crit, s, e, cat, rule)):
+                                col.append(value)
+            q_plan.append(first + k)
+            q_crit.append(crit)
+            quotes.append(" | ".join(p.replace("\n", " ") for p in parts))
+            offsets.append("; ".join(offs))
+    return q_plan, q_crit, quotes, offsets, log
+
+
+def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
+    """(quotes, offsets, log frame or None) - see :func:`quote_evidence`."""
+    ev = audit.evidence
+    plan_codes, plan_ids = pd.factorize(ev["plan_id"], use_na_sentinel=False)  # order of first appearance
+    crit_codes, crit_ids = pd.factorize(ev["criterion"], use_na_sentinel=False)
+    order = np.argsort(plan_codes, kind="stable")
+    bounds = np.searchsorted(plan_codes[order], np.arange(len(plan_ids) + 1))
+    crits = crit_codes[order]
+    starts = ev["sentence_start"].to_numpy(dtype=np.int64)[order]
+    ends = ev["sentence_end"].to_numpy(dtype=np.int64)[order]
+    texts = [audit._texts[p] for p in plan_ids]
+    names_list = list(names) if names else None
+    n = len(plan_ids)
+    parallel = pool is not None and pool.n_jobs > 1 and n >= _MIN_PARALLEL_PLANS
+    size = max(1, min(_TASK_PLANS, -(-n // (4 * pool.n_jobs)))) if parallel else _TASK_PLANS
+    tasks = []
+    for a in range(0, n, size):
+        b = min(a + size, n)
+        lo, hi = bounds[a], bounds[b]
+        tasks.append((a, texts[a:b], bounds[a : b + 1] - lo, crits[lo:hi], starts[lo:hi], ends[lo:hi],
+                      names_list, redact, want_log))
+    del texts, crits, starts, ends
+    done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
+    del tasks
+
+    def column(k: int, dtype=np.int64) -> np.ndarray:
+        return np.array([v for part in done for v in part[k]], dtype=dtype)
+
+    plan_ids = np.asarray(plan_ids, dtype=object)
+    crit_ids = np.asarray(crit_ids, dtype=object)
+    idx = pd.MultiIndex.from_arrays([plan_ids[column(0)], crit_ids[column(1)]], names=["plan_id", "criterion"])
+    quotes = pd.Series(column(2, object), index=idx, dtype=object)
+    offsets = pd.Series(column(3, object), index=idx, dtype=object)
+    log = None
+    if want_log:
+        cols = [np.array([v for part in done for v in part[4][k]], dtype=object if k >= 4 else np.int64)
+                for k in range(6)]
+        log = pd.DataFrame({
+            "plan_id": plan_ids[cols[0]], "criterion": crit_ids[cols[1]], "start": cols[2], "end": cols[3],
+            "category": cols[4], "rule": cols[5],
+            "replacement": np.array([REDACTION_MARKERS[c] for c in cols[4]], dtype=object),
+        }) if len(cols[0]) else pd.DataFrame([], columns=_LOG_COLUMNS)
+    del done
+    return quotes, offsets, log
+
+
+def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None, pool=None):
+    """Quoted evidence sentences per (plan_id, criterion), redacted; optionally fill *log*.
+
+    Plans and criteria come in the order of their first evidence row; within a pair each sentence is
+    quoted once.  *log* receives (plan_id, criterion, start, end, category, rule, replacement) for every
+    identifier in a quoted sentence.  With *pool* (a :class:`~recoverystudy.audit.parallel.WorkerPool`)
+    and many plans the redaction is shared out among its worker processes; the result is the same.
+    """
+    if audit.evidence.empty:
+        empty = pd.Series(
+            [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
+        )
+        return empty, empty
+    quotes, offsets, frame = _quotes(audit, names, redact, log is not None, pool)
+    if log is not None:
+        log.extend(frame.itertuples(index=False, name=None))
+    return quotes, offsets
 
 
 def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95):
@@ -186,42 +266,6 @@ def published_coverage(audit, threshold: int = 5, published: pd.DataFrame | None
     return res
 
 
-def _scope_notes(audit, threshold: int, published: pd.DataFrame) -> list[str]:
-    """Plain-words notes saying which plans each criterion with ``applies_to`` was applied to.
-
-    The counts are those of the published compliance table, so a number hidden there stays hidden.
-    """
-    notes = []
-    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
-
-    def count(k) -> str:
-        if pd.isna(k):
-            return "a suppressed number of"
-        k = int(k)
-        return str(k) if k == 0 or k >= threshold else f"fewer than {threshold}"
-
-    for row in audit.scope().itertuples():
-        attr = row.applies_to.split(":")[0]
-        known = row.criterion in overall.index
-        applied = overall.loc[row.criterion, "n_applicable"] if known else pd.NA
-        other = overall.loc[row.criterion, "n_not_applicable"] if known else pd.NA
-        if row.n_applied == 0:  # none in scope: every plan is out of it (the audited total is published)
-            applied, other = 0, len(audit.plans)
-        text = (
-            f"Criterion {row.criterion} applies only to plans with {row.applies_to} (applies_to in the "
-            f"rubric): it was applied to {count(applied)} plan(s) and rated 'not applicable' for "
-            f"{count(other)} other plan(s)"
-        )
-        if row.n_attribute_missing:
-            text += f", {count(row.n_attribute_missing)} of them with no {attr} given"
-        if row.n_applied == 0:
-            text += (
-                f". No plan was given {row.applies_to}; give each plan's {attr} (country=, --country-from)"
-            )
-        notes.append(text + ".")
-    return notes
-
-
 @dataclass(frozen=True)
 class AuditReport(Result):
     """What :func:`write_audit_report` wrote.
@@ -300,6 +344,9 @@ def write_audit_report(
     confidence: float = 0.95,
     restricted_dir=None,
     plans_dir=None,
+    n_jobs: int | None = None,
+    start_method: str | None = None,
+    _workers: dict | None = None,
 ) -> AuditReport:
     """Write the audit's shareable outputs: ``report.html``, ``audit.xlsx``, CSV files and ``chart.png``.
 
@@ -336,6 +383,11 @@ def write_audit_report(
     plans_dir : path, optional
         The folder of the original plans: *out_dir* and *restricted_dir* may not be it, be inside
         it, or contain it (the CLI passes it).
+    n_jobs : int, optional
+        Worker processes for redacting the quoted evidence and scanning the outputs (default: as many
+        as the audit used).  The files are the same with any number.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How they are started (default: as for the audit, else the platform's default).
 
     Returns
     -------
@@ -383,6 +435,22 @@ def write_audit_report(
                     "or contain it: the original plans must never be shared or overwritten.",
                     file=str(folder),
                 )
+    if n_jobs is None:
+        n_jobs = int(audit.provenance.get("n_jobs") or 1)
+    if start_method is None:
+        used = (audit.provenance.get("workers") or {}).get("start_method")
+        start_method = used if used in mp.get_all_start_methods() else None
+    pool = WorkerPool(n_jobs, start_method)
+    try:
+        return _write(audit, out, lp, person_level, restricted, secret, names, threshold, quotes, confidence,
+                      pool, _workers)
+    finally:
+        pool.close()
+
+
+def _write(audit, out, lp, person_level, restricted, secret, names, threshold, quotes, confidence, pool,
+           workers) -> AuditReport:
+    """The body of :func:`write_audit_report` once the folders are checked (*pool* redacts and scans)."""
     fingerprint = key_fingerprint(secret) if person_level else None
     rubric = audit.rubric
     published, rule, n_supp = published_compliance(audit, threshold, confidence=confidence)
@@ -390,19 +458,25 @@ def write_audit_report(
     teams = published[published["team"] != ALL_TEAMS].reset_index(drop=True)
     criteria_df = rubric.to_frame()[["criterion", "group", "question", "citation", "applies_to"]]
     coverage = published_coverage(audit, threshold, published)
-    redaction_log: list = []
+    redaction_log = pd.DataFrame([], columns=_LOG_COLUMNS)
     scorecard = None
     if person_level:
-        precomputed = quote_evidence(audit, redact=True, names=names, log=redaction_log if quotes else None)
+        if audit.evidence.empty:
+            precomputed = quote_evidence(audit)
+        else:
+            *precomputed, got = _quotes(audit, names, True, quotes, pool)
+            redaction_log = got if quotes else redaction_log
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
-        sc.insert(0, "plan", pseudonymise(sc["plan_id"], secret).to_numpy())
+        del precomputed
+        sc.insert(0, "plan", _pseudonyms(sc["plan_id"], secret))
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
                 "final"]
         if len(audit.coverage):
             keep.append("coverage")
         if quotes:
             keep += ["evidence", "evidence_offsets"]
-        scorecard = sc[keep]
+        scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
+        del sc
     skipped_counts = audit.skipped["reason"].value_counts().rename_axis("reason").reset_index(name="n_files")
     skipped_list = None
     if person_level and len(audit.skipped):
@@ -473,7 +547,7 @@ def write_audit_report(
     if restricted is not None:
         contents[restricted / RESTRICTED_README] = _restricted_readme(out, fingerprint, now)
         files["restricted_readme"] = str(restricted / RESTRICTED_README)
-        contents[restricted / "scorecard.csv"] = scorecard.to_csv(index=False)
+        contents[restricted / "scorecard.csv"] = scorecard
         files["csv_scorecard"] = str(restricted / "scorecard.csv")
         if skipped_list is not None:
             contents[restricted / "skipped_plans.csv"] = skipped_list.to_csv(index=False)
@@ -486,7 +560,7 @@ def write_audit_report(
         out.mkdir(parents=True, exist_ok=True)
         if restricted is not None:
             restricted.mkdir(parents=True, exist_ok=True)
-        scan_and_write(contents, names, extra_text={out / "chart.png": "\n".join(chart_labels)})
+        scan_and_write(contents, names, extra_text={out / "chart.png": "\n".join(chart_labels)}, mapper=pool.map)
     except BaseException:
         for folder, created in ((restricted, restricted_created), (out, out_created)):
             if created and folder is not None and folder.is_dir() and not any(folder.iterdir()):
@@ -494,11 +568,9 @@ def write_audit_report(
         raise
     if lp is not None:
         lp.parent.mkdir(parents=True, exist_ok=True)
-        log = pd.DataFrame(
-            redaction_log, columns=["plan_id", "criterion", "start", "end", "category", "rule", "replacement"]
-        )
+        log = redaction_log
         if person_level:
-            log.insert(1, "pseudonym", pseudonymise(log["plan_id"], secret).to_numpy() if len(log) else [])
+            log.insert(1, "pseudonym", _pseudonyms(log["plan_id"], secret) if len(log) else [])
         log["proposed"] = log["rule"].isin(PROPOSAL_RULES)
         log["output"] = "evidence quote"
         log["written_at"] = now
@@ -512,6 +584,9 @@ def write_audit_report(
         confidence=confidence,
         **{k: audit.provenance.get(k) for k in ("rubric", "rubric_version")},
     )
+    prov["workers"] = {"start_method": pool.start_method, "n_processes": pool.n_jobs, "pids": sorted(pool.pids)}
+    if workers is not None:
+        workers.update(prov["workers"])
     return AuditReport(
         files=files,
         person_level=person_level,

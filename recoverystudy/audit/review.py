@@ -364,9 +364,13 @@ class CarePlanAudit(ConfirmationsMixin, Result):
         threshold: int = 5,
         quotes: bool = True,
         restricted_dir=None,
+        n_jobs: int | None = None,
+        start_method: str | None = None,
+        _workers: dict | None = None,
     ):
         """Write the shareable outputs (HTML, Excel, CSV, chart) to *out_dir*, and with a secret the
-        person-level ones to a separate restricted folder; see :func:`write_audit_report`."""
+        person-level ones to a separate restricted folder; see :func:`write_audit_report` (*n_jobs*
+        worker processes redact and scan; default: as many as the audit used)."""
         from recoverystudy.audit.report import write_audit_report
 
         return write_audit_report(
@@ -378,6 +382,9 @@ class CarePlanAudit(ConfirmationsMixin, Result):
             threshold=threshold,
             quotes=quotes,
             restricted_dir=restricted_dir,
+            n_jobs=n_jobs,
+            start_method=start_method,
+            _workers=_workers,
         )
 
     def plan_text(self, plan: str) -> str:
@@ -504,9 +511,9 @@ def audit_care_plans(
     if keys:
         attrs = [dict(zip(keys, values)) for values in zip(*(frame[k].tolist() for k in keys))]
     workers: dict = {"start_method": "none (this process)", "n_processes": 1, "pids": []}
-    results = (
+    chunks = (
         prerate_many(texts, rub, attrs=attrs, n_jobs=n_jobs, progress=progress, start_method=start_method,
-                     workers=workers)
+                     workers=workers, compact=True)
         if texts
         else []
     )
@@ -515,28 +522,32 @@ def audit_care_plans(
     n, c = len(frame), len(crit_ids)
     plan_ids = frame["plan_id"].to_numpy(dtype=object)
     teams = frame["team"].to_numpy(dtype=object)
-    ratings = [r for _, rs_, _, _, _ in results for r in rs_]
-    rules = [r for _, _, ru, _, _ in results for r in ru]
     prerated = pd.DataFrame(
         {
             "plan_id": np.repeat(plan_ids, c),
             "team": np.repeat(teams, c),
             "criterion": np.tile(np.array(crit_ids, dtype=object), n),
             "group": np.tile(np.array(groups, dtype=object), n),
-            "rating": ratings,
-            "rule": rules,
+            "rating": [r for chunk in chunks for r in chunk[2]],
+            "rule": [r for chunk in chunks for r in chunk[3]],
         }
     )
-    ev_rows = [
-        (plan_ids[i], crit_ids[j], *row)
-        for i, _, _, evidence, _ in results
-        for j, rows in enumerate(evidence)
-        for row in rows
-    ]
-    evidence = pd.DataFrame(
-        ev_rows,
-        columns=["plan_id", "criterion", "evidence", "start", "end", "sentence_start", "sentence_end"],
-    )
+    ev_cols = ["plan_id", "criterion", "evidence", "start", "end", "sentence_start", "sentence_end"]
+    n_ev = sum(len(chunk[4][0]) for chunk in chunks)
+    if n_ev:  # evidence rows in columns (a tuple per row would cost several times the memory)
+        plan_i = np.concatenate([chunk[4][0] for chunk in chunks])
+        crit_i = np.concatenate([chunk[4][1] for chunk in chunks])
+        nums = np.concatenate([chunk[4][3] for chunk in chunks])
+        evidence = pd.DataFrame({
+            "plan_id": plan_ids[plan_i],
+            "criterion": np.array(crit_ids, dtype=object)[crit_i],
+            "evidence": np.array([name for chunk in chunks for name in chunk[4][2]], dtype=object),
+            **{col: nums[:, k] for k, col in enumerate(ev_cols[3:])},
+        })
+    else:
+        evidence = pd.DataFrame([], columns=ev_cols)
+    results = [(i, None, None, None, cov) for chunk in chunks for i, cov in chunk[5]]
+    del chunks
     plans_info = frame[["plan_id", "team", "country", "source_format", "sha256"]].copy()
     plans_info["n_chars"] = frame["text"].str.len().astype("int64")
     prov = base_provenance(

@@ -21,7 +21,8 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from hashlib import blake2b
 from pathlib import Path
 
 from recoverystudy.errors import PrivacyError
@@ -122,13 +123,106 @@ def _json_strings(obj) -> list[str]:
     return [str(obj)]
 
 
-def _check(contents: Mapping[Path, bytes | str], names, extra_text: Mapping[Path, str] | None) -> None:
+#: Texts longer than this are scanned in pieces (each piece a task for a worker when a mapper is given).
+_PIECE = 4_000_000
+# A line that starts with a pseudonym (a row of a person-level table): no detector's match can run from
+# the line before into it, and none needs to look back past it, so the text may be cut just before it.
+_CUT = re.compile(r"\n(?=P-[0-9a-f]{12}\b)")
+
+
+def _rows(parts: list[str]):
+    """Each row of the text ``"".join(parts)``, cut only where :data:`_CUT` allows, with a key that
+    is the same for rows that read the same but for a leading pseudonym (the scan reads every
+    pseudonym as "P-pseudonym")."""
+    first = True
+    for part in parts:
+        start = 0
+        ends = [m.start() + 1 for m in _CUT.finditer(part)]
+        ends.append(len(part))
+        for end in ends:
+            if end == start and end == len(part):
+                break  # the part ended with a cut
+            row = part[start:end]
+            start = end
+            data = b"\0" + row.encode("utf-8", "surrogatepass") if first else row[14:].encode("utf-8", "surrogatepass")
+            first = False
+            yield row, blake2b(data, digest_size=16).digest()
+
+
+def _pieces(parts: list[str]):
+    """The distinct rows of ``"".join(parts)`` (see :func:`_rows`), in pieces of about :data:`_PIECE`
+    characters.  Every row is clean or not on its own, so the text is clean if and only if every
+    piece is."""
+    seen: set[bytes] = set()
+    rows: list[str] = []
+    size = 0
+    for row, key in _rows(parts):
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(row)
+        size += len(row)
+        if size >= _PIECE:
+            yield "".join(rows)
+            rows, size = [], 0
+    if rows:
+        yield "".join(rows)
+
+
+def _cut_parts(parts: list[str]) -> bool:
+    """True if *parts* meet only at places :data:`_CUT` allows (each after the first starts a row)."""
+    return all(
+        parts[i - 1].endswith("\n") and _CUT.match("\n" + parts[i]) is not None for i in range(1, len(parts))
+    )
+
+
+def _piece_kinds(task: tuple) -> list[str]:
+    text, names = task
+    return find_identifier_kinds(text, names)
+
+
+def _kinds(parts: list[str], names, mapper) -> list[str]:
+    """:func:`find_identifier_kinds` of the text ``"".join(parts)``, computed piece by piece (possibly
+    by workers).
+
+    A row with no identifier has none in the whole text either: each detector's matches and the
+    context they look at stay inside the rows (see :data:`_CUT`), and rows that read the same after
+    their pseudonym are clean or not alike; the only whole-text context - earlier names and the plan
+    date, used for repeats of a name and dates of birth next to a name - matters only where a name was
+    found.  So when every piece is clean the text is clean, and when any piece is not, the whole text
+    is scanned again to name exactly the kinds the one-pass scan would name.
+    """
+    total = sum(len(p) for p in parts)
+    whole = total <= _PIECE or any("\n" in n or "\r" in n for n in names or ()) or not _cut_parts(parts)
+    if not whole:
+        run = mapper if mapper is not None else (lambda fn, tasks: [fn(t) for t in tasks])
+        batch: list = []
+        dirty = False
+        for piece in _pieces(parts):
+            batch.append((piece, names))
+            if len(batch) == 8:
+                dirty = any(run(_piece_kinds, batch))
+                batch = []
+                if dirty:
+                    break
+        if not dirty and batch:
+            dirty = any(run(_piece_kinds, batch))
+        if not dirty:
+            return []
+    return find_identifier_kinds(parts[0] if len(parts) == 1 else "".join(parts), names)
+
+
+def _check(contents: Mapping[Path, bytes | str], names, extra_text: Mapping[Path, str] | None, mapper=None) -> None:
     problems = []
+    names = list(names) if names else None
     for path, data in contents.items():
-        text = readable_text(path.name, data)
+        if isinstance(data, list) and Path(path).suffix.lower() in (".csv", ".txt", ".tsv"):
+            parts = list(data)  # a long table in parts, read in order: plain text, nothing to extract
+        else:
+            parts = [readable_text(path.name, "".join(data) if isinstance(data, list) else data)]
         if extra_text and path in extra_text:
-            text += _CELL + extra_text[path]
-        kinds = find_identifier_kinds(text, names)
+            parts.append(_CELL + extra_text[path])
+        kinds = _kinds(parts, names, mapper)
         if kinds:
             problems.append((path, kinds))
     if problems:
@@ -148,17 +242,23 @@ def scan_and_write(
     names: Iterable[str] | None = None,
     *,
     extra_text: Mapping[str | os.PathLike, str] | None = None,
+    mapper: Callable[[Callable, list], list] | None = None,
 ) -> list[Path]:
     """Scan every output for identifiers, then write them all (atomically, each by rename) or none.
 
     Parameters
     ----------
-    contents : mapping of path -> bytes or str
-        The finished files.  Folders must exist.
+    contents : mapping of path -> bytes, str or list of str
+        The finished files (a list of str: a long text file in parts, written one after another).
+        Folders must exist.
     names : iterable of str, optional
         Names to look for besides the built-in detectors.
     extra_text : mapping of path -> str, optional
         Text drawn into a file that cannot be read back from its bytes (the labels of a chart).
+    mapper : callable, optional
+        ``mapper(fn, tasks) -> [fn(t) for t in tasks]``, e.g. the ``map`` of a pool of worker
+        processes: a long file is scanned in pieces, shared out this way.  The verdict and the kinds
+        named are those of one scan of the whole file.
 
     Returns
     -------
@@ -185,7 +285,7 @@ def scan_and_write(
     """
     paths = {Path(p): v for p, v in contents.items()}
     extra = {Path(p): v for p, v in (extra_text or {}).items()}
-    _check(paths, names, extra)
+    _check(paths, names, extra, mapper)
     token = secrets.token_hex(4)
     temps: list[Path] = []
     try:
@@ -193,7 +293,12 @@ def scan_and_write(
             tmp = path.with_name(f".{path.name}.{token}.partial")
             temps.append(tmp)
             with open(tmp, "xb") as fh:  # "x": never overwrite anything that is already there
-                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                if isinstance(data, bytes):
+                    fh.write(data)
+                else:  # encoded a slice at a time: no second copy of a long text
+                    for part in [data] if isinstance(data, str) else data:
+                        for i in range(0, len(part), _PIECE):
+                            fh.write(part[i : i + _PIECE].encode("utf-8"))
                 fh.flush()
                 os.fsync(fh.fileno())
         for tmp, path in zip(temps, paths):
