@@ -7,6 +7,8 @@ line on stderr and exits with code 2; ``--debug`` shows the full traceback inste
 
 from __future__ import annotations
 
+import contextlib
+
 import sys
 import warnings
 from pathlib import Path
@@ -406,18 +408,15 @@ def server_group() -> None:
 @click.password_option(help="Asked for when not given (at least 12 characters).")
 def add_lead_cmd(db: str, project: str, username: str, display_name: str | None, password: str) -> None:
     """Make USERNAME a lead of PROJECT (creating the account with the password asked for)."""
-    server, Project, database_url, project_url = _team()
+    server, Project, _d, project_url = _team()
     Project.open(project_url(db, project)).close()  # the project must exist on the server
-    directory = server.Directory(database_url(db))
-    try:
+    with _directory(db) as directory:
         try:
             account = directory.require_account(username)  # an existing account (even a disabled one) is reused
         except server.UnknownAccountError:
             account = directory.create_account(username, password, display_name=display_name)
         directory.add_member(project, account, "lead")
         directory.record(project, None, "member.add", target=username, after={"role": "lead", "by": "command line"})
-    finally:
-        directory.close()
     click.echo(f"{username} is a lead of {project}.")
 
 
@@ -430,14 +429,11 @@ def add_lead_cmd(db: str, project: str, username: str, display_name: str | None,
 @click.option("--base-url", default="", metavar="URL", help="The server's public address.")
 def invite_cmd(db: str, project: str, role: str, hours: float, base_url: str) -> None:
     """Print a single-use invitation link to PROJECT with ROLE, valid for HOURS."""
-    server, Project, database_url, project_url = _team()
+    _s, Project, _d, project_url = _team()
     Project.open(project_url(db, project)).close()
-    directory = server.Directory(database_url(db))
-    try:
+    with _directory(db) as directory:
         token = directory.invite(project, role, hours=hours)
         directory.record(project, None, "member.invite", after={"role": role, "hours": hours, "by": "command line"})
-    finally:
-        directory.close()
     click.echo(f"{base_url.rstrip('/')}/invite/{token}")
 
 
@@ -446,18 +442,20 @@ def invite_cmd(db: str, project: str, role: str, hours: float, base_url: str) ->
 @click.option("--username", required=True)
 def revoke_cmd(db: str, username: str) -> None:
     """Log USERNAME out everywhere (e.g. after a lost laptop)."""
-    server, _p, database_url, _u = _team()
-    directory = server.Directory(database_url(db))
-    try:
+    with _directory(db) as directory:
         n = directory.revoke_all(directory.require_account(username))
-    finally:
-        directory.close()
     click.echo(f"Ended {n} session(s) of {username}.")
 
 
+@contextlib.contextmanager
 def _directory(db: str):
+    """The team server's account directory on *db*, closed afterwards."""
     server, _p, database_url, _u = _team()
-    return server.Directory(database_url(db))
+    directory = server.Directory(database_url(db))
+    try:
+        yield directory
+    finally:
+        directory.close()
 
 
 def _new_password(password_file: Path | None) -> str:
@@ -481,11 +479,8 @@ def set_password_cmd(db: str, username: str, password_file: Path | None) -> None
     their new password by a safe route; they can change it under "Change my password" once logged in.
     """
     password = _new_password(password_file)
-    directory = _directory(db)
-    try:
+    with _directory(db) as directory:
         ended = directory.set_password(username, password)
-    finally:
-        directory.close()
     click.echo(f"New password set for {username}; ended {ended} session(s).")
 
 
@@ -494,11 +489,8 @@ def set_password_cmd(db: str, username: str, password_file: Path | None) -> None
 @click.option("--username", required=True)
 def disable_cmd(db: str, username: str) -> None:
     """Stop USERNAME logging in, and log them out everywhere at once (their coding stays)."""
-    directory = _directory(db)
-    try:
+    with _directory(db) as directory:
         ended = directory.set_disabled(username, True)
-    finally:
-        directory.close()
     click.echo(f"The account {username} is disabled; ended {ended} session(s). Its coding and memos stay.")
 
 
@@ -507,11 +499,8 @@ def disable_cmd(db: str, username: str) -> None:
 @click.option("--username", required=True)
 def enable_cmd(db: str, username: str) -> None:
     """Let USERNAME log in again after disable-account (with their old password)."""
-    directory = _directory(db)
-    try:
+    with _directory(db) as directory:
         directory.set_disabled(username, False)
-    finally:
-        directory.close()
     click.echo(f"The account {username} can log in again.")
 
 
@@ -521,11 +510,8 @@ def enable_cmd(db: str, username: str) -> None:
 @click.option("--username", required=True)
 def remove_member_cmd(db: str, project: str, username: str) -> None:
     """Take USERNAME out of PROJECT (their coding stays; the project disappears from their list)."""
-    directory = _directory(db)
-    try:
+    with _directory(db) as directory:
         role = directory.remove_from_project(project, username)
-    finally:
-        directory.close()
     click.echo(f"{username} (was {role}) is no longer a member of {project}.")
 
 
