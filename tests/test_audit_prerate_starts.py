@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from re import _parser as sre_parse
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 import recoverystudy as rs
 from recoverystudy.audit import prerate
 from recoverystudy.audit.inputs import collect_plans
+from recoverystudy.audit._matcher import _starts
 from recoverystudy.audit.prerate import _compiled, _Matcher, prerate_text
 
 DATA = Path(__file__).parent / "data" / "care_plans"
@@ -137,6 +139,9 @@ def test_prerating_is_identical(monkeypatch):
     (r"\b(?:my|his) (?:mum|dad)\b|\bmy\b", "my mum and his dad, my dad. mymum"),
     (r"(?:ab|a)(?:b|c)", "abc ac abbc"),
     (r"^(?:me|you)\s*:", "me: x\nyou : y\nnot me: you:"),
+    (r"\b(?:has )?agreed (?:this|the) plan\b|agreed", "he has agreed the plan; agreed this plan. has agreed"),
+    (r"(?:\+44[\s\-]?|\(?0)(?:[\s\-()]{0,2}\d){9,10}(?!\d)|@|\btel\b", "tel (01234) 567890 or +44 7700 900123 x@y 0123456789012"),
+    (r"[ab]x|c*d|(?:e|)f", "axbx ccd d cd ef f eef"),
 ])
 def test_iter_starts_equals_finditer_on_constructed_patterns(pattern, text):
     m = _Matcher(re.compile(pattern, re.IGNORECASE | re.MULTILINE))
@@ -147,3 +152,20 @@ def test_iter_starts_equals_finditer_on_constructed_patterns(pattern, text):
             got = [x.span() for x in m.finditer(text, low, s, e)]
             want = [x.span() for x in _without_starts(m).finditer(text, low, s, e)]
             assert got == want, (s, e)
+
+
+@pytest.mark.parametrize("pattern, starts", [
+    (r"(?:has )?agreed", {"has ", "agreed"}),
+    (r"\(?0\d", {"(", "0"}),
+    (r"(?:a|)b", {"ab", "b"}),
+    (r"\b(?:my|his)\s+mum", {"my", "his"}),
+    (r"\((?:my |his )?(?:mum|dad)\)", {"("}),  # the first literal run only: fewer look-ups
+    (r"[ab]x|c*d", {"ax", "bx", "c", "d"}),
+    (r"\w+x", None),  # may start with any letter
+    (r"a?", None),  # may match the empty string
+    (r"(?=a)ab", None),  # a look-ahead is not understood
+    (r"[ \t]*me", None),  # a space is too common a start to be worth it
+])
+def test_literal_starts_of_patterns(pattern, starts):
+    got = _starts(re.compile(pattern), sre_parse)
+    assert (set(got) if got is not None else None) == starts

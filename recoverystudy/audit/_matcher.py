@@ -148,18 +148,72 @@ class _Matcher:
 
 
 def _starts(loose: re.Pattern, sp) -> tuple[str, ...] | None:
-    """Literals (of any length) one of which every match of *loose* starts with, or None.
+    """Literals one of which every match of *loose* starts with, or None.
 
-    Only for patterns run case-sensitively on the lower-cased text; a pattern the prefix finder
-    does not understand, or one that may start with something other than a literal, gets None.
+    Only for patterns run case-sensitively on the lower-cased text; a pattern that may start with
+    something other than a literal (or match the empty string) gets None.
     """
     if loose.flags & re.IGNORECASE:
         return None
     try:
-        found = _prefixes(list(sp.parse(loose.pattern, loose.flags)), min_len=1)
+        found = _firsts(list(sp.parse(loose.pattern, loose.flags)))
     except Exception:  # noqa: BLE001 - not understood: the engine's own search is used
         return None
-    return tuple(sorted(set(found))) if found else None
+    if not found or any(not x.strip() for x in found):  # a space starts too many places
+        return None
+    # a literal that begins with another is redundant: its positions are among the other's
+    lits = sorted(found)
+    return tuple(x for x in lits if not any(x != y and x.startswith(y) for y in lits))
+
+
+_SMALL_SET = 8  # a character class of at most this many plain characters is expanded
+_MANY = 256  # beyond this many literals, only their first three characters are kept
+
+
+def _firsts(items: list) -> set[str] | None:
+    """Non-empty literals one of which every match of the parsed sequence *items* starts with.
+
+    None when that is not known: the sequence may start with a category (``\\w``), a range, a
+    look-around, a back-reference or inline flags, or may match the empty string.  Zero-width
+    anchors at the start are passed over (they restrict where a match starts, never move it); an
+    optional or starred part contributes both its own start and the start of what follows it.  The
+    literals end where the first literal run of the pattern ends (``\\(?:my|his)`` gives ``(``).
+    """
+    try:
+        from re import _constants as c
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as c
+    pre = [""]
+    for k, (op, av) in enumerate(items):
+        if op is c.LITERAL:
+            pre = [p + chr(av) for p in pre]
+            continue
+        if pre != [""]:  # a literal start is known: more alternatives would only mean more look-ups
+            break
+        if op is c.AT:
+            continue
+        if op is c.IN and len(av) <= _SMALL_SET and all(o is c.LITERAL for o, _ in av):
+            pre = [chr(v) for _, v in av]
+            continue
+        sub = None
+        rest = items[k + 1 :]
+        if op is c.SUBPATTERN and not av[1] and not av[2]:
+            sub = _firsts(list(av[-1]) + rest)
+        elif op is c.BRANCH:
+            subs = [_firsts(list(b) + rest) for b in av[1]]
+            sub = None if any(x is None for x in subs) else set().union(*subs)
+        elif op is c.MAX_REPEAT or op is c.MIN_REPEAT:
+            lo, _hi, body = av
+            first = _firsts(list(body))
+            if lo == 0:
+                after = _firsts(rest)
+                sub = None if first is None or after is None else first | after
+            else:
+                sub = first
+        if sub is None:
+            break
+        return {x[:3] for x in sub} if len(sub) > _MANY else sub
+    return set(pre) if all(pre) else None
 
 
 def _iter_starts(part, text: str, low: str, start: int, end: int):
