@@ -53,11 +53,8 @@ def _lower_pattern(pattern: str) -> str:
     return "".join(out)
 
 
-def _prefixes(items, min_len: int = 3) -> list[str] | None:
-    """Literal prefixes every match must start with (None if not determinable).
-
-    Each prefix has at least *min_len* characters (``None`` if one would be shorter).
-    """
+def _prefixes(items) -> list[str] | None:
+    """Literal prefixes every match must start with (None if not determinable)."""
     try:
         from re import _constants as c
     except ImportError:  # pragma: no cover - Python < 3.11
@@ -70,14 +67,14 @@ def _prefixes(items, min_len: int = 3) -> list[str] | None:
             out = [p + chr(av) for p in out]
             continue
         if op is c.SUBPATTERN and not av[1] and not av[2]:
-            sub = _prefixes(list(av[-1]), min_len)
+            sub = _prefixes(list(av[-1]))
             if sub is None:
-                return out if all(len(p) >= min_len for p in out) else None
+                return out if all(len(p) >= 3 for p in out) else None
             return [p + q for p in out for q in sub]
         if op is c.BRANCH:
-            subs = [_prefixes(list(b), min_len) for b in av[1]]
+            subs = [_prefixes(list(b)) for b in av[1]]
             if any(x is None for x in subs):
-                return out if all(len(p) >= min_len for p in out) else None
+                return out if all(len(p) >= 3 for p in out) else None
             return [p + q for p in out for x in subs for q in x]
         break
-    return out if all(len(p) >= min_len for p in out) else None
+    return out if all(len(p) >= 3 for p in out) else None
