@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy._dates import MONTHS
-from recoverystudy.audit._literals import _lower_pattern, _prefixes, _split_alternatives
+from recoverystudy.audit._matcher import _Matcher
 from recoverystudy.audit.sections import PlanLayout, in_spans, substantive
 
 __all__ = ["NEGATED", "PlanRating", "prerate_text"]
@@ -92,134 +92,6 @@ def rubric_compared_names(rubric: Rubric) -> set[str]:
     return names
 
 
-def _wholly_case_sensitive(alternative: str) -> bool:
-    """True if the alternative is one ``(?-i:...)`` group (nothing to gain from lower-casing)."""
-    if not alternative.startswith("(?-i:"):
-        return False
-    depth, i = 0, 0
-    while i < len(alternative):
-        ch = alternative[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i == len(alternative) - 1
-        i += 1
-    return False
-
-
-def _present(needles: tuple[str, ...], low: str) -> bool:
-    """True if any of the literal prefixes occurs in the (lower-cased) plan."""
-    for n in needles:
-        if n in low:
-            return True
-    return False
-
-
-def _match_start(m: re.Match) -> int:
-    return m.start()
-
-
-class _Matcher:
-    """Finds a rule's matches fast, with exactly the semantics of the rule's regex.
-
-    Each alternative is lower-cased (escapes kept) and run case-sensitively on the lower-cased
-    text, which is several times faster than IGNORECASE; a leading ``\\b`` is dropped because it
-    defeats the engine's fast scan for a literal prefix.  Where that loosened pattern can match
-    more than the original (it had a case-sensitive ``(?-i:...)`` part or a leading ``\\b``), each
-    candidate position is verified with the original alternative anchored there, resuming one
-    character later after a rejection - the same matches as ``finditer`` on the original.
-    Parts whose literal prefixes do not occur in the plan are skipped.
-    """
-
-    __slots__ = ("parts",)
-
-    def __init__(self, pattern: re.Pattern):
-        try:
-            from re import _parser as sp
-        except ImportError:  # pragma: no cover
-            import sre_parse as sp
-        alts = _split_alternatives(pattern.pattern)
-        flags_low = pattern.flags & ~re.IGNORECASE
-        groups: dict[bool, list[tuple[str, str]]] = {}
-        for a in alts:
-            if _wholly_case_sensitive(a):
-                groups.setdefault("original", []).append((a, a))
-                continue
-            bounded = a.startswith("\\b") and not a.startswith("\\b|")
-            if bounded:
-                # drop the leading \b only when every literal prefix is long (>= 4 characters):
-                # short words ("we", "son") would otherwise match inside many longer words
-                try:
-                    pre = _prefixes(list(sp.parse(_lower_pattern(a[2:]), flags_low)))
-                except Exception:  # noqa: BLE001
-                    pre = None
-                bounded = bool(pre) and min(len(x) for x in pre) >= 4
-            exact = "(?-i" not in a and not bounded
-            loose = _lower_pattern(a[2:] if bounded else a)
-            groups.setdefault(exact, []).append((loose, a))
-        self.parts = []
-        for exact, items in groups.items():
-            if exact == "original":  # case-sensitive throughout: run as written on the original text
-                self.parts.append(
-                    (re.compile("|".join(a for _, a in items), pattern.flags), None, None, True)
-                )
-                continue
-            loose = re.compile("|".join(lo for lo, _ in items), flags_low)
-            verify = None if exact else re.compile("|".join(a for _, a in items), pattern.flags)
-            try:
-                found = _prefixes(list(sp.parse(loose.pattern, flags_low)))
-            except Exception:  # noqa: BLE001 - not understood by the prefix finder: no prefilter
-                found = None
-            needles = tuple(sorted(set(found))) if found else None
-            self.parts.append((loose, verify, needles, False))
-
-    def finditer(self, text: str, low: str, start: int, end: int):
-        """Matches in order of position (several parts are merged)."""
-        parts = self.parts
-        if len(parts) == 1:
-            loose, verify, needles, on_original = parts[0]
-            if needles is not None and not _present(needles, low):
-                return ()
-            if verify is None:  # the engine's own iterator, no generator in between
-                return loose.finditer(text if on_original else low, start, end)
-            return self._iter_part(parts[0], text, low, start, end)
-        out: list = []
-        for part in parts:
-            loose, verify, needles, on_original = part
-            if needles is not None and not _present(needles, low):
-                continue
-            if verify is None:
-                out.extend(loose.finditer(text if on_original else low, start, end))
-            else:
-                out.extend(self._iter_part(part, text, low, start, end))
-        if len(out) > 1:
-            out.sort(key=_match_start)
-        return out
-
-    @staticmethod
-    def _iter_part(part, text: str, low: str, start: int, end: int):
-        """Candidates of the loosened pattern, each verified with the original alternative."""
-        loose, verify, _needles, _on_original = part
-        pos = start
-        search, match = loose.search, verify.match
-        while pos <= end:
-            cand = search(low, pos, end)
-            if cand is None:
-                return
-            p = cand.start()
-            m = match(text, p, end)
-            if m is not None:
-                yield m
-                pos = m.end() if m.end() > p else p + 1
-            else:
-                pos = p + 1
-
-
 class _Compiled:
     """Per-rubric compiled helpers (date regexes, fast matchers), cached on first use."""
 
@@ -270,15 +142,15 @@ class _Compiled:
             for name, ev in self.rubric.evidence.items():
                 if ev.pattern is not None:
                     m = object.__new__(_Matcher)
-                    m.parts = [(ev.pattern, None, None, True)]
+                    m.parts = [(ev.pattern, None, None, True, None)]
                     other.matchers[name] = m
             for key, rx in self.dates.items():
                 m = object.__new__(_Matcher)
-                m.parts = [(rx, None, None, True)]
+                m.parts = [(rx, None, None, True, None)]
                 other.date_matchers[key] = m
             for key in self.name_matchers:
                 m = object.__new__(_Matcher)
-                m.parts = [(re.compile(key, re.IGNORECASE | re.MULTILINE), None, None, True)]
+                m.parts = [(re.compile(key, re.IGNORECASE | re.MULTILINE), None, None, True, None)]
                 other.name_matchers[key] = m
             self._exact = other
         return self._exact
