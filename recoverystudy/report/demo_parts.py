@@ -280,8 +280,9 @@ def _write_workbook(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     """
     import xlsxwriter
 
+    # in_memory: the parts of the file are assembled in memory, not in temporary files written then deleted
     with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False}) as wb:
+                                         "strings_to_numbers": False, "in_memory": True}) as wb:
         for name, frame in tables.items():
             frame = _excel_safe(frame)
             ws = wb.add_worksheet(name[:31])
@@ -424,14 +425,25 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
 
 
 def _chart_cells(proj: Any, segs: pd.DataFrame) -> int:
-    """Chart one cell per (case, code) of coder_a's segments: the count and a short extract."""
-    charted = 0
-    for (case, code), grp in segs.groupby(["case", "code"], sort=True):
-        first = " ".join(str(grp["text"].iloc[0]).split(": ", 1)[-1].split())   # without the speaker label
+    """Chart one cell per (case, code) of coder_a's segments: the count and a short extract.
+
+    Cells in (case, code) order, each with its segments in their order in *segs* (the first gives the
+    extract), as a sorted ``groupby`` would give them, read from plain lists: no per-group frames.
+    """
+    ordered = segs.sort_values(["case", "code"], kind="stable")
+    cases, codes = ordered["case"].tolist(), ordered["code"].tolist()
+    texts, ids = ordered["text"].tolist(), ordered["segment_id"].tolist()
+    charted, start, n = 0, 0, len(cases)
+    while start < n:
+        end = start + 1
+        while end < n and cases[end] == cases[start] and codes[end] == codes[start]:
+            end += 1
+        first = " ".join(str(texts[start]).split(": ", 1)[-1].split())   # without the speaker label
         extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
-        summary = f"{len(grp)} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
-        proj.chart(case, code, summary, segments=grp["segment_id"].tolist(), author="demo", automatic=True)
+        summary = f"{end - start} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
+        proj.chart(cases[start], codes[start], summary, segments=ids[start:end], author="demo", automatic=True)
         charted += 1
+        start = end
     return charted
 
 
