@@ -7,13 +7,15 @@ audit and integration strands.  Nothing here prints.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 from concurrent.futures.process import BrokenProcessPool
 import os
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,36 @@ class _Notes:
 # --------------------------------------------------------------------------------------------------
 # running independent steps in worker processes
 # --------------------------------------------------------------------------------------------------
+#: Allocations between two collections of the youngest generation while the demo runs (Python's default is 700).
+_GC_THRESHOLD0 = 10_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often inside the block, then restore the interpreter's thresholds.
+
+    At Python's default threshold a demo run makes about seven full collections of the whole heap (~0.5 s of
+    CPU); with 10,000 allocations between young collections almost none (cyclic garbage is still collected).
+    Forked workers inherit the setting; :func:`_detached` sets it in a spawned worker.
+
+    Examples
+    --------
+    >>> import gc
+    >>> before = gc.get_threshold()
+    >>> with _fewer_collections():
+    ...     gc.get_threshold()[0]
+    10000
+    >>> gc.get_threshold() == before
+    True
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _GC_THRESHOLD0), before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _usable_cpus() -> int:
     """CPUs this process may run on (the affinity mask where the platform has one)."""
     try:
@@ -112,6 +144,7 @@ def _detached(run_cls: type, steps: list[tuple[str, Callable[[Any], None]]], stu
     would have run them, so the report is the same as from one process.
     """
     cpu0 = time.process_time()
+    gc.set_threshold(max(gc.get_threshold()[0], _GC_THRESHOLD0))   # a worker process: see _fewer_collections
     run = run_cls(out=Path(out), seed=seed, scale=scale)
     run.study, run.frames = study, frames
     timings: dict[str, float] = {}
