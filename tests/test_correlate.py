@@ -65,3 +65,17 @@ def test_bad_input():
     assert np.isnan(out.r.iloc[0])
     with pytest.raises(ValueError, match="method"):
         rs.correlate(DATA, ["a", "b"], method="biweight")
+
+
+@pytest.mark.parametrize("adjust, sm_method", [("holm", "holm"), ("bonferroni", "bonferroni"), ("bh", "fdr_bh")])
+def test_adjusted_p_bit_for_bit_statsmodels(adjust, sm_method):
+    # holm and bonferroni are computed by adjust_pvalues (R p.adjust), not statsmodels: same bits, ties included
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(7)
+    data = pd.DataFrame(rng.normal(size=(40, 6)), columns=list("abcdef"))
+    data["f"] = data["e"]   # a tie among the p values
+    table = rs.correlate(data, list(data.columns), adjust=adjust).to_frame()
+    expected = multipletests(table["p"].to_numpy(), method=sm_method)[1]
+    assert np.array_equal(table["p_adj"].to_numpy(), expected)
+    assert table["p_adj"].max() <= 1.0 and (table["p_adj"] >= table["p"]).all()

@@ -98,3 +98,14 @@ def test_workers_are_not_forked_while_another_thread_runs():
     finally:
         stop.set()
         other.join()
+
+
+def test_fewer_collections_restores_the_thresholds_after_an_error():
+    import gc
+
+    before = gc.get_threshold()
+    with pytest.raises(ZeroDivisionError):
+        with demo_parts._fewer_collections():
+            assert gc.get_threshold() == (max(before[0], 10_000), before[1], before[2])
+            1 / 0
+    assert gc.get_threshold() == before

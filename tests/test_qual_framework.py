@@ -87,3 +87,13 @@ def test_matrix_exports(proj, tmp_path):
     page = m.to_html()
     assert "Crisis and contingency" in page and "&lt;but&gt;" in page and "<but>" not in page
     assert m._repr_html_().startswith("<div class='rs-result'><h4>FrameworkMatrix</h4>")
+
+
+def test_matrix_excel_keeps_text_as_text(proj, tmp_path):
+    seg = proj.code_quote("d3", "crisis plan", "crisis/crisis_plan", coder="AB")
+    proj.chart("SU03", "crisis/crisis_plan", '=HYPERLINK("http://example.org")', segments=[seg])
+    ws = openpyxl.load_workbook(proj.framework_matrix().to_excel(tmp_path / "m.xlsx"))["Crisis and contingency"]
+    cell = ws.cell(row=2, column=3)
+    # written as text (xlsxwriter, no formula or link conversion), never as a formula
+    assert cell.data_type == "s" and cell.value == f'=HYPERLINK("http://example.org") [segments {seg}]'
+    assert ws.column_dimensions["A"].width == pytest.approx(40.71, abs=0.01)   # 40 characters, as before

@@ -166,3 +166,22 @@ def test_demo_word_report_tables_equal_the_html_numbers(small_demo):
     text = "\n".join(p.text for p in docx.Document(str(small_demo.out_dir / "report.docx")).paragraphs)
     assert "Headline findings" in text and "/tmp/" not in text
     assert len(docx.Document(str(small_demo.out_dir / "report.docx")).inline_shapes) >= 5   # the figures
+
+
+def test_word_table_cells_are_formatted_like_python_docx_runs(tmp_path):
+    # the cells after the first of each kind copy its run: every run must be what add_run + size + bold writes
+    import docx
+    from docx.shared import Pt
+
+    frame = pd.DataFrame({"name": ["a\tb", " lead", "x\ny", ""], "value": [1.5, 2.25, -3.0, 4.0]})
+    path = write_docx(tmp_path / "t.docx", [Section("s", "S", tables=[("T", frame)])], title="T")
+    table = docx.Document(str(path)).tables[0]
+    for i, row in enumerate(table.rows):
+        for j, cell in enumerate(row.cells):
+            (para,) = cell.paragraphs
+            (run,) = para.runs
+            assert run.font.size == Pt(8) and run.bold is (True if i == 0 else None)
+            assert (para.alignment is not None) == (i > 0 and j == 1)
+    assert [c.text for c in table.columns[0].cells][1:] == ["a\tb", " lead", "x\ny", ""]
+    xml = table._tbl.xml
+    assert 'xml:space="preserve"> lead</w:t>' in xml and "<w:tab/>" in xml and "<w:br/>" in xml

@@ -39,6 +39,7 @@ from recoverystudy.report.demo_parts import (
     _detached,
     _collect,
     _cpu_timed,
+    _fewer_collections,
     _heatmap,
     _integration,
     _LABELS,
@@ -234,29 +235,30 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     run = DemoRun.start(out_dir, seed=seed, scale=scale)
     timings: dict[str, float] = {}
     pool, futures = None, []
-    try:
-        for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
-            if progress is not None:
-                progress(name, i, len(DEMO_STEPS))
-            started = time.perf_counter()
-            if func in DETACHED and pool is not None:   # run by a worker: merge its results here, in order
-                part = _collect(run.pending.pop(func.__name__))
-                _merge_detached(run, part)
-                timings[name] = part["timings"][name]   # as measured in the worker, concurrently
-                continue
-            func(run)
-            timings[name] = time.perf_counter() - started
-            for future in futures:
-                if future.done() and future.exception() is not None:
-                    _collect(future)   # a failed worker task stops the run now, with the worker's own error
-            if func is generate_study and jobs > 1:
-                pool, futures = _start_worker(run, ctx)
-                run.pool = pool
-                run.pending.update({f.__name__: fut for f, fut in zip((framework_project, invariance_part,
-                                                                       care_plan_audit), futures)})
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    with _fewer_collections():   # the same work, far fewer full garbage collections
+        try:
+            for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
+                if progress is not None:
+                    progress(name, i, len(DEMO_STEPS))
+                started = time.perf_counter()
+                if func in DETACHED and pool is not None:   # run by a worker: merge its results here, in order
+                    part = _collect(run.pending.pop(func.__name__))
+                    _merge_detached(run, part)
+                    timings[name] = part["timings"][name]   # as measured in the worker, concurrently
+                    continue
+                func(run)
+                timings[name] = time.perf_counter() - started
+                for future in futures:
+                    if future.done() and future.exception() is not None:
+                        _collect(future)   # a failed worker task stops the run now, with the worker's own error
+                if func is generate_study and jobs > 1:
+                    pool, futures = _start_worker(run, ctx)
+                    run.pool = pool
+                    run.pending.update({f.__name__: fut for f, fut in zip((framework_project, invariance_part,
+                                                                           care_plan_audit), futures)})
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     worker_cpu = run.worker_cpu + sum(f.result()["cpu_seconds"] for f in futures if f.done() and f.exception() is None)
     return DemoResult(out_dir=run.out, report_path=run.report_path, project_path=run.project_path,
                       tables=run.tables, key_numbers=run.key, unavailable=run.unavailable, notes=run.notes.messages,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+from copy import deepcopy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,15 +59,24 @@ def _add_table(doc: Any, number: int, caption: str, frame: pd.DataFrame, *, max_
     table = doc.add_table(rows=1 + len(body), cols=len(body.columns))
     rows = table.rows
     last = len(body)
+    runs: dict[bool, Any] = {}   # header / body: a formatted empty run, copied for each cell after the first
     for i, (row, values) in enumerate(zip(rows, [[label_for(c) for c in body.columns],
                                                   *body.itertuples(index=False)])):
         cells = row.cells                                   # one lookup per row (cell(i, j) is slow)
         for j, (cell, value) in enumerate(zip(cells, values)):
             para = cell.paragraphs[0]
-            run = para.add_run(strip_paths(str(value)))
-            run.font.size = Pt(8)
+            if (proto := runs.get(i == 0)) is None:
+                run = para.add_run(strip_paths(str(value)))
+                run.font.size = Pt(8)
+                if i == 0:
+                    run.bold = True
+                runs[i == 0] = proto = deepcopy(run._r)
+                proto.text = ""
+            else:   # the same XML python-docx writes (add_run, then the size and bold), built by copying
+                r = deepcopy(proto)
+                r.text = strip_paths(str(value))
+                para._p.append(r)
             if i == 0:
-                run.bold = True
                 _rule(cell, top=True, bottom=True)
             elif numeric[j]:
                 para.alignment = WD_ALIGN_PARAGRAPH.RIGHT

@@ -25,6 +25,7 @@ from scipy import stats
 from recoverystudy._validate import check_columns, check_frame, check_numeric, check_option, check_probability
 from recoverystudy.errors import InsufficientDataError, UndefinedStatisticWarning
 from recoverystudy.results import Result, base_provenance
+from recoverystudy.stats._base import adjust_pvalues
 
 __all__ = ["correlate", "Correlations"]
 
@@ -198,6 +199,8 @@ def correlate(
     table["p_adj"] = np.nan
     if _ADJUST[adjust] is None:
         table.loc[ok, "p_adj"] = table.loc[ok, "p"]
+    elif _ADJUST[adjust] in ("holm", "bonferroni"):   # bit for bit statsmodels' values (which runs gc.collect())
+        table.loc[ok, "p_adj"] = adjust_pvalues(table.loc[ok, "p"].to_numpy(), adjust)
     elif ok.any():
         from statsmodels.stats.multitest import multipletests
 
