@@ -511,3 +511,22 @@ def test_notebook_and_studio_write_at_the_same_time(studio, proj):
     counts = proj.segments()["coder"].value_counts().to_dict()
     assert counts == {"NB": 20, "AB": 20}
     assert len(studio.get("/api/documents/1/segments").json()["segments"]) == 40
+
+
+def test_one_status_mapping_for_the_studio_and_the_team_server():
+    """The local studio and the team server map a handler's error to the same status (one function)."""
+    from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
+    from recoverystudy.qual.revise import NothingToUndoError
+    from recoverystudy.studio._web import StudioError, error_message, error_status
+
+    stale = ConcurrentEditError("The code 'risk' was changed by someone else.", code_path="risk")
+    assert error_status(stale) == 409  # a conflict in the studio too (it was 400 there)
+    assert error_status(NothingToUndoError("nothing to undo")) == 409  # and on the server (it was 404 there)
+    assert error_status(StudioError(413, "too large")) == 413
+    assert error_status(PermissionError("coded by 'CD'")) == 403
+    assert error_status(KeyError("No segment 9 in this project.")) == 404
+    assert error_status(RecoveryStudyError("bad input")) == 400
+    assert error_status(ValueError("bad value")) == 400
+    assert error_message(KeyError("No segment 9 in this project.")) == "No segment 9 in this project."
+    assert error_message(stale) == "The code 'risk' was changed by someone else."
+    assert error_message(ValueError()) == "ValueError"

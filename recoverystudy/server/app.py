@@ -26,14 +26,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
+from recoverystudy.errors import RecoveryStudyError
 from recoverystudy.server import routes
 from recoverystudy.server.access import ProjectPool
 from recoverystudy.server.directory import Directory, TeamServerError
 from recoverystudy.server.pages import page
 from recoverystudy.server.studio import TeamStudio
 from recoverystudy.studio.app import CSP
-from recoverystudy.studio._web import StudioError
+from recoverystudy.studio._web import StudioError, error_message, error_status
 
 __all__ = ["create_team_app", "COOKIE"]
 
@@ -141,22 +141,11 @@ def _secure(response: Response) -> Response:
 
 
 def _status(exc: Exception) -> int:
-    if isinstance(exc, TeamServerError):
-        return exc.status
-    if isinstance(exc, StudioError):
-        return exc.status
-    if isinstance(exc, ConcurrentEditError):
-        return 409
-    if isinstance(exc, PermissionError):
-        return 403
-    if isinstance(exc, (KeyError, LookupError)) and not isinstance(exc, RecoveryStudyError):
-        return 404
-    return 400
+    return exc.status if isinstance(exc, TeamServerError) else error_status(exc)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
-    message = exc.message if isinstance(exc, (StudioError, RecoveryStudyError)) else (
-        str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc) or type(exc).__name__)
+    message = error_message(exc)
     return _secure(JSONResponse({"error": message}, status_code=_status(exc)))
 
 

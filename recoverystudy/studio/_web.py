@@ -15,7 +15,9 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from recoverystudy.errors import ConcurrentEditError, RecoveryStudyError
 from recoverystudy.qual.project import Project
+from recoverystudy.qual.revise import NothingToUndoError
 from recoverystudy.studio.auth import Identity
 
 __all__ = ["ProjectWorker", "StudioError", "render", "mutating", "identity", "coder_name", "json_body", "HERE"]
@@ -173,6 +175,28 @@ def mutating(fn: Callable) -> Callable:
 
     wrapper.mutating = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def error_status(exc: Exception) -> int:
+    """The HTTP status for an error a handler raised (the local studio's and the team server's)."""
+    if isinstance(exc, StudioError):
+        return exc.status
+    if isinstance(exc, PermissionError):
+        return 403
+    if isinstance(exc, (NothingToUndoError, ConcurrentEditError)):
+        return 409
+    if isinstance(exc, LookupError) and not isinstance(exc, RecoveryStudyError):
+        return 404
+    return 400
+
+
+def error_message(exc: Exception) -> str:
+    """The plain message of an error a handler raised (a KeyError's own text, not its quoted repr)."""
+    if isinstance(exc, StudioError):
+        return exc.message
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc) or type(exc).__name__
 
 
 def error_response(request: Request, status: int, message: str) -> Response:

@@ -21,11 +21,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from recoverystudy.errors import RecoveryStudyError
 from recoverystudy.qual.project import Project
-from recoverystudy.qual.revise import NothingToUndoError
 from recoverystudy.studio import api, pages
-from recoverystudy.studio._web import HERE, ProjectWorker, StudioError, error_response
+from recoverystudy.errors import RecoveryStudyError
+from recoverystudy.studio._web import HERE, ProjectWorker, StudioError, error_message, error_response, error_status
 from recoverystudy.studio.auth import LocalTokenAuth
 
 __all__ = ["create_app", "CSP"]
@@ -85,28 +84,8 @@ def _static(files: dict[str, Path]):
     return static
 
 
-def _status(exc: Exception) -> int:
-    if isinstance(exc, StudioError):
-        return exc.status
-    if isinstance(exc, PermissionError):
-        return 403
-    if isinstance(exc, NothingToUndoError):
-        return 409
-    if isinstance(exc, (KeyError, LookupError)) and not isinstance(exc, RecoveryStudyError):
-        return 404
-    return 400
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, StudioError):
-        return exc.message
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
-    return str(exc) or type(exc).__name__
-
-
 async def _handle(request: Request, exc: Exception) -> Response:
-    return error_response(request, _status(exc), _message(exc))
+    return error_response(request, error_status(exc), error_message(exc))
 
 
 def create_app(project: Project | str | Path, *, auth=None, coder: str | None = None,
