@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -328,29 +326,24 @@ class PgStore(Store):
             return 0
         return int(row[0])
 
-    @contextmanager
-    def transaction(self) -> Iterator[PgConnection]:
-        """One transaction holding the project's write lock (nested blocks join the outer one)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.conn
-            finally:
-                self._depth -= 1
-            return
+    # transaction(): Store's, with these steps; the write lock is the project's advisory lock, held
+    # until the transaction ends
+    def _begin(self) -> None:
         raw = self.conn.raw
         raw.execute("BEGIN")
-        self._depth = 1
         try:
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            yield self.conn
         except BaseException:
-            self._depth = 0
-            if not raw.closed and not raw.broken:
-                raw.execute("ROLLBACK")
+            self._abort()
             raise
-        self._depth = 0
-        raw.execute("COMMIT")
+
+    def _abort(self) -> None:
+        raw = self.conn.raw
+        if not raw.closed and not raw.broken:
+            raw.execute("ROLLBACK")
+
+    def _commit(self) -> None:
+        self.conn.raw.execute("COMMIT")  # a COMMIT that fails ends the transaction on the server
 
     def integrity_problems(self) -> list[str]:
         """Schema problems (tables, columns, triggers, views) and rows whose foreign keys point nowhere.

@@ -261,7 +261,7 @@ class Store:
     # -- transactions ----------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[StoreConnection]:
-        """Run the block in one ``BEGIN IMMEDIATE`` ... ``COMMIT`` (nested blocks join the outer one)."""
+        """Run the block in one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``); nested blocks join the outer one."""
         if self._depth:
             self._depth += 1
             try:
@@ -269,25 +269,33 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        if self.read_only is not None:
-            raise ProjectStorageError(
-                f"{self.path} is open read-only because {self.read_only}; changes cannot be saved. Copy the "
-                f"file to a folder you can write to and open the copy.", file=str(self.path), reason="read-only")
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._depth = 1
         try:
             yield self.conn
         except BaseException:
             self._depth = 0
-            if self.conn.in_transaction:  # SQLite may already have rolled back (e.g. on a full disk)
-                self.conn.raw.execute("ROLLBACK")
+            self._abort()
             raise
         self._depth = 0
+        self._commit()
+
+    def _begin(self) -> None:
+        if self.read_only is not None:
+            raise ProjectStorageError(
+                f"{self.path} is open read-only because {self.read_only}; changes cannot be saved. Copy the "
+                f"file to a folder you can write to and open the copy.", file=str(self.path), reason="read-only")
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def _abort(self) -> None:
+        if self.conn.in_transaction:  # SQLite may already have rolled back (e.g. on a full disk)
+            self.conn.raw.execute("ROLLBACK")
+
+    def _commit(self) -> None:
         try:
             self.conn.execute("COMMIT")
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.raw.execute("ROLLBACK")
+            self._abort()
             raise
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
