@@ -39,6 +39,10 @@ def test_member_codes_a_sentence_through_the_studio_page(team):
     assert 'href="/p/alpha/static/studio.css"' in home.text and 'content="/p/alpha"' in home.text
     assert "Coding as <strong>coder</strong>" in home.text and "alpha" in home.text
     assert home.headers["content-security-policy"].startswith("default-src 'none'")
+    for response in (home, coder.get("/api/me"), coder.get("/login")):  # the studio's headers on every response
+        assert response.headers["cross-origin-opener-policy"] == "same-origin"
+        assert response.headers["cross-origin-resource-policy"] == "same-origin"
+        assert response.headers["x-frame-options"] == "DENY" and response.headers["cache-control"] == "no-store"
     assert coder.get("/p/alpha/static/document.js").status_code == 200
     page = coder.get("/p/alpha/documents/1")
     assert page.status_code == 200 and 'src="/p/alpha/static/document.js"' in page.text

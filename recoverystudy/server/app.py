@@ -32,32 +32,18 @@ from recoverystudy.server.access import ProjectPool
 from recoverystudy.server.directory import Directory, TeamServerError
 from recoverystudy.server.pages import page
 from recoverystudy.server.studio import TeamStudio
-from recoverystudy.studio.app import CSP
-from recoverystudy.studio._web import StudioError, error_message, error_status
+from recoverystudy.studio.app import SECURITY_HEADERS
+from recoverystudy.studio._web import StudioError, error_message, error_status, host_name
 
 __all__ = ["create_team_app", "COOKIE"]
 
 COOKIE = "rs_team_session"
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-def _hostname(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class _Guard(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next) -> Response:
         state = request.app.state
-        if state.allowed_hosts and _hostname(request.headers.get("host", "")) not in state.allowed_hosts:
+        if state.allowed_hosts and host_name(request.headers.get("host", "")) not in state.allowed_hosts:
             return _secure(PlainTextResponse("Refused: unknown server address.", 403))
         request.state.account = None
         session = request.cookies.get(state.cookie)
@@ -81,8 +67,8 @@ class _Guard(BaseHTTPMiddleware):
             if origin == "null":
                 if fetch_site != "same-origin":
                     return _secure(PlainTextResponse("Refused: a form from another site.", 403))
-            elif origin is not None and _hostname(origin.split("://", 1)[-1].split("/", 1)[0]) != \
-                    _hostname(request.headers.get("host", "")):
+            elif origin is not None and host_name(origin.split("://", 1)[-1].split("/", 1)[0]) != \
+                    host_name(request.headers.get("host", "")):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
             if fetch_site not in (None, "same-origin", "none"):
                 return _secure(PlainTextResponse("Refused: a form from another site.", 403))
@@ -135,7 +121,7 @@ async def _form_token(request: Request) -> str | None | Response:
 
 
 def _secure(response: Response) -> Response:
-    for key, value in _HEADERS.items():
+    for key, value in SECURITY_HEADERS.items():
         response.headers.setdefault(key, value)
     return response
 

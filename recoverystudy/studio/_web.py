@@ -177,6 +177,14 @@ def mutating(fn: Callable) -> Callable:
     return wrapper
 
 
+def host_name(host: str) -> str:
+    """The host name of a ``Host`` header, lower-cased and without its port (``[::1]:8000`` -> ``::1``)."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:port
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def error_status(exc: Exception) -> int:
     """The HTTP status for an error a handler raised (the local studio's and the team server's)."""
     if isinstance(exc, StudioError):

@@ -24,14 +24,15 @@ from starlette.routing import Route
 from recoverystudy.qual.project import Project
 from recoverystudy.studio import api, pages
 from recoverystudy.errors import RecoveryStudyError
-from recoverystudy.studio._web import HERE, ProjectWorker, StudioError, error_message, error_response, error_status
+from recoverystudy.studio._web import (HERE, ProjectWorker, StudioError, error_message, error_response, error_status,
+                                       host_name)
 from recoverystudy.studio.auth import LocalTokenAuth
 
-__all__ = ["create_app", "CSP"]
+__all__ = ["create_app", "CSP", "SECURITY_HEADERS"]
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'")
-_HEADERS = {
+SECURITY_HEADERS = {  # on every response, here and on the team server
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -44,17 +45,10 @@ _STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; cha
                  ".svg": "image/svg+xml", ".png": "image/png"}
 
 
-def _hostname(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):  # [::1]:port
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
 class _Guard(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next) -> Response:
         state = request.app.state
-        if _hostname(request.headers.get("host", "")) not in state.allowed_hosts:
+        if host_name(request.headers.get("host", "")) not in state.allowed_hosts:
             return self._secure(PlainTextResponse(
                 "Refused: this page was asked for under a different address than the studio serves.", 403))
         response = state.auth.login(request)
@@ -69,7 +63,7 @@ class _Guard(BaseHTTPMiddleware):
 
     @staticmethod
     def _secure(response: Response) -> Response:
-        for key, value in _HEADERS.items():
+        for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
 
