@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -43,15 +39,12 @@ from recoverystudy.server.access import project_url
 from recoverystudy.server.directory import Directory
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the throwaway cluster the tests use
+from _pgcluster import free_port, throwaway_cluster  # noqa: E402
+
 PASSWORD = "correct horse battery staple"
 CODES = ["risk/risk_assessment", "care_plan_document/copy_and_ownership", "care_planning_experience/involvement",
          "crisis/crisis_services"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _bindir() -> Path:
@@ -62,30 +55,9 @@ def _bindir() -> Path:
     sys.exit("No PostgreSQL server binaries (apt-get install postgresql, or set RS_PG_BIN).")
 
 
-@contextmanager
 def cluster():
     """A throwaway PostgreSQL cluster on 127.0.0.1 (fsync off: throwaway only); yields its URL."""
-    bindir, root = _bindir(), Path(tempfile.mkdtemp(prefix="rs-bench-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    prefix = []
-    if os.geteuid() == 0:
-        prefix = ["runuser", "-u", "postgres", "--"]
-        for p in (root, sock):
-            shutil.chown(p, "postgres", "postgres")
-    port = _free_port()
-    run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
-    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "rs", "-A", "trust", "--no-sync",
-                    "-E", "UTF8", "--no-locale"], **run)
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                    f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                    "start"], **run)
-    try:
-        yield f"postgresql://rs@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
-        shutil.rmtree(root, ignore_errors=True)
+    return throwaway_cluster(_bindir(), settings="-c max_connections=200", prefix="rs-bench-pg-")
 
 
 def start_server(db: str, port: int) -> subprocess.Popen:
@@ -198,7 +170,7 @@ def main(argv=None) -> int:
     ok = True
     with cluster() as db:
         setup(db, "load", args.coders, args.docs)
-        port = _free_port()
+        port = free_port()
         server = start_server(db, port)
         try:
             me = login(port, "coder00")

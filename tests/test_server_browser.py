@@ -16,7 +16,8 @@ import time
 import psycopg
 import pytest
 import uvicorn
-from pg_fixtures import _free_port, pg_server  # noqa: F401  (fixture)
+from _pgcluster import free_port
+from pg_fixtures import pg_server  # noqa: F401  (fixture)
 from team_fixtures import PASSWORD, TEXT_A, fresh_database, make_project
 from test_studio_browser import ARGS, drag_select
 
@@ -45,7 +46,7 @@ def site(pg_server):
     invitation = d.invite("alpha", "coder", hours=1)
     d.close()
     app = create_team_app(db, secure_cookies=False, threads=4)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, name="rs-team-test", daemon=True)

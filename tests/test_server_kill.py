@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from click.testing import CliRunner
+from _pgcluster import free_port
 from pg_fixtures import pg_server  # noqa: F401  (fixture)
 from team_fixtures import PASSWORD, fresh_database, make_project
 
@@ -25,12 +25,6 @@ from recoverystudy.cli import main
 from recoverystudy.server.directory import Directory
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(db: str, port: int) -> subprocess.Popen:
@@ -61,7 +55,7 @@ def test_sigkill_mid_coding_loses_no_acknowledged_action(pg_server):
     for i in range(4):
         d.add_member("study", d.create_account(f"c{i}", PASSWORD), "coder")
     d.close()
-    port = _port()
+    port = free_port()
     server = _start(db, port)
     clients = [_login(port, f"c{i}") for i in range(4)]
     acked: list[tuple] = []
