@@ -35,24 +35,28 @@ import recoverystudy as rs
 from recoverystudy.report.demo_parts import (
     PRIMARY,
     _audit,
-    _demo_jobs,
-    _detached,
-    _collect,
-    _cpu_timed,
-    _fewer_collections,
     _heatmap,
     _integration,
     _LABELS,
-    _merge_detached,
-    _render,
     _missing,
-    _mp_context,
     _Notes,
     _qualitative,
     _site_means_figure,
+    _strongest,
     _write_workbook,
     headline_findings,
     invariance_part,
+)
+from recoverystudy.report.demo_workers import (
+    _collect,
+    _cpu_timed,
+    _demo_jobs,
+    _detached,
+    _fewer_collections,
+    _merge_detached,
+    _mp_context,
+    _render,
+    check_study,
 )
 from recoverystudy.quant.plots import item_fit, score_distributions
 from recoverystudy.stats.plots import forest_plot
@@ -151,6 +155,7 @@ class DemoRun:
     pending: dict[str, Any] = field(default_factory=dict)
     pool: Any = None
     worker_cpu: float = 0.0
+    digest: str | None = None
 
     def figure(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A figure for the report: ``func(*args, **kwargs)`` (a matplotlib figure or its base64 PNG), drawn
@@ -237,12 +242,15 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
     pool, futures = None, []
     with _fewer_collections():   # the same work, far fewer full garbage collections
         try:
+            if jobs > 1:   # the workers start at once: they generate their own copy of the study
+                pool, futures = _start_workers(run, ctx)
             for i, (name, func) in enumerate(zip(DEMO_STEPS, STEPS, strict=True)):
                 if progress is not None:
                     progress(name, i, len(DEMO_STEPS))
                 started = time.perf_counter()
                 if func in DETACHED and pool is not None:   # run by a worker: merge its results here, in order
                     part = _collect(run.pending.pop(func.__name__))
+                    check_study(run, part)
                     _merge_detached(run, part)
                     timings[name] = part["timings"][name]   # as measured in the worker, concurrently
                     continue
@@ -251,11 +259,11 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                 for future in futures:
                     if future.done() and future.exception() is not None:
                         _collect(future)   # a failed worker task stops the run now, with the worker's own error
-                if func is generate_study and jobs > 1:
-                    pool, futures = _start_worker(run, ctx)
-                    run.pool = pool
-                    run.pending.update({f.__name__: fut for f, fut in zip((framework_project, invariance_part,
-                                                                           care_plan_audit), futures)})
+                if func is generate_study and pool is not None:   # invariance needs the answers read back
+                    future = pool.submit(_detached, DemoRun, [("invariance", invariance_part)], run.study,
+                                         run.out, run.seed, run.scale, run.frames)
+                    futures.append(future)
+                    run.pending[invariance_part.__name__] = future
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -266,17 +274,17 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, scale: float = 1.0,
                       timings=timings, processes=1 if pool is None else 3)
 
 
-def _start_worker(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Future]]:
-    """Start two worker processes on the parts that need only the study or the answers: the Framework
-    Method project (step 6) in one, the measurement-invariance models (wanted inside step 5) in the other,
-    then the care-plan audit (step 7) and the report's figures in whichever is free first."""
-    import matplotlib.pyplot  # noqa: F401  - loaded once here, a forked worker need not load it again
-
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
-    common = (run.study, run.out, run.seed, run.scale, run.frames)
+def _start_workers(run: DemoRun, ctx: Any) -> tuple[ProcessPoolExecutor, list[Future]]:
+    """Start two worker processes before step 1: one builds the Framework Method project (step 6), the other
+    audits the care plans (step 7), each from its own copy of the study (see :func:`check_study`); the
+    measurement-invariance models (wanted inside step 5), the figures and the Word file then go to whichever
+    is free first."""
+    run.pool = pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
     names = dict(zip(STEPS, DEMO_STEPS))
-    return pool, [pool.submit(_detached, DemoRun, [(names.get(f, "invariance"), f)], *common)
-                  for f in (framework_project, invariance_part, care_plan_audit)]
+    futures = [pool.submit(_detached, DemoRun, [(names[f], f)], None, run.out, run.seed, run.scale, None)
+               for f in (framework_project, care_plan_audit)]
+    run.pending.update({f.__name__: fut for f, fut in zip((framework_project, care_plan_audit), futures)})
+    return pool, futures
 
 
 # --------------------------------------------------------------------------------------------------
@@ -597,13 +605,6 @@ def write_outputs(run: DemoRun) -> None:
         write_docx(out / "report.docx", sections, **common)
     else:
         run.worker_cpu += _collect(docx)[1]
-
-
-def _strongest(welch: Any, outcomes: list[str]) -> str | None:
-    """The outcome with the largest Welch F (the clearest site difference), or None."""
-    stats = {o: welch[o].omnibus["statistic"].iloc[0] for o in outcomes}
-    stats = {o: v for o, v in stats.items() if np.isfinite(v)}
-    return max(stats, key=stats.get) if stats else None
 
 
 #: The step functions, one for each entry of :data:`DEMO_STEPS` (same order).
