@@ -485,39 +485,50 @@ def _wide(mem: pd.DataFrame, theme_label: np.ndarray, status: pd.DataFrame, valu
 
 def _notes(table: pd.DataFrame, mem: pd.DataFrame, status: pd.DataFrame, values: list[str],
            roles: Sequence[str], with_audit: bool) -> list[str]:
-    """The ``notes`` column: the triad's agreements and differences in words."""
-    by_triad = {t: g for t, g in status.groupby("triad", sort=False)}
-    members = {t: g for t, g in mem.groupby("triad", sort=False)}
+    """The ``notes`` column: the triad's agreements and differences in words (plain lists per triad: a
+    handful of pandas operations per triad cost more than the whole table)."""
+    no_score = mem[values].isna().all(axis=1).to_numpy() if values else np.zeros(len(mem), bool)
+    members: dict[Any, list[tuple[str, str, bool, bool]]] = {}
+    for t, role, case, interviewed, unscored in zip(mem["triad"], mem["role"], mem["case"], mem["interviewed"],
+                                                    no_score):
+        members.setdefault(t, []).append((role, case, bool(interviewed), bool(unscored)))
+    themes: dict[Any, tuple[list[str], list[str]]] = {}
+    for t, st, name, roles_with in zip(status["triad"], status["status"], status["theme_name"], status["roles_with"]):
+        agree, differ = themes.setdefault(t, ([], []))
+        if st == "agree":
+            agree.append(name)
+        elif st == "differ":
+            differ.append(f"{name}: {roles_with} only.")
+    plan = table["plan_id"] if with_audit else [None] * len(table)
+    met = table["audit_n_met"] if with_audit else plan
+    applicable = table["audit_n_applicable"] if with_audit else plan
     out = []
-    for row in table.itertuples(index=False):
-        t = row.triad
-        m, s = members[t], by_triad[t]
-        inter = m[m["interviewed"]]
+    for t, plan_id, n_met, n_app in zip(table["triad"], plan, met, applicable):
+        m = members[t]
+        agree, differ = themes.get(t, ([], []))
+        inter = [r for r in m if r[2]]
         parts = []
-        missing_roles = [r for r in roles if r not in set(m["role"])]
+        present = {r[0] for r in m}
+        missing_roles = [r for r in roles if r not in present]
         if missing_roles:
             parts.append(f"No {_and(missing_roles)} in this triad.")
-        absent = m[~m["interviewed"]]
-        if len(absent):
-            parts.append("Not interviewed: " + ", ".join(absent["role"] + " " + absent["case"]) + ".")
+        absent = [f"{role} {case}" for role, case, interviewed, _ in m if not interviewed]
+        if absent:
+            parts.append("Not interviewed: " + ", ".join(absent) + ".")
         if len(inter) < 2:
             parts.append(f"Only {len(inter)} member(s) interviewed, so accounts are not compared.")
         else:
-            who = _and(list(inter["role"]))
-            agree = s.loc[s["status"] == "agree", "theme_name"].tolist()
+            who = _and([r[0] for r in inter])
             parts.append(f"All interviewed ({who}) have coded material on {_and(agree)}." if agree else
                          f"No theme has coded material from all interviewed ({who}).")
-            for d in s[s["status"] == "differ"].itertuples(index=False):
-                parts.append(f"{d.theme_name}: {d.roles_with} only.")
+            parts.extend(differ)
         if values:
-            no_score = m[m[values].isna().all(axis=1)]
-            if len(no_score):
-                who = _and(list(no_score["role"] + " " + no_score["case"]))
-                parts.append(f"No score linked for {who}.")
+            unscored = [f"{role} {case}" for role, case, _, no in m if no]
+            if unscored:
+                parts.append(f"No score linked for {_and(unscored)}.")
         if with_audit:
-            if isinstance(row.plan_id, str):
-                parts.append(f"Care plan {row.plan_id}: {row.audit_n_met} of {row.audit_n_applicable} "
-                             "applicable audit criteria met.")
+            if isinstance(plan_id, str):
+                parts.append(f"Care plan {plan_id}: {n_met} of {n_app} applicable audit criteria met.")
             else:
                 parts.append("No audited care plan linked.")
         out.append(" ".join(parts))
