@@ -1,4 +1,4 @@
-"""Our sentence splitter, word finder and stemmer give exactly nltk's results (nltk is a test-only dependency).
+"""Our sentence splitter, word finder and stemmer give exactly nltk's results (nltk: a test-only dependency).
 
 ``recoverystudy.qual.text`` used nltk's ``PunktSentenceTokenizer`` (untrained, abbreviations only),
 ``RegexpTokenizer`` and ``SnowballStemmer("english")``; it now uses its own code (``qual/_punkt.py``,
@@ -120,9 +120,8 @@ def test_every_document_splits_into_the_same_sentences(documents):
     for name, t in documents.items():
         ours, theirs = text.sentence_spans(t), nltk_sentence_spans(t)
         if ours != theirs:  # name the first sentence that differs
-            first = next(i for i, (a, b) in enumerate(zip(ours + [None] * len(theirs), theirs + [None] * len(ours)))
-                         if a != b)
-            pytest.fail(f"{name}: sentence {first} differs: ours {ours[first:first + 1]}, nltk {theirs[first:first + 1]}")
+            i = next((k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            pytest.fail(f"{name}: sentence {i} differs: ours {ours[i:i + 1]}, nltk {theirs[i:i + 1]}")
         assert text.word_spans(t) == list(WORDS.span_tokenize(t)), name
         n_sentences += len(ours)
     assert n_sentences > 3000

@@ -101,7 +101,8 @@ def word_spans(text: str) -> list[tuple[int, int]]:
 def stem(word: str) -> str:
     """Snowball (Porter 2) English stem of one word, lower-cased.
 
-    The same stem as nltk's ``SnowballStemmer("english")`` (:func:`recoverystudy.qual._snowball.english_stem`).
+    The same stem as nltk's ``SnowballStemmer("english")``
+    (:func:`recoverystudy.qual._snowball.english_stem`).
 
     Examples
     --------
