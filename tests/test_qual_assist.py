@@ -38,6 +38,15 @@ def test_kwic_stems_and_context(proj):
         proj.kwic("  ?? ")
 
 
+def test_kwic_term_is_split_into_words_as_the_text_is(tmp_path):
+    # a decomposed accent (e + U+0301, as pasted from some editors) is inside the word, in the term as in the
+    # text; the term used to be split with the standard library's \w, which ends the word before the accent
+    with rs.Project.create(tmp_path / "p.rsqda") as p:
+        p.add_document("SU01: We met at the cafe\u0301 near the clinic. The cafe was shut.", name="d")
+        assert p.kwic("cafe\u0301")["match"].tolist() == ["cafe\u0301"]
+        assert p.kwic("cafe")["match"].tolist() == ["cafe"]
+
+
 def test_suggest_with_codebook_rules_stores_but_never_codes(proj):
     sug = proj.suggest()
     assert len(proj.segments()) == 0

@@ -8,8 +8,9 @@ turns whose speaker has the interviewer role (interviewer, researcher, moderator
 skipped unless ``speakers=`` or ``exclude_speakers=`` says otherwise.  Accepting every pending suggestion
 in one call needs ``accept_all=True`` and is logged as such.
 
-Words are found with nltk's data-free ``RegexpTokenizer`` and compared by Snowball English stems;
-sentences come from :func:`recoverystudy.qual.text.sentence_spans`.
+Words are found with :func:`recoverystudy.qual.text.word_spans` (one regular expression) and compared by
+their Snowball English stems (:func:`recoverystudy.qual.text.stem`, our own implementation, equal to
+nltk's); sentences come from :func:`recoverystudy.qual.text.sentence_spans`.  None of this imports nltk.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class AssistMixin:
         [['SU01: The ', 'care planning', ' meeting. '], ['eting. My ', 'care plan', ' is old.']]
         >>> proj.close()
         """
-        target = [stem(w) for w in re.findall(r"\w+(?:['’]\w+)*", term)]
+        target = [stem(term[a:b]) for a, b in word_spans(term)]
         if not target:
             raise ValueError(f"kwic needs a term with at least one word; got {term!r}.")
         if int(window) < 0:

@@ -1,9 +1,14 @@
 """Data-free text utilities: sentence spans, word spans and Snowball stems.
 
-nltk's downloadable corpora are not available, so only its data-free parts are used:
-:class:`nltk.tokenize.punkt.PunktSentenceTokenizer` (untrained, with an abbreviation list so that
-"Dr. Patel" and "NHS no. 943" do not end a sentence), a regular-expression word tokeniser, and
-``SnowballStemmer("english")``.  All spans are Python code-point offsets ``(start, end)``.
+Nothing is downloaded and nltk is not needed.  Sentences come from the Punkt algorithm, untrained, with an
+abbreviation list so that "Dr. Patel" and "NHS no. 943" do not end a sentence
+(:mod:`recoverystudy.qual._punkt`); stems from the English Snowball (Porter 2) stemmer
+(:mod:`recoverystudy.qual._snowball`).  Both are our own code and give exactly what nltk 3.10's
+``PunktSentenceTokenizer`` (with these abbreviations) and ``SnowballStemmer("english")`` give: the test
+suite compares them with nltk on generated text, on every test transcript and care plan and on a large
+vocabulary, and with a committed fixture where nltk is not installed.  Words are found with one regular
+expression, run by the ``regex`` engine as nltk ran it.  All spans are Python code-point offsets
+``(start, end)``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
+import regex
+
+from recoverystudy.qual._punkt import span_tokenize as _punkt_spans
+from recoverystudy.qual._snowball import english_stem
 
 __all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "speaker_role", "ABBREVIATIONS",
            "INTERVIEWER_LABELS", "spoken_by_excluded"]
@@ -29,16 +38,10 @@ ABBREVIATIONS = frozenset(
     }
 )
 
-_WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _sentence_tokenizer():
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-    params = PunktParameters()
-    params.abbrev_types = set(ABBREVIATIONS)
-    return PunktSentenceTokenizer(params)
+#: A word: letters, digits, underscores and combining marks, with inner apostrophes.  Compiled with the
+#: ``regex`` engine (as nltk's ``RegexpTokenizer`` did): its ``\w`` keeps combining accents inside a word
+#: (``"cafe\u0301"`` is one word), where the standard library's ``re`` would split it.
+_WORD = regex.compile(r"\w+(?:['’]\w+)*", regex.UNICODE)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -55,12 +58,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     Returns
     -------
     list of (int, int)
-        Spans in order; ``text[start:end]`` is the sentence without surrounding whitespace.
+        Spans in order; ``text[start:end]`` is the sentence without trailing whitespace (a line's
+        leading spaces or tabs stay with its first sentence, as Punkt gives them).
 
     Notes
     -----
-    Uses nltk's ``PunktSentenceTokenizer`` with default (untrained) parameters plus the abbreviation
-    list :data:`ABBREVIATIONS`; no downloaded data.
+    The Punkt algorithm untrained, with only the abbreviation list :data:`ABBREVIATIONS`
+    (:func:`recoverystudy.qual._punkt.span_tokenize`, span for span what nltk's
+    ``PunktSentenceTokenizer`` gives with the same parameters); no downloaded data.
 
     Examples
     --------
@@ -68,13 +73,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     >>> [t[a:b] for a, b in sentence_spans(t)]
     ['Dr. Patel saw me.', 'NHS no. 943 is on it.', 'SU01: Yes!', 'It helps.']
     """
-    tokenizer = _sentence_tokenizer()
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
         if line.strip():
-            for a, b in tokenizer.span_tokenize(line):
-                spans.append((pos + a, pos + b))
+            spans.extend((pos + a, pos + b) for a, b in _punkt_spans(line, ABBREVIATIONS))
         pos += len(line) + 1
     return spans
 
@@ -82,7 +85,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def word_spans(text: str) -> list[tuple[int, int]]:
     """Return ``(start, end)`` spans of the words in *text* (letters, digits, inner apostrophes).
 
-    Uses nltk's data-free ``RegexpTokenizer``.
+    One regular expression, ``\\w+(?:['’]\\w+)*``, run by the ``regex`` engine (so combining accents
+    stay inside their word).
 
     Examples
     --------
@@ -90,33 +94,22 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     >>> [t[a:b] for a, b in word_spans(t)]
     ['My', "mum's", 'care', 'plan']
     """
-    return list(_word_tokenizer().span_tokenize(text))
-
-
-@lru_cache(maxsize=1)
-def _word_tokenizer():
-    from nltk.tokenize import RegexpTokenizer
-
-    return RegexpTokenizer(_WORD.pattern, flags=re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    from nltk.stem.snowball import SnowballStemmer
-
-    return SnowballStemmer("english")
+    return [m.span() for m in _WORD.finditer(text)]
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Snowball (Porter 2) English stem of one word, lower-cased.
 
+    The same stem as nltk's ``SnowballStemmer("english")``
+    (:func:`recoverystudy.qual._snowball.english_stem`).
+
     Examples
     --------
     >>> stem("Planning"), stem("plans"), stem("coordinators")
     ('plan', 'plan', 'coordin')
     """
-    return _stemmer().stem(word.lower().replace("’", "'"))
+    return english_stem(word.lower().replace("’", "'"))
 
 
 def stems(text: str) -> list[str]:
