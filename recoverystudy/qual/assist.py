@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -24,7 +25,7 @@ import pandas as pd
 from recoverystudy.qual.store import utc_now
 from recoverystudy.qual.text import sentence_spans, stem, word_spans
 
-__all__ = ["AssistMixin", "keyword_pattern"]
+__all__ = ["AssistMixin", "KeywordFinder", "keyword_pattern"]
 
 _SUG_COLUMNS = ["suggestion_id", "document", "case", "code", "start", "end", "text", "rule", "status", "speaker",
                 "context_before", "context_after", "decided_by", "decided_at", "reason"]
@@ -66,6 +67,16 @@ def speaker_filter(turns: list[tuple[str, str, int, int]], starts: np.ndarray, s
     return keep, who
 
 
+def _keyword_alternatives(keywords: Iterable[str]) -> str | None:
+    """The keywords as one regex alternation (longest first; any whitespace between words; straight or
+    curly apostrophes), or None if there is no keyword."""
+    parts = []
+    for kw in sorted({k for k in keywords if k.strip()}, key=len, reverse=True):
+        words = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in kw.split()]
+        parts.append(r"\s+".join(words))
+    return "|".join(parts) if parts else None
+
+
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     """One case-insensitive whole-word regex for literal *keywords* (any whitespace between words,
     straight or curly apostrophes).
@@ -77,13 +88,66 @@ def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     >>> keyword_pattern(["care plan"]).search("healthcare planning") is None
     True
     """
-    parts = []
-    for kw in sorted({k for k in keywords if k.strip()}, key=len, reverse=True):
-        words = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in kw.split()]
-        parts.append(r"\s+".join(words))
-    if not parts:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+    body = _keyword_alternatives(keywords)
+    return None if body is None else re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE)
+
+
+class KeywordFinder:
+    """``pattern.finditer(text)`` of a :func:`keyword_pattern`, as match start offsets, found faster.
+
+    The whole-word pattern opens with a look-behind and ignores case, which keeps Python's regex engine
+    from skipping ahead to the keyword's first letter: it tries the pattern at every character.  A
+    *scout* is scanned instead and the pattern is tried only where the scout matches (resuming after
+    each match, as ``finditer`` does).  Every place where the pattern matches must be a place where the
+    scout matches; then exactly the matches of ``finditer`` are found:
+
+    * for a keyword of ASCII characters (apostrophes straight or curly) the scout is the lower-cased
+      keyword without the look-behind, matched case-sensitively in :func:`_fold` of the text (same length
+      as the text).  A character that the case-insensitive pattern matches to an ASCII letter folds to
+      that letter (Python's ``re`` matches by simple lower case, plus dotless i and long s, which
+      :func:`_fold` maps), white space stays white space, and other ASCII characters match only
+      themselves;
+    * for other keywords the scout is the case-insensitive pattern without the look-behind, in the text.
+
+    Examples
+    --------
+    >>> f = KeywordFinder("no no")
+    >>> text = "xno no no; No  no"
+    >>> f.starts(text, _fold(text))
+    [4, 11]
+    >>> [m.start() for m in keyword_pattern(["no no"]).finditer(text)]
+    [4, 11]
+    """
+
+    __slots__ = ("pattern", "scout", "folded")
+
+    def __init__(self, keyword: str):
+        body = _keyword_alternatives([keyword])
+        if body is None:
+            raise ValueError(f"A keyword must contain more than white space; got {keyword!r}.")
+        self.pattern = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE)
+        self.folded = keyword.replace("’", "'").isascii()
+        if self.folded:
+            self.scout = re.compile(_keyword_alternatives([keyword.lower()]))
+        else:
+            self.scout = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+
+    def starts(self, text: str, folded: str) -> list[int]:
+        """Start offsets of the keyword's whole-word matches in *text* (*folded* is ``_fold(text)``), as
+        ``finditer`` gives them."""
+        out: list[int] = []
+        pos = 0
+        search, match = self.scout.search, self.pattern.match
+        scanned = folded if self.folded else text
+        while (hit := search(scanned, pos)) is not None:
+            at = hit.start()
+            m = match(text, at)           # the look-behind sees the text before *at*
+            if m is None:
+                pos = at + 1
+            else:
+                out.append(at)
+                pos = m.end()             # matches are never empty: a keyword has a word
+        return out
 
 
 #: Letters that a case-insensitive regex matches to an ASCII letter although ``str.lower`` does not map them
@@ -227,45 +291,7 @@ class AssistMixin:
         0
         >>> proj.close()
         """
-        compiled = []
-        for code_id, (path, r) in self._rules(rules).items():
-            patterns = [(kw, keyword_pattern([kw]), _probe(kw))
-                        for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
-            compiled.append((code_id, path, patterns,
-                             {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
-        new_rows = []
-        turns = self._turns_by_document()
-        for doc_id, _name, _case, text in self._doc_rows(documents):
-            sents = sentence_spans(text)
-            if not sents:
-                continue
-            starts = np.array([a for a, _ in sents], dtype=np.int64)
-            allowed, _who = speaker_filter(turns.get(doc_id, []), starts, speakers, exclude_speakers)
-            spans = stems_arr = None
-            folded = _fold(text)   # a keyword whose probe is not in the text cannot match: no regex scan
-            for code_id, path, pattern_list, lemma_map in compiled:
-                hits: dict[int, list[str]] = {}
-                for kw, pattern, probe in pattern_list:
-                    if probe is not None and probe not in folded:
-                        continue
-                    for m in pattern.finditer(text):
-                        s = int(np.searchsorted(starts, m.start(), side="right")) - 1
-                        if s >= 0 and m.start() < sents[s][1]:
-                            hits.setdefault(s, []).append(f"keyword {' '.join(kw.lower().split())!r}")
-                if lemma_map:
-                    if spans is None:
-                        spans = word_spans(text)
-                        stems_arr = np.array([stem(text[a:b]) for a, b in spans], dtype=object)
-                    idx = np.flatnonzero(np.isin(stems_arr, list(lemma_map)))
-                    for i in idx:
-                        a = spans[i][0]
-                        s = int(np.searchsorted(starts, a, side="right")) - 1
-                        if s >= 0 and a < sents[s][1]:
-                            hits.setdefault(s, []).append(f"lemma {lemma_map[stems_arr[i]]!r}")
-                for s, labels in hits.items():
-                    if not allowed[s]:
-                        continue
-                    new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
+        new_rows = self._suggestion_rows(self._rules(rules), documents, speakers, exclude_speakers)
         if not new_rows:
             return self.suggestions(status=None).iloc[0:0]
         with self._tx() as conn:
@@ -277,6 +303,57 @@ class AssistMixin:
                 [r + (now,) for r in new_rows])
         out = self.suggestions(status=None)
         return out[out["suggestion_id"] >= first].reset_index(drop=True)
+
+    def _suggestion_rows(self, rules: dict[int, tuple[str, dict]], documents: Iterable | None,
+                         speakers: Iterable[str] | None, exclude_speakers: Iterable[str] | None
+                         ) -> list[tuple[int, int, int, int, str]]:
+        """``(document_id, code_id, start, end, rule)`` of every sentence the rules propose, in document order,
+        then code order, then order of first hit; *rule* names the keywords and lemmas that hit, in the order
+        of the code's keywords (each keyword's matches in text order), then its lemmas in text order."""
+        compiled = []
+        for code_id, (_path, r) in rules.items():
+            finders = [(f"keyword {' '.join(kw.lower().split())!r}", KeywordFinder(kw), _probe(kw))
+                       for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
+            compiled.append((code_id, finders, {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
+        lemma_stems = {st for *_, lemma_map in compiled for st in lemma_map}
+        new_rows = []
+        turns = self._turns_by_document()
+        for doc_id, _name, _case, text in self._doc_rows(documents):
+            sents = sentence_spans(text)
+            if not sents:
+                continue
+            starts = [a for a, _ in sents]
+            ends = [b for _, b in sents]
+            allowed = speaker_filter(turns.get(doc_id, []), np.array(starts, dtype=np.int64), speakers,
+                                     exclude_speakers)[0].tolist()
+            folded = _fold(text)   # a keyword whose probe is not in the text cannot match: no regex scan
+            lemma_at = None        # stem -> start offsets of the words with that stem (only stems of a rule)
+            for code_id, finders, lemma_map in compiled:
+                hits: dict[int, list[str]] = {}
+                for label, finder, probe in finders:
+                    if probe is not None and probe not in folded:
+                        continue
+                    for a in finder.starts(text, folded):
+                        s = bisect_right(starts, a) - 1
+                        if s >= 0 and a < ends[s]:
+                            hits.setdefault(s, []).append(label)
+                if lemma_map:
+                    if lemma_at is None:
+                        lemma_at = {}
+                        for a, b in word_spans(text):
+                            st = stem(text[a:b])
+                            if st in lemma_stems:
+                                lemma_at.setdefault(st, []).append(a)
+                    found = sorted((a, st) for st in lemma_map for a in lemma_at.get(st, ()))
+                    for a, st in found:
+                        s = bisect_right(starts, a) - 1
+                        if s >= 0 and a < ends[s]:
+                            hits.setdefault(s, []).append(f"lemma {lemma_map[st]!r}")
+                for s, labels in hits.items():
+                    if not allowed[s]:
+                        continue
+                    new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
+        return new_rows
 
     def suggestions(self, status: str | None = "pending") -> pd.DataFrame:
         """Stored suggestions (``status`` = "pending", "accepted", "rejected" or ``None`` for all).
