@@ -14,13 +14,16 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures)
 
+import _accept_chart_slow_path as slow_ac
 import _cfa_slow_path as slow_cfa
 import _suggest_slow_path as slow_suggest
 import recoverystudy as rs
 import recoverystudy.stats.cfa as cfa
 import recoverystudy.stats.invariance as inv_mod
 from recoverystudy.qual.assist import KeywordFinder, _fold, keyword_pattern
+from recoverystudy.report import demo_parts
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +56,9 @@ def test_keyword_finder_examples():
         KeywordFinder("  ")
 
 
-def _project(tmp_path, study):
-    iv = study.interviews
-    proj = rs.Project.create(tmp_path / "p.rsqda", codebook="care-planning-framework")
+def _project(tmp_path, study, n_docs=None, where=None):
+    iv = study.interviews if n_docs is None else study.interviews.head(n_docs)
+    proj = rs.Project.create(where or tmp_path / "p.rsqda", codebook="care-planning-framework")
     proj.import_cases(iv[["case", "role", "site", "country", "team", "triad_id", "survey_id"]], case_col="case")
     proj.add_documents(iv[["name", "text", "case"]].assign(kind="interview"))
     return proj
@@ -152,3 +155,139 @@ def test_invariance_identical_to_the_frozen_fits(study, monkeypatch, options):
     for name in ("fit", "comparisons", "loadings", "parameters"):
         pd.testing.assert_frame_equal(getattr(new, name), getattr(old, name), check_exact=True)
     assert new.level == old.level and new.provenance["iterations"] == old.provenance["iterations"]
+
+
+# --------------------------------------------------------------------------------------------------
+# accept / reject / chart_many: the same rows as one statement per row
+# --------------------------------------------------------------------------------------------------
+# every column but the random GUIDs and the clock times
+_COMPARED = {
+    "segments": "segment_id, document_id, code_id, coder_id, start, end, framework_version, label",
+    "suggestions": "suggestion_id, document_id, code_id, start, end, rule, status, decided_by, segment_id, reason",
+    "coding_log": "log_id, action, segment_id, document_id, code_path, start, end, coder, detail",
+    "charts": "chart_id, case_id, code_id, summary, author_id, automatic",
+    # (SQLite's hidden rowid of a link is not compared: re-charting deletes a cell's links before inserting
+    # the new ones, so in a batch the new links can be numbered differently; nothing reads that number)
+    "chart_segments": "chart_id, segment_id",
+    "users": "user_id, name",
+}
+
+
+def _rows(proj):
+    return {t: proj._q(f"SELECT {cols} FROM {t} ORDER BY 1, 2") for t, cols in _COMPARED.items()}
+
+
+def _review_and_chart(proj, study, accept, reject, chart_cells):
+    from recoverystudy.synthetic.review import simulated_review
+
+    proj.freeze_framework(note="before review")
+    proj.add_code("risk/new_after_freeze")        # its segments record no framework version
+    proj.suggest()
+    proj.suggest({"risk/new_after_freeze": {"keywords": ["risk"]}})
+    pending = proj.suggestions()
+    accept_ids, rejections = simulated_review(pending, study.interviews, np.random.default_rng(0))
+    # some spans coded by hand before they are accepted: accept links the existing segment
+    early = pending.set_index("suggestion_id").loc[accept_ids[:5]]
+    for r in early.itertuples():
+        proj.code(r.document, int(r.start), int(r.end), r.code, coder="coder_a")
+    accept(proj, accept_ids[:40], coder="coder_a")
+    accept(proj, accept_ids[40:], coder="coder_a")
+    for reason, grp in rejections.groupby("reason", sort=True):
+        reject(proj, grp["suggestion_id"].tolist(), coder="coder_a", reason=reason)
+    segs = proj.segments(coder="coder_a")
+    with proj._tx():
+        chart_cells(proj, segs)
+    # charting again replaces the automatic summaries of the same cells
+    chart_cells(proj, segs.iloc[::2])
+
+
+def _slow_cells(proj, segs):
+    """The demo's charting helper as it was: ``chart`` cell by cell (frozen)."""
+    ordered = segs.sort_values(["case", "code"], kind="stable")
+    cases, codes = ordered["case"].tolist(), ordered["code"].tolist()
+    texts, ids = ordered["text"].tolist(), ordered["segment_id"].tolist()
+    start, n = 0, len(cases)
+    while start < n:
+        end = start + 1
+        while end < n and cases[end] == cases[start] and codes[end] == codes[start]:
+            end += 1
+        first = " ".join(str(texts[start]).split(": ", 1)[-1].split())
+        extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
+        summary = f"{end - start} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
+        slow_ac.chart(proj, cases[start], codes[start], summary, segments=ids[start:end], author="demo",
+                      automatic=True)
+        start = end
+
+
+def _both_ways(tmp_path, study, n_docs=None, fast_where=None):
+    results = []
+    for name, accept, reject, cells, where in [
+            ("slow", slow_ac.accept, slow_ac.reject, _slow_cells, None),
+            ("fast", rs.Project.accept, rs.Project.reject, demo_parts._chart_cells, fast_where)]:
+        (tmp_path / name).mkdir()
+        proj = _project(tmp_path / name, study, n_docs, where)
+        try:
+            _review_and_chart(proj, study, accept, reject, cells)
+            results.append(_rows(proj))
+        finally:
+            proj.close()
+    return results
+
+
+def test_review_and_charting_write_the_rows_of_one_statement_per_row(tmp_path, study):
+    results = _both_ways(tmp_path, study)
+    slow_rows, fast_rows = results
+    assert len(slow_rows["charts"]) > 1000 and len(slow_rows["segments"]) > 1000
+    assert any(r[6] is None for r in slow_rows["segments"])      # a code added after the framework was frozen
+    assert any(r[6] is not None for r in slow_rows["segments"])
+    for table in _COMPARED:
+        assert fast_rows[table] == slow_rows[table], table
+
+
+def test_review_and_charting_on_the_team_server(tmp_path, study, pg_url):
+    """The batched statements on PostgreSQL: the same rows as one statement per row in a file."""
+    slow_rows, fast_rows = _both_ways(tmp_path, study, n_docs=24, fast_where=pg_url)
+    assert len(slow_rows["charts"]) > 100
+    for table in _COMPARED:
+        assert fast_rows[table] == slow_rows[table], table
+
+
+def test_chart_many_checks_every_row_before_writing(tmp_path):
+    proj = rs.Project.create(tmp_path / "p.rsqda")
+    try:
+        proj.add_document("Interviewer: What helps?\nSU01: My mum helps. Nobody said I was high risk.", name="d",
+                          case="SU01")
+        mum = proj.code_quote("d", "My mum helps", "carers/carer_involvement", coder="AB")
+        risk = proj.code_quote("d", "Nobody said I was high risk", "risk/risk_discussion", coder="AB")
+        asked = proj.code_quote("d", "What helps?", "carers/carer_involvement", coder="AB")
+        good = {"case": "SU01", "code": "carers", "summary": "Mother helps.", "segments": [mum]}
+
+        def call(*rows, **kw):
+            return proj.chart_many(pd.DataFrame(list(rows)), **kw)
+
+        for bad, err, msg in [
+                ({"summary": " "}, ValueError, "non-empty text"),
+                ({"case": "SU99"}, KeyError, "No case 'SU99'"),
+                ({"code": "nope"}, KeyError, "No code 'nope'"),
+                ({"segments": [999]}, KeyError, "No segment 999"),
+                ({"segments": [risk]}, ValueError, "is coded 'risk/risk_discussion', not 'carers'"),
+                ({"segments": [asked]}, ValueError, r"interviewer's or facilitator's turn")]:
+            with pytest.raises(err, match=msg):
+                call({**good, "code": "risk", "segments": [risk], "summary": "Not discussed."}, {**good, **bad})
+            assert proj._q("SELECT COUNT(*) FROM charts")[0][0] == 0          # nothing written
+        with pytest.raises(ValueError, match="charted twice"):
+            call(good, good)
+        with pytest.raises(KeyError, match="missing"):
+            proj.chart_many(pd.DataFrame({"case": ["SU01"]}))
+        assert call(good, author="AB") == [1]
+        with pytest.raises(ValueError, match="never replaces it"):
+            call({**good, "summary": "auto"}, author="bot", automatic=True)
+        assert call({**good, "summary": "Mother and aunt help."}, {**good, "code": "risk", "segments": [risk],
+                                                                   "summary": "Not discussed."}) == [1, 2]
+        cells = proj.framework_matrix().cells.set_index(["case", "code"])
+        assert cells.loc[("SU01", "carers"), "summary"] == "Mother and aunt help."
+        assert cells.loc[("SU01", "carers"), "segment_ids"] == (mum,)
+        assert cells.loc[("SU01", "risk"), "segment_ids"] == (risk,)
+        assert proj.chart_many(pd.DataFrame(columns=["case", "code", "summary", "segments"])) == []
+    finally:
+        proj.close()

@@ -436,7 +436,6 @@ class AssistMixin:
                 f"to read each one in context: accept the ones that fit and reject the others with a reason "
                 f"(proj.reject(ids, coder=..., reason=...)). If the team has decided to accept them all, pass "
                 f"accept_all=True; the coding log will record it.")
-        out = []
         with self._tx() as conn:
             uid = self._uid(coder)
             now = utc_now()
@@ -445,15 +444,14 @@ class AssistMixin:
                              (coder, now, f"bulk acceptance of all {len(rows)} pending suggestions "
                                           f"(accept_all=True), without one-by-one review"))
             draft = self._codes_outside_frozen(conn)
-            for sug_id, doc_id, code_id, start, end, _ in rows:
-                existing = conn.execute(
-                    "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
-                    " AND start = ? AND end = ?", (doc_id, code_id, uid, start, end)).fetchone()
-                seg = int(existing[0]) if existing else self._insert_segment(conn, doc_id, code_id, uid, start, end,
-                                                                             coder, "accept", draft)
-                conn.execute("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
-                             " segment_id = ? WHERE suggestion_id = ?", (uid, now, seg, sug_id))
-                out.append(seg)
+            spans = [(doc_id, code_id, start, end) for _, doc_id, code_id, start, end, _ in rows]
+            seg_of = self._coder_segment_ids(conn, uid, [sp[0] for sp in spans])   # spans coded before stay
+            new = [sp for sp in spans if sp not in seg_of]
+            seg_of.update(zip(new, self._insert_segments(conn, new, uid, coder, "accept", draft, now)))
+            out = [seg_of[sp] for sp in spans]
+            conn.executemany("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
+                             " segment_id = ? WHERE suggestion_id = ?",
+                             [(uid, now, seg, row[0]) for row, seg in zip(rows, out)])
         return out
 
     def reject(self, ids, *, coder: str, reason: str | None = None) -> None:
@@ -477,14 +475,14 @@ class AssistMixin:
         with self._tx() as conn:
             uid = self._uid(coder)
             now = utc_now()
-            for sug_id, doc_id, code_id, start, end, _ in rows:
-                conn.execute("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?"
-                             " WHERE suggestion_id = ?", (uid, now, reason, sug_id))
-                conn.execute(
-                    "INSERT INTO coding_log(action, document_id, code_path, start, end, coder, at, detail)"
-                    " VALUES ('reject', ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?, ?)",
-                    (doc_id, code_id, start, end, coder, now,
-                     f"suggestion {sug_id}" + (f"; reason: {reason}" if reason else "")))
+            conn.executemany("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?"
+                             " WHERE suggestion_id = ?", [(uid, now, reason, row[0]) for row in rows])
+            conn.executemany(
+                "INSERT INTO coding_log(action, document_id, code_path, start, end, coder, at, detail)"
+                " VALUES ('reject', ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?, ?)",
+                [(doc_id, code_id, start, end, coder, now,
+                  f"suggestion {sug_id}" + (f"; reason: {reason}" if reason else ""))
+                 for sug_id, doc_id, code_id, start, end, _ in rows])
 
     def decisions(self) -> pd.DataFrame:
         """The record of review decisions: every accepted or rejected suggestion, who decided, when, why.

@@ -335,12 +335,14 @@ def _chart_cells(proj: Any, segs: pd.DataFrame) -> int:
     """Chart one cell per (case, code) of coder_a's segments: the count and a short extract.
 
     Cells in (case, code) order, each with its segments in their order in *segs* (the first gives the
-    extract), as a sorted ``groupby`` would give them, read from plain lists: no per-group frames.
+    extract), as a sorted ``groupby`` would give them, read from plain lists: no per-group frames.  All
+    cells are written by one ``chart_many`` call (the rows ``chart`` would write cell by cell).
     """
     ordered = segs.sort_values(["case", "code"], kind="stable")
     cases, codes = ordered["case"].tolist(), ordered["code"].tolist()
     texts, ids = ordered["text"].tolist(), ordered["segment_id"].tolist()
-    charted, start, n = 0, 0, len(cases)
+    cells: list[tuple[str, str, str, list[int]]] = []
+    start, n = 0, len(cases)
     while start < n:
         end = start + 1
         while end < n and cases[end] == cases[start] and codes[end] == codes[start]:
@@ -348,10 +350,11 @@ def _chart_cells(proj: Any, segs: pd.DataFrame) -> int:
         first = " ".join(str(texts[start]).split(": ", 1)[-1].split())   # without the speaker label
         extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
         summary = f"{end - start} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
-        proj.chart(cases[start], codes[start], summary, segments=ids[start:end], author="demo", automatic=True)
-        charted += 1
+        cells.append((cases[start], codes[start], summary, ids[start:end]))
         start = end
-    return charted
+    proj.chart_many(pd.DataFrame(cells, columns=["case", "code", "summary", "segments"]), author="demo",
+                    automatic=True)
+    return len(cells)
 
 
 def _pooled(agreement: Any) -> dict[str, Any]:
