@@ -137,6 +137,10 @@ def test_matrices_jacobian_and_likelihood_bit_identical(study):
                     v_old, g_old = slow_cfa._group_terms(go, mu, sigma, m_old.vech_i, m_old.vech_j)
                     v_new, g_new = cfa._group_terms(gn, mu, sigma, m_new.vech_i, m_new.vech_j)
                     assert v_old == v_new and np.array_equal(g_old, g_new)
+                    assert np.array_equal(slow_cfa._moment_hessian(go, mu, sigma, m_old.vech_i, m_old.vech_j),
+                                          cfa._moment_hessian(gn, mu, sigma, m_new.vech_i, m_new.vech_j))
+            assert np.array_equal(slow_cfa.observed_information(m_old, old, theta),
+                                  cfa.observed_information(m_new, new, theta))
     # a covariance that is not positive definite in some pattern: both give up the same way
     mu, sigma = m_old.implied(m_old.start(old))[0]
     bad = sigma.copy()

@@ -267,6 +267,23 @@ def _vech_grad(W: np.ndarray, vi: np.ndarray, vj: np.ndarray) -> np.ndarray:
     return np.where(vi == vj, 1.0, 2.0) * W[vi, vj]
 
 
+def _pattern_moments(c, mu: np.ndarray, so: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the missing-data patterns of one size class (``GroupData.size_classes``) with their blocks *so*
+    of Sigma: the inverses of the blocks, sum of e e' and sum of e per pattern (e = x - mu), each as a
+    loop over the patterns computes it (one row: the outer product; more rows: ``e.T @ e``)."""
+    inv = np.linalg.inv(so)
+    e = c.x - mu[c.cols]
+    M = np.empty_like(so)
+    total = np.empty((len(M), c.k))
+    one = e[c.single_rows]
+    M[c.single] = one[:, :, None] * one[:, None, :]
+    total[c.single] = one
+    for j, a, b in c.multi:
+        M[j] = e[a:b].T @ e[a:b]
+        total[j] = e[a:b].sum(axis=0)
+    return inv, M, total
+
+
 def _group_terms(gd: GroupData, mu: np.ndarray, sigma: np.ndarray, vi, vj) -> tuple[float, np.ndarray]:
     """-2 log-likelihood / (N_g) up to the saturated constant, i.e. F_g + const, and its gradient (mu, vech)."""
     p = len(mu)
@@ -290,16 +307,7 @@ def _group_terms(gd: GroupData, mu: np.ndarray, sigma: np.ndarray, vi, vj) -> tu
             chol = np.linalg.cholesky(so)
         except np.linalg.LinAlgError:
             return np.inf, None
-        inv = np.linalg.inv(so)
-        e = c.x - mu[c.cols]
-        M = np.empty_like(so)                                              # per pattern: e'e and sum of e
-        total = np.empty((len(M), c.k))
-        one = e[c.single_rows]
-        M[c.single] = one[:, :, None] * one[:, None, :]
-        total[c.single] = one
-        for j, a, b in c.multi:
-            M[j] = e[a:b].T @ e[a:b]
-            total[j] = e[a:b].sum(axis=0)
+        inv, M, total = _pattern_moments(c, mu, so)
         logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
         terms[c.members] = c.n * (logdet + c.k * LOG2PI) + np.sum(inv * M, axis=(1, 2))
         w_parts.append((c.n[:, None, None] * inv - inv @ M @ inv).ravel())
@@ -349,28 +357,30 @@ def expected_information(model: MGModel, data: list[GroupData], theta: np.ndarra
     return info
 
 
-def _pattern_hessian(n: float, K: np.ndarray, M: np.ndarray, s: np.ndarray, vi, vj) -> np.ndarray:
-    """Hessian in (mu, vech Sigma) of n log|Sigma| + tr(Sigma^-1 M(mu)) for one pattern (K = Sigma^-1,
-    M = sum of e e', s = sum of e, e = x - mu; K, M, s zero-padded to the full p items)."""
-    p = len(K)
-    u = K @ s
+def _pattern_hessian(n: np.ndarray, K: np.ndarray, M: np.ndarray, s: np.ndarray, vi, vj) -> np.ndarray:
+    """Hessians in (mu, vech Sigma) of n log|Sigma| + tr(Sigma^-1 M(mu)), one per pattern, stacked (K = Sigma^-1,
+    M = sum of e e', s = sum of e, e = x - mu; K, M, s zero-padded to the full p items; n, K, M, s with
+    one leading entry per pattern)."""
+    m, p = K.shape[0], K.shape[1]
+    u = (K @ s[..., None])[..., 0]
     Q = K @ M @ K
     off = vi != vj
-    out = np.zeros((p + len(vi), p + len(vi)))
-    out[:p, :p] = 2 * n * K
+    nn = n[:, None, None]
+    out = np.zeros((m, p + len(vi), p + len(vi)))
+    out[:, :p, :p] = 2 * nn * K
     # d(-2 K s)/d Sigma_ab = 2 K[:, a] u_b (one entry); a vech element moves Sigma_ab and Sigma_ba
-    g3 = 2 * K[:, :, None] * u[None, None, :]                                   # [k, a, b]
-    mixed = g3[:, vi, vj] + off[None, :] * g3[:, vj, vi]
-    out[:p, p:] = mixed
-    out[p:, :p] = mixed.T
+    g3 = 2 * K[:, :, :, None] * u[:, None, None, :]                             # [pattern, k, a, b]
+    mixed = g3[:, :, vi, vj] + off[None, None, :] * g3[:, :, vj, vi]
+    out[:, :p, p:] = mixed
+    out[:, p:, :p] = np.swapaxes(mixed, 1, 2)
     # d W / d Sigma with W = n K - K M K: tr(dW(cd) dSigma(ab)) = sum of A[b, c] B[d, a] terms
     def four(a, b, c, d):
-        return -n * K[b, c] * K[d, a] + K[b, c] * Q[d, a] + Q[b, c] * K[d, a]
+        return -nn * K[:, b, c] * K[:, d, a] + K[:, b, c] * Q[:, d, a] + Q[:, b, c] * K[:, d, a]
     a, b = vi[:, None], vj[:, None]
     c, d = vi[None, :], vj[None, :]
     oab, ocd = off[:, None], off[None, :]
-    out[p:, p:] = (four(a, b, c, d) + oab * four(b, a, c, d) + ocd * four(a, b, d, c)
-                   + (oab & ocd) * four(b, a, d, c))
+    out[:, p:, p:] = (four(a, b, c, d) + oab * four(b, a, c, d) + ocd * four(a, b, d, c)
+                      + (oab & ocd) * four(b, a, d, c))
     return out
 
 
@@ -380,17 +390,22 @@ def _moment_hessian(gd: GroupData, mu: np.ndarray, sigma: np.ndarray, vi, vj) ->
     if gd.patterns is None:   # one pattern of all items, per observation: M = S + d d', s = -d ... with n = 1
         K = np.linalg.inv(sigma)
         e = gd.mean - mu
-        return _pattern_hessian(1.0, K, gd.cov + np.outer(e, e), e, vi, vj)
+        return _pattern_hessian(np.ones(1), K[None], (gd.cov + np.outer(e, e))[None], e[None], vi, vj)[0]
+    classes = gd.size_classes[0]
+    per = np.empty((len(gd.blocks), p + len(vi), p + len(vi)))
+    for c in classes:
+        inv, M, sums = _pattern_moments(c, mu, sigma[c.ix])
+        at = (np.arange(len(inv))[:, None, None], *c.ix)
+        K = np.zeros((len(inv), p, p))
+        K[at] = inv
+        Mp = np.zeros((len(inv), p, p))
+        Mp[at] = M
+        sp = np.zeros((len(inv), p))
+        sp[np.arange(len(inv))[:, None], c.ix[0][:, :, 0]] = sums
+        per[c.members] = _pattern_hessian(c.n, K, Mp, sp, vi, vj)
     total = np.zeros((p + len(vi), p + len(vi)))
-    for o, oo, xo, n, _n_obs in gd.blocks:
-        K = np.zeros((p, p))
-        K[oo] = np.linalg.inv(sigma[oo])
-        e = xo - mu[o]
-        M = np.zeros((p, p))
-        M[oo] = e.T @ e
-        s = np.zeros(p)
-        s[o] = e.sum(axis=0)
-        total += _pattern_hessian(float(n), K, M, s, vi, vj)
+    for h in per:                   # added in pattern order
+        total += h
     return total / gd.n
 
 
