@@ -295,3 +295,39 @@ def test_chart_many_checks_every_row_before_writing(tmp_path):
         assert proj.chart_many(pd.DataFrame(columns=["case", "code", "summary", "segments"])) == []
     finally:
         proj.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# FrameworkMatrix.to_excel: the workbook pandas wrote, without pandas' per-cell machinery
+# --------------------------------------------------------------------------------------------------
+def _parts(path):
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:   # every part but the creation time
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def test_framework_workbook_has_the_parts_pandas_wrote(tmp_path, study):
+    import _framework_excel_slow_path as slow_xl
+
+    proj = _project(tmp_path, study, n_docs=30)
+    try:
+        proj.suggest()
+        pending = proj.suggestions()
+        proj.accept(pending["suggestion_id"].tolist()[::2], coder="AB")
+        demo_parts._chart_cells(proj, proj.segments(coder="AB"))
+        proj.add_case("no site yet")                     # a group "(not set)" of one row
+        proj.add_code("risk/formula_like", name="=HYPERLINK(\"http://x\")")   # text stays text
+        for kwargs in [{"group_by": "site"}, {"group_by": None}, {"group_by": "role"},
+                       {"group_by": "site", "cases": ["A-SU01", "B-SU01", "B-SU02", "no site yet"]},
+                       {"group_by": "site", "codes": ["risk"]}]:
+            m = proj.framework_matrix(**kwargs)
+            old, new = tmp_path / "old.xlsx", tmp_path / "new.xlsx"
+            slow_xl.to_excel(m, old)
+            m.to_excel(new)
+            a, b = _parts(old), _parts(new)
+            assert sorted(a) == sorted(b) and len(a) > 5
+            for part in a:
+                assert a[part] == b[part], (kwargs, part)
+    finally:
+        proj.close()

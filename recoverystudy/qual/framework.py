@@ -188,18 +188,35 @@ class FrameworkMatrix(Result):
         ['Understandings of recovery', 'Personalisation']
         >>> proj.close()
         """
+        import xlsxwriter
+
         path = excel_target(path)
         wide = self.to_frame()
         themes: dict[str, list[str]] = {}
         for c in self.codes:
             themes.setdefault(c.split("/")[0], []).append(c)
+        # the rows' labels: runs of one group are one merged cell (as pandas writes a MultiIndex)
+        names = list(wide.index.names)
+        if wide.index.nlevels == 2:
+            groups, cases = (_excel_text(v) for v in wide.index.get_level_values(0)), wide.index.get_level_values(1)
+            runs: list[tuple[int, int, str]] = []
+            for i, g in enumerate(groups):
+                if runs and runs[-1][2] == g:
+                    runs[-1] = (runs[-1][0], i, g)
+                else:
+                    runs.append((i, i, g))
+        else:
+            cases, runs = wide.index, []
+        case_labels = [_excel_text(v) for v in cases]
         fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
         os.close(fd)
         try:
             used: set[str] = set()
-            # xlsxwriter: quicker than openpyxl, and text is never read as a formula or a link
-            options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-            with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+            # text is never read as a formula or a link; written in the order (and so with the shared-string
+            # table) of pandas' DataFrame.to_excel, which this replaced
+            options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                       "in_memory": True}
+            with xlsxwriter.Workbook(tmp, options) as wb:
                 for theme, cols in themes.items():
                     name = re.sub(r"[\[\]:*?/\\]", "-", self.theme_names.get(theme, theme))[:31]
                     base, k = name, 2
@@ -207,14 +224,36 @@ class FrameworkMatrix(Result):
                         name = f"{base[:28]}({k})"
                         k += 1
                     used.add(name)
-                    sheet = wide[cols].rename(columns=self.code_names)
-                    sheet.to_excel(writer, sheet_name=name)
-                    writer.sheets[name].set_column(0, sheet.index.nlevels + sheet.shape[1] - 1, 40)
+                    ws = wb.add_worksheet(name)
+                    first = len(names)
+                    for j, c in enumerate(cols):
+                        ws.write(0, first + j, self.code_names.get(c, c))
+                    for j, n in enumerate(names):
+                        if n is not None:
+                            ws.write(0, j, n)
+                    for start, end, g in runs:
+                        if end > start:
+                            ws.merge_range(1 + start, 0, 1 + end, 0, g)
+                        else:
+                            ws.write(1 + start, 0, g)
+                    for i, c in enumerate(case_labels):
+                        ws.write(1 + i, first - 1, c)
+                    for j, c in enumerate(cols):
+                        for i, v in enumerate(wide[c].tolist()):
+                            ws.write(1 + i, first + j, _excel_text(v))
+                    ws.set_column(0, first + len(cols) - 1, 40)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+
+def _excel_text(value: Any) -> Any:
+    """A label or cell of the matrix as written to a worksheet: missing is empty, as pandas writes it."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value
 
 
 class FrameworkMixin:
