@@ -1,4 +1,5 @@
-"""How ``Project.suggest`` found its suggestions before the scout regex and the stem index (frozen).
+"""How ``Project.suggest`` found its suggestions before the scout regex and the stem index, and how
+``Project.suggestions`` found each one's speaker (a subquery per row), frozen.
 
 Test helper only: tests/test_demo_cpu_exact.py checks that ``AssistMixin._suggestion_rows`` proposes exactly
 the rows this loop proposed (one whole-word regex scan of the text per keyword, ``np.isin`` of every
@@ -11,8 +12,9 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
 
-from recoverystudy.qual.assist import _fold, _probe, speaker_filter
+from recoverystudy.qual.assist import _SUG_COLUMNS, CONTEXT_CHARS, _fold, _probe, speaker_filter
 from recoverystudy.qual.text import sentence_spans, stem, word_spans
 
 
@@ -67,3 +69,24 @@ def suggestion_rows(proj, rules=None, documents=None, speakers=None, exclude_spe
                     continue
                 new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
     return new_rows
+
+
+def suggestions(proj, status=None) -> pd.DataFrame:
+    """``Project.suggestions`` as it was: the speaker by a correlated subquery per row."""
+    n = CONTEXT_CHARS
+    sql = ("SELECT g.suggestion_id, d.name, k.name, c.path, g.start, g.end,"
+           " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status,"
+           " (SELECT t.speaker FROM turns t WHERE t.document_id = g.document_id AND t.start <= g.start"
+           "  ORDER BY t.start DESC LIMIT 1),"
+           f" substr(d.text, CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END + 1,"
+           f" g.start - CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END),"
+           f" substr(d.text, g.end + 1, {n}), u.name, g.decided_at, g.reason FROM suggestions g"
+           " JOIN documents d ON d.document_id = g.document_id JOIN codes c ON c.code_id = g.code_id"
+           " LEFT JOIN cases k ON k.case_id = d.case_id LEFT JOIN users u ON u.user_id = g.decided_by")
+    params: tuple = ()
+    if status is not None:
+        sql += " WHERE g.status = ?"
+        params = (status,)
+    frame = pd.DataFrame(proj._q(sql + " ORDER BY g.suggestion_id", params), columns=_SUG_COLUMNS)
+    frame[["suggestion_id", "start", "end"]] = frame[["suggestion_id", "start", "end"]].astype("int64")
+    return frame

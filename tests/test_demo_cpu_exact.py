@@ -86,6 +86,18 @@ def test_suggestion_rows_are_those_of_the_frozen_loop(tmp_path, study):
         proj.suggest()
         stored = proj._q("SELECT document_id, code_id, start, end, rule FROM suggestions ORDER BY suggestion_id")
         assert [tuple(r) for r in stored] == rows
+        # a care plan (no turns) and text before the first speaker label: no speaker
+        proj.add_document("My crisis plan is old.\nSU01: The crisis team rang.", name="plan", case="plan")
+        proj.add_document("The crisis plan. A crisis plan.", name="plan2", kind="care_plan")
+        proj.suggest({"crisis/crisis_services": {"keywords": ["crisis"]}}, documents=["plan", "plan2"])
+        sug = proj.suggestions(status=None)
+        def speakers(doc):
+            return [x if isinstance(x, str) else None for x in sug.loc[sug["document"] == doc, "speaker"]]
+        assert speakers("plan") == [None, "SU01"] and speakers("plan2") == [None, None]
+        proj.accept(sug["suggestion_id"].iloc[:7].tolist(), coder="AB")
+        proj.reject(sug["suggestion_id"].iloc[7:9].tolist(), coder="AB", reason="no")
+        for status in (None, "pending", "accepted", "rejected"):
+            pd.testing.assert_frame_equal(proj.suggestions(status), slow_suggest.suggestions(proj, status))
     finally:
         proj.close()
 

@@ -373,9 +373,7 @@ class AssistMixin:
         """
         n = CONTEXT_CHARS
         sql = ("SELECT g.suggestion_id, d.name, k.name, c.path, g.start, g.end,"
-               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status,"
-               " (SELECT t.speaker FROM turns t WHERE t.document_id = g.document_id AND t.start <= g.start"
-               "  ORDER BY t.start DESC LIMIT 1),"
+               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status, g.document_id,"
                # the context before: at most n characters (CASE, not max(a, b): portable to PostgreSQL)
                f" substr(d.text, CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END + 1,"
                f" g.start - CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END),"
@@ -388,9 +386,27 @@ class AssistMixin:
                 raise ValueError(f"status must be 'pending', 'accepted', 'rejected' or None; got {status!r}.")
             sql += " WHERE g.status = ?"
             params = (status,)
-        frame = pd.DataFrame(self._q(sql + " ORDER BY g.suggestion_id", params), columns=_SUG_COLUMNS)
+        frame = pd.DataFrame(self._q(sql + " ORDER BY g.suggestion_id", params),
+                             columns=[c if c != "speaker" else "document_id" for c in _SUG_COLUMNS])
         frame[["suggestion_id", "start", "end"]] = frame[["suggestion_id", "start", "end"]].astype("int64")
-        return frame
+        frame.insert(frame.columns.get_loc("document_id"), "speaker", self._speaker_at(
+            frame["document_id"].to_numpy(dtype=np.int64), frame["start"].to_numpy()))
+        return frame.drop(columns="document_id")
+
+    def _speaker_at(self, documents: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """The speaker of the turn that starts last at or before each position (None before the first
+        turn or in a document without turns): one look-up in all turns instead of a query per row."""
+        turns = self._q("SELECT document_id, start, speaker FROM turns ORDER BY document_id, start")
+        out = np.full(len(documents), None, dtype=object)
+        if not turns or not len(documents):
+            return out
+        t_doc = np.fromiter((t[0] for t in turns), dtype=np.int64, count=len(turns))
+        t_start = np.fromiter((t[1] for t in turns), dtype=np.int64, count=len(turns))
+        speakers = [t[2] for t in turns]
+        i = np.searchsorted((t_doc << 32) | t_start, (documents << 32) | starts, side="right") - 1
+        ok = (i >= 0) & (t_doc[np.maximum(i, 0)] == documents)
+        out[:] = [speakers[k] if good else None for k, good in zip(i.tolist(), ok.tolist())]
+        return out
 
     def _pending(self, ids) -> list[tuple]:
         if isinstance(ids, (int, np.integer)):
