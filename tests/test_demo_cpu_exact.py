@@ -343,3 +343,29 @@ def test_framework_workbook_has_the_parts_pandas_wrote(tmp_path, study):
                 assert a[part] == b[part], (kwargs, part)
     finally:
         proj.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# mi_sensitivity: Games-Howell without the effect sizes it never shows
+# --------------------------------------------------------------------------------------------------
+def test_mi_sensitivity_unchanged_without_games_howell_effect_sizes(study, monkeypatch):
+    import recoverystudy.integrate.imputed as imputed_mod
+    import recoverystudy.stats.posthoc as posthoc
+
+    su = study.service_users
+    kwargs = dict(site="site", m=3, seed=0, score_options={"key": study.key_path("star-p")},
+                  scales=["star_p_total"])
+    new = rs.mi_sensitivity(su, "star-p", **kwargs)
+    with monkeypatch.context() as m:   # as before: the full Games-Howell table, effect sizes included
+        m.setattr(imputed_mod, "games_howell_table", lambda groups, conf, effect_sizes=True:
+                  posthoc.games_howell_table(groups, conf))
+        old = rs.mi_sensitivity(su, "star-p", **kwargs)
+    pd.testing.assert_frame_equal(new.table, old.table, check_exact=True)
+    pd.testing.assert_frame_equal(new.means, old.means, check_exact=True)
+    frame = pd.concat([su[["site"]], rs.score(su, "star-p", key=study.key_path("star-p")).scores], axis=1)
+    full = rs.games_howell(frame, "star_p_total", "site").table
+    lean = posthoc.games_howell_table(posthoc.prepare_groups(frame, "star_p_total", "site"), 0.95,
+                                      effect_sizes=False)
+    g_cols = ["hedges_g", "g_ci_low", "g_ci_high"]
+    pd.testing.assert_frame_equal(lean.drop(columns=g_cols), full.drop(columns=g_cols), check_exact=True)
+    assert lean[g_cols].isna().all().all() and full[g_cols].notna().all().all()
