@@ -134,6 +134,8 @@ def test_matrices_jacobian_and_likelihood_bit_identical(study):
     new = [cfa.GroupData.build(lab, x, True) for lab, x in groups]
     old = [slow_cfa.GroupData.build(lab, x, True) for lab, x in groups]
     assert sum(len(g.patterns) for g in new) > 40          # many missing-data patterns, of many sizes
+    for a, b in zip(old, new, strict=True):                 # the saturated model by EM
+        assert np.array_equal(a.mean, b.mean) and np.array_equal(a.cov, b.cov)
     rng = np.random.default_rng(7)
     for equal in [(), ("loadings",), ("loadings", "intercepts")]:
         for factors in (True, False):

@@ -110,28 +110,40 @@ def _block_permutation(members: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 
 
 def _em_saturated(x: np.ndarray, patterns, tol: float = 1e-14, max_iter: int = 10000) -> tuple[np.ndarray, np.ndarray]:
-    """EM estimates of an unrestricted mean and covariance from incomplete normal data."""
+    """EM estimates of an unrestricted mean and covariance from incomplete normal data.
+
+    What does not change between iterations is prepared once: each pattern's observed block (written into
+    its completed-data array), its index pairs, and the sums of the complete rows.
+    """
     n, p = x.shape
     mu = np.nanmean(x, axis=0)
     sigma = np.diag(np.nanvar(x, axis=0))
+    steps = []
+    for o, rows in patterns:
+        xo = x[np.ix_(rows, o)]
+        m = ~o
+        if not m.any():
+            steps.append((None, xo.sum(axis=0), xo.T @ xo))
+            continue
+        oi, mi = np.flatnonzero(o), np.flatnonzero(m)
+        full = np.empty((len(rows), p))
+        full[:, o] = xo
+        steps.append(((oi, mi, np.ix_(oi, oi), np.ix_(oi, mi), np.ix_(mi, mi), np.ix_(mi, oi), xo, full),
+                      len(rows), None))
     for _ in range(max_iter):
         t1 = np.zeros(p)
         t2 = np.zeros((p, p))
-        for o, rows in patterns:
-            xo = x[np.ix_(rows, o)]
-            m = ~o
-            if not m.any():
-                t1 += xo.sum(axis=0)
-                t2 += xo.T @ xo
+        for step, a, b in steps:
+            if step is None:                       # complete rows: their sums
+                t1 += a
+                t2 += b
                 continue
-            reg = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)])        # (po, pm)
-            xm = mu[m] + (xo - mu[o]) @ reg
-            full = np.empty((len(rows), p))
-            full[:, o] = xo
-            full[:, m] = xm
+            oi, mi, oo, om, mm, mo, xo, full = step
+            reg = np.linalg.solve(sigma[oo], sigma[om])                         # (po, pm)
+            full[:, mi] = mu[mi] + (xo - mu[oi]) @ reg
             t1 += full.sum(axis=0)
             t2 += full.T @ full
-            t2[np.ix_(m, m)] += len(rows) * (sigma[np.ix_(m, m)] - sigma[np.ix_(m, o)] @ reg)
+            t2[mm] += a * (sigma[mm] - sigma[mo] @ reg)
         new_mu = t1 / n
         new_sigma = t2 / n - np.outer(new_mu, new_mu)
         done = max(np.abs(new_mu - mu).max(), np.abs(new_sigma - sigma).max()) < tol
