@@ -204,13 +204,14 @@ class MGModel:
             out.append((L, P, T, nu, al))
         return out
 
-    def implied(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def implied(self, theta: np.ndarray, mats: list | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per group the model-implied mean and covariance (*mats*: :meth:`matrices` at *theta*, if at hand)."""
         res = []
-        for L, P, T, nu, al in self.matrices(theta):
+        for L, P, T, nu, al in self.matrices(theta) if mats is None else mats:
             res.append((nu + L @ al, L @ P @ L.T + np.diag(T)))
         return res
 
-    def delta(self, theta: np.ndarray) -> list[np.ndarray]:
+    def delta(self, theta: np.ndarray, mats: list | None = None) -> list[np.ndarray]:
         """Jacobian of (mu, vech Sigma) of each group with respect to the free parameters.
 
         Each free parameter of a group has its own column (a parameter shared between groups appears once
@@ -220,7 +221,8 @@ class MGModel:
         p = self.p
         vi, vj = self.vech_i, self.vech_j
         out = []
-        for lay, (L, P, T, nu, al) in zip(self._layout, self.matrices(theta), strict=True):
+        for lay, (L, P, T, nu, al) in zip(self._layout, self.matrices(theta) if mats is None else mats,
+                                          strict=True):
             D = lay["D0"].copy()
             i, _, idx = lay["A"]
             D[:p, idx] += L[:, i]
@@ -336,8 +338,9 @@ def objective(model: MGModel, data: list[GroupData], theta: np.ndarray) -> tuple
     """sum_g (N_g / N) (-2 log L_g / N_g) and its gradient in theta."""
     N = sum(d.n for d in data)
     total, grad = 0.0, np.zeros(model.npar)
-    imp = model.implied(theta)
-    deltas = model.delta(theta)
+    mats = model.matrices(theta)
+    imp = model.implied(theta, mats)
+    deltas = model.delta(theta, mats)
     for gd, (mu, sigma), D in zip(data, imp, deltas, strict=True):
         v, gr = _group_terms(gd, mu, sigma, model.vech_i, model.vech_j)
         if not np.isfinite(v):
@@ -352,7 +355,8 @@ def expected_information(model: MGModel, data: list[GroupData], theta: np.ndarra
     """sum_g (N_g / N) Delta_g' I_g Delta_g at the model-implied moments (unit information)."""
     N = sum(d.n for d in data)
     info = np.zeros((model.npar, model.npar))
-    for gd, (mu, sigma), D in zip(data, model.implied(theta), model.delta(theta), strict=True):
+    mats = model.matrices(theta)
+    for gd, (mu, sigma), D in zip(data, model.implied(theta, mats), model.delta(theta, mats), strict=True):
         info += gd.n / N * D.T @ unit_information(sigma, model.vech_i, model.vech_j) @ D
     return info
 
@@ -422,7 +426,8 @@ def observed_information(model: MGModel, data: list[GroupData], theta: np.ndarra
     vi, vj = model.vech_i, model.vech_j
     H = np.zeros((k, k))
     gammas = []
-    for gd, (mu, sigma), D in zip(data, model.implied(theta), model.delta(theta), strict=True):
+    mats = model.matrices(theta)
+    for gd, (mu, sigma), D in zip(data, model.implied(theta, mats), model.delta(theta, mats), strict=True):
         w = gd.n / N
         H += w * D.T @ _moment_hessian(gd, mu, sigma, vi, vj) @ D
         gammas.append(w * _group_terms(gd, mu, sigma, vi, vj)[1])
@@ -518,7 +523,8 @@ def first_order_information(model: MGModel, data: list[GroupData], theta: np.nda
     """B0 = (1/N) sum_i s_i s_i' with s_i the casewise scores of the free parameters (complete data)."""
     N = sum(d.n for d in data)
     B = np.zeros((model.npar, model.npar))
-    for gd, (mu, sigma), D in zip(data, model.implied(theta), model.delta(theta), strict=True):
+    mats = model.matrices(theta)
+    for gd, (mu, sigma), D in zip(data, model.implied(theta, mats), model.delta(theta, mats), strict=True):
         s = casewise_moment_scores(gd.x, mu, sigma, model.vech_i, model.vech_j) @ D
         B += s.T @ s / N
     return B
