@@ -258,8 +258,9 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
             "are linked by triad_id.")
         key["n_turns"] = n_turns
         if not {"suggest", "accept", "segments"} & set(missing):
-            notes.run(proj.suggest)  # interviewer turns are never suggested
-            pending = proj.suggestions()
+            # interviewer turns are never suggested; in this new project every suggestion just made is pending,
+            # so what suggest returns is proj.suggestions()
+            pending = notes.run(proj.suggest)
             # a SIMULATED reviewer reads each suggestion in context: accepts some, rejects others with a reason
             accept_ids, rejections = simulated_review(pending, iv, rng)
             proj.accept(accept_ids, coder="coder_a", accept_all=rejections.empty)

@@ -156,6 +156,8 @@ class MGModel:
         self.slot_arr = np.array([(g, "LTPNA".index(k), i, j, idx) for g, k, i, j, idx in self.slots], dtype=int)
         self.vech_i, self.vech_j = np.tril_indices(p)
         self._layout = [self._group_layout(g) for g in range(G)]
+        #: the free parameters the Jacobian of the moments depends on (loadings, factor (co)variances and means)
+        self.jacobian_parameters = sorted({idx for _g, kind, _i, _j, idx in self.slots if kind in "LPA"})
 
     def _group_layout(self, g: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Group *g*'s slots by kind as index arrays ``(i, j, idx)`` in slot order, built once: the matrices and
@@ -431,7 +433,8 @@ def observed_information(model: MGModel, data: list[GroupData], theta: np.ndarra
         w = gd.n / N
         H += w * D.T @ _moment_hessian(gd, mu, sigma, vi, vj) @ D
         gammas.append(w * _group_terms(gd, mu, sigma, vi, vj)[1])
-    for a in range(k):
+    # Delta does not depend on intercepts and residual variances: their differences are exactly zero
+    for a in model.jacobian_parameters:
         tp, tm = theta.copy(), theta.copy()
         tp[a] += 1.0
         tm[a] -= 1.0
