@@ -30,7 +30,8 @@ from recoverystudy.quant.scoring import score
 from recoverystudy.results import Result, base_provenance
 from recoverystudy.stats._distributions import tukey_quantile, tukey_sf
 from recoverystudy.stats.pooling import PooledEstimates, pool
-from recoverystudy.stats.posthoc import format_p, games_howell
+from recoverystudy.stats._base import prepare_groups
+from recoverystudy.stats.posthoc import format_p, games_howell_table
 
 __all__ = ["MISensitivity", "mi_analyse", "mi_sensitivity"]
 
@@ -272,7 +273,8 @@ def mi_sensitivity(data: pd.DataFrame, instrument: str | Instrument, *, site: st
     completed = [_scored(d, inst, options, quiet=True) for d in imputations.datasets]
     rows, means = [], []
     for out in outcomes:
-        pr = games_howell(pr_frame, out, site, confidence=confidence).table
+        # Games-Howell as rs.games_howell computes it; its effect sizes are not part of this table
+        pr = games_howell_table(prepare_groups(pr_frame, out, site), confidence, effect_sizes=False)
         levels = list(dict.fromkeys(list(pr["group1"]) + list(pr["group2"])))
         k = len(levels)
         i = np.array([levels.index(g) for g in pr["group1"]])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 from recoverystudy.qual.store import utc_now
 from recoverystudy.qual.text import sentence_spans, stem, word_spans
 
-__all__ = ["AssistMixin", "keyword_pattern"]
+__all__ = ["AssistMixin", "KeywordFinder", "keyword_pattern"]
 
 _SUG_COLUMNS = ["suggestion_id", "document", "case", "code", "start", "end", "text", "rule", "status", "speaker",
                 "context_before", "context_after", "decided_by", "decided_at", "reason"]
@@ -67,6 +68,16 @@ def speaker_filter(turns: list[tuple[str, str, int, int]], starts: np.ndarray, s
     return keep, who
 
 
+def _keyword_alternatives(keywords: Iterable[str]) -> str | None:
+    """The keywords as one regex alternation (longest first; any whitespace between words; straight or
+    curly apostrophes), or None if there is no keyword."""
+    parts = []
+    for kw in sorted({k for k in keywords if k.strip()}, key=len, reverse=True):
+        words = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in kw.split()]
+        parts.append(r"\s+".join(words))
+    return "|".join(parts) if parts else None
+
+
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     """One case-insensitive whole-word regex for literal *keywords* (any whitespace between words,
     straight or curly apostrophes).
@@ -78,13 +89,66 @@ def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     >>> keyword_pattern(["care plan"]).search("healthcare planning") is None
     True
     """
-    parts = []
-    for kw in sorted({k for k in keywords if k.strip()}, key=len, reverse=True):
-        words = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in kw.split()]
-        parts.append(r"\s+".join(words))
-    if not parts:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+    body = _keyword_alternatives(keywords)
+    return None if body is None else re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE)
+
+
+class KeywordFinder:
+    """``pattern.finditer(text)`` of a :func:`keyword_pattern`, as match start offsets, found faster.
+
+    The whole-word pattern opens with a look-behind and ignores case, which keeps Python's regex engine
+    from skipping ahead to the keyword's first letter: it tries the pattern at every character.  A
+    *scout* is scanned instead and the pattern is tried only where the scout matches (resuming after
+    each match, as ``finditer`` does).  Every place where the pattern matches must be a place where the
+    scout matches; then exactly the matches of ``finditer`` are found:
+
+    * for a keyword of ASCII characters (apostrophes straight or curly) the scout is the lower-cased
+      keyword without the look-behind, matched case-sensitively in :func:`_fold` of the text (same length
+      as the text).  A character that the case-insensitive pattern matches to an ASCII letter folds to
+      that letter (Python's ``re`` matches by simple lower case, plus dotless i and long s, which
+      :func:`_fold` maps), white space stays white space, and other ASCII characters match only
+      themselves;
+    * for other keywords the scout is the case-insensitive pattern without the look-behind, in the text.
+
+    Examples
+    --------
+    >>> f = KeywordFinder("no no")
+    >>> text = "xno no no; No  no"
+    >>> f.starts(text, _fold(text))
+    [4, 11]
+    >>> [m.start() for m in keyword_pattern(["no no"]).finditer(text)]
+    [4, 11]
+    """
+
+    __slots__ = ("pattern", "scout", "folded")
+
+    def __init__(self, keyword: str):
+        body = _keyword_alternatives([keyword])
+        if body is None:
+            raise ValueError(f"A keyword must contain more than white space; got {keyword!r}.")
+        self.pattern = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE)
+        self.folded = keyword.replace("’", "'").isascii()
+        if self.folded:
+            self.scout = re.compile(_keyword_alternatives([keyword.lower()]))
+        else:
+            self.scout = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+
+    def starts(self, text: str, folded: str) -> list[int]:
+        """Start offsets of the keyword's whole-word matches in *text* (*folded* is ``_fold(text)``), as
+        ``finditer`` gives them."""
+        out: list[int] = []
+        pos = 0
+        search, match = self.scout.search, self.pattern.match
+        scanned = folded if self.folded else text
+        while (hit := search(scanned, pos)) is not None:
+            at = hit.start()
+            m = match(text, at)           # the look-behind sees the text before *at*
+            if m is None:
+                pos = at + 1
+            else:
+                out.append(at)
+                pos = m.end()             # matches are never empty: a keyword has a word
+        return out
 
 
 #: Letters that a case-insensitive regex matches to an ASCII letter although ``str.lower`` does not map them
@@ -228,45 +292,7 @@ class AssistMixin:
         0
         >>> proj.close()
         """
-        compiled = []
-        for code_id, (path, r) in self._rules(rules).items():
-            patterns = [(kw, keyword_pattern([kw]), _probe(kw))
-                        for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
-            compiled.append((code_id, path, patterns,
-                             {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
-        new_rows = []
-        turns = self._turns_by_document()
-        for doc_id, _name, _case, text in self._doc_rows(documents):
-            sents = sentence_spans(text)
-            if not sents:
-                continue
-            starts = np.array([a for a, _ in sents], dtype=np.int64)
-            allowed, _who = speaker_filter(turns.get(doc_id, []), starts, speakers, exclude_speakers)
-            spans = stems_arr = None
-            folded = _fold(text)   # a keyword whose probe is not in the text cannot match: no regex scan
-            for code_id, path, pattern_list, lemma_map in compiled:
-                hits: dict[int, list[str]] = {}
-                for kw, pattern, probe in pattern_list:
-                    if probe is not None and probe not in folded:
-                        continue
-                    for m in pattern.finditer(text):
-                        s = int(np.searchsorted(starts, m.start(), side="right")) - 1
-                        if s >= 0 and m.start() < sents[s][1]:
-                            hits.setdefault(s, []).append(f"keyword {' '.join(kw.lower().split())!r}")
-                if lemma_map:
-                    if spans is None:
-                        spans = word_spans(text)
-                        stems_arr = np.array([stem(text[a:b]) for a, b in spans], dtype=object)
-                    idx = np.flatnonzero(np.isin(stems_arr, list(lemma_map)))
-                    for i in idx:
-                        a = spans[i][0]
-                        s = int(np.searchsorted(starts, a, side="right")) - 1
-                        if s >= 0 and a < sents[s][1]:
-                            hits.setdefault(s, []).append(f"lemma {lemma_map[stems_arr[i]]!r}")
-                for s, labels in hits.items():
-                    if not allowed[s]:
-                        continue
-                    new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
+        new_rows = self._suggestion_rows(self._rules(rules), documents, speakers, exclude_speakers)
         if not new_rows:
             return self.suggestions(status=None).iloc[0:0]
         with self._tx() as conn:
@@ -278,6 +304,57 @@ class AssistMixin:
                 [r + (now,) for r in new_rows])
         out = self.suggestions(status=None)
         return out[out["suggestion_id"] >= first].reset_index(drop=True)
+
+    def _suggestion_rows(self, rules: dict[int, tuple[str, dict]], documents: Iterable | None,
+                         speakers: Iterable[str] | None, exclude_speakers: Iterable[str] | None
+                         ) -> list[tuple[int, int, int, int, str]]:
+        """``(document_id, code_id, start, end, rule)`` of every sentence the rules propose, in document order,
+        then code order, then order of first hit; *rule* names the keywords and lemmas that hit, in the order
+        of the code's keywords (each keyword's matches in text order), then its lemmas in text order."""
+        compiled = []
+        for code_id, (_path, r) in rules.items():
+            finders = [(f"keyword {' '.join(kw.lower().split())!r}", KeywordFinder(kw), _probe(kw))
+                       for kw in dict.fromkeys(r.get("keywords", [])) if kw.strip()]
+            compiled.append((code_id, finders, {stem(w): w for w in r.get("lemmas", []) for w in [w.strip()] if w}))
+        lemma_stems = {st for *_, lemma_map in compiled for st in lemma_map}
+        new_rows = []
+        turns = self._turns_by_document()
+        for doc_id, _name, _case, text in self._doc_rows(documents):
+            sents = sentence_spans(text)
+            if not sents:
+                continue
+            starts = [a for a, _ in sents]
+            ends = [b for _, b in sents]
+            allowed = speaker_filter(turns.get(doc_id, []), np.array(starts, dtype=np.int64), speakers,
+                                     exclude_speakers)[0].tolist()
+            folded = _fold(text)   # a keyword whose probe is not in the text cannot match: no regex scan
+            lemma_at = None        # stem -> start offsets of the words with that stem (only stems of a rule)
+            for code_id, finders, lemma_map in compiled:
+                hits: dict[int, list[str]] = {}
+                for label, finder, probe in finders:
+                    if probe is not None and probe not in folded:
+                        continue
+                    for a in finder.starts(text, folded):
+                        s = bisect_right(starts, a) - 1
+                        if s >= 0 and a < ends[s]:
+                            hits.setdefault(s, []).append(label)
+                if lemma_map:
+                    if lemma_at is None:
+                        lemma_at = {}
+                        for a, b in word_spans(text):
+                            st = stem(text[a:b])
+                            if st in lemma_stems:
+                                lemma_at.setdefault(st, []).append(a)
+                    found = sorted((a, st) for st in lemma_map for a in lemma_at.get(st, ()))
+                    for a, st in found:
+                        s = bisect_right(starts, a) - 1
+                        if s >= 0 and a < ends[s]:
+                            hits.setdefault(s, []).append(f"lemma {lemma_map[st]!r}")
+                for s, labels in hits.items():
+                    if not allowed[s]:
+                        continue
+                    new_rows.append((doc_id, code_id, sents[s][0], sents[s][1], "; ".join(dict.fromkeys(labels))))
+        return new_rows
 
     def suggestions(self, status: str | None = "pending") -> pd.DataFrame:
         """Stored suggestions (``status`` = "pending", "accepted", "rejected" or ``None`` for all).
@@ -297,9 +374,7 @@ class AssistMixin:
         """
         n = CONTEXT_CHARS
         sql = ("SELECT g.suggestion_id, d.name, k.name, c.path, g.start, g.end,"
-               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status,"
-               " (SELECT t.speaker FROM turns t WHERE t.document_id = g.document_id AND t.start <= g.start"
-               "  ORDER BY t.start DESC LIMIT 1),"
+               " substr(d.text, g.start + 1, g.end - g.start), g.rule, g.status, g.document_id,"
                # the context before: at most n characters (CASE, not max(a, b): portable to PostgreSQL)
                f" substr(d.text, CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END + 1,"
                f" g.start - CASE WHEN g.start > {n} THEN g.start - {n} ELSE 0 END),"
@@ -312,9 +387,27 @@ class AssistMixin:
                 raise ValueError(f"status must be 'pending', 'accepted', 'rejected' or None; got {status!r}.")
             sql += " WHERE g.status = ?"
             params = (status,)
-        frame = pd.DataFrame(self._q(sql + " ORDER BY g.suggestion_id", params), columns=_SUG_COLUMNS)
+        frame = pd.DataFrame(self._q(sql + " ORDER BY g.suggestion_id", params),
+                             columns=[c if c != "speaker" else "document_id" for c in _SUG_COLUMNS])
         frame[["suggestion_id", "start", "end"]] = frame[["suggestion_id", "start", "end"]].astype("int64")
-        return frame
+        frame.insert(frame.columns.get_loc("document_id"), "speaker", self._speaker_at(
+            frame["document_id"].to_numpy(dtype=np.int64), frame["start"].to_numpy()))
+        return frame.drop(columns="document_id")
+
+    def _speaker_at(self, documents: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """The speaker of the turn that starts last at or before each position (None before the first
+        turn or in a document without turns): one look-up in all turns instead of a query per row."""
+        turns = self._q("SELECT document_id, start, speaker FROM turns ORDER BY document_id, start")
+        out = np.full(len(documents), None, dtype=object)
+        if not turns or not len(documents):
+            return out
+        t_doc = np.fromiter((t[0] for t in turns), dtype=np.int64, count=len(turns))
+        t_start = np.fromiter((t[1] for t in turns), dtype=np.int64, count=len(turns))
+        speakers = [t[2] for t in turns]
+        i = np.searchsorted((t_doc << 32) | t_start, (documents << 32) | starts, side="right") - 1
+        ok = (i >= 0) & (t_doc[np.maximum(i, 0)] == documents)
+        out[:] = [speakers[k] if good else None for k, good in zip(i.tolist(), ok.tolist())]
+        return out
 
     def _pending(self, ids) -> list[tuple]:
         if isinstance(ids, (int, np.integer)):
@@ -360,7 +453,6 @@ class AssistMixin:
                 f"to read each one in context: accept the ones that fit and reject the others with a reason "
                 f"(proj.reject(ids, coder=..., reason=...)). If the team has decided to accept them all, pass "
                 f"accept_all=True; the coding log will record it.")
-        out = []
         with self._tx() as conn:
             uid = self._uid(coder)
             now = utc_now()
@@ -369,15 +461,14 @@ class AssistMixin:
                              (coder, now, f"bulk acceptance of all {len(rows)} pending suggestions "
                                           f"(accept_all=True), without one-by-one review"))
             draft = self._codes_outside_frozen(conn)
-            for sug_id, doc_id, code_id, start, end, _ in rows:
-                existing = conn.execute(
-                    "SELECT segment_id FROM segments WHERE document_id = ? AND code_id = ? AND coder_id = ?"
-                    " AND start = ? AND end = ?", (doc_id, code_id, uid, start, end)).fetchone()
-                seg = int(existing[0]) if existing else self._insert_segment(conn, doc_id, code_id, uid, start, end,
-                                                                             coder, "accept", draft)
-                conn.execute("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
-                             " segment_id = ? WHERE suggestion_id = ?", (uid, now, seg, sug_id))
-                out.append(seg)
+            spans = [(doc_id, code_id, start, end) for _, doc_id, code_id, start, end, _ in rows]
+            seg_of = self._coder_segment_ids(conn, uid, [sp[0] for sp in spans])   # spans coded before stay
+            new = [sp for sp in spans if sp not in seg_of]
+            seg_of.update(zip(new, self._insert_segments(conn, new, uid, coder, "accept", draft, now)))
+            out = [seg_of[sp] for sp in spans]
+            conn.executemany("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
+                             " segment_id = ? WHERE suggestion_id = ?",
+                             [(uid, now, seg, row[0]) for row, seg in zip(rows, out)])
         return out
 
     def reject(self, ids, *, coder: str, reason: str | None = None) -> None:
@@ -401,14 +492,14 @@ class AssistMixin:
         with self._tx() as conn:
             uid = self._uid(coder)
             now = utc_now()
-            for sug_id, doc_id, code_id, start, end, _ in rows:
-                conn.execute("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?"
-                             " WHERE suggestion_id = ?", (uid, now, reason, sug_id))
-                conn.execute(
-                    "INSERT INTO coding_log(action, document_id, code_path, start, end, coder, at, detail)"
-                    " VALUES ('reject', ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?, ?)",
-                    (doc_id, code_id, start, end, coder, now,
-                     f"suggestion {sug_id}" + (f"; reason: {reason}" if reason else "")))
+            conn.executemany("UPDATE suggestions SET status = 'rejected', decided_by = ?, decided_at = ?, reason = ?"
+                             " WHERE suggestion_id = ?", [(uid, now, reason, row[0]) for row in rows])
+            conn.executemany(
+                "INSERT INTO coding_log(action, document_id, code_path, start, end, coder, at, detail)"
+                " VALUES ('reject', ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?, ?)",
+                [(doc_id, code_id, start, end, coder, now,
+                  f"suggestion {sug_id}" + (f"; reason: {reason}" if reason else ""))
+                 for sug_id, doc_id, code_id, start, end, _ in rows])
 
     def decisions(self) -> pd.DataFrame:
         """The record of review decisions: every accepted or rejected suggestion, who decided, when, why.

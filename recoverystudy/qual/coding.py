@@ -20,7 +20,7 @@ from recoverystudy.errors import AmbiguousQuoteError, QuoteNotFoundError
 from recoverystudy.qual._links import detach_note
 from recoverystudy.qual.coding_bulk import BulkCodingMixin
 from recoverystudy.qual.memos import MEMO_TARGETS, MemosMixin
-from recoverystudy.qual.store import new_guid, utc_now
+from recoverystudy.qual.store import new_guid, new_guids, utc_now
 
 __all__ = ["CodingMixin", "MEMO_TARGETS"]
 
@@ -146,6 +146,42 @@ class CodingMixin(BulkCodingMixin, MemosMixin):
             " VALUES (?, ?, ?, (SELECT path FROM codes WHERE code_id = ?), ?, ?, ?, ?)",
             (action, seg_id, doc_id, code_id, start, end, coder, now))
         return seg_id
+
+    def _insert_segments(self, conn, spans: list[tuple[int, int, int, int]], coder_id: int, coder: str,
+                         action: str, draft: set[int], now: str) -> list[int]:
+        """Insert new segments ``(document_id, code_id, start, end)`` of one coder and their log lines, in
+        order: the rows, ids and log rows :meth:`_insert_segment` gives one at a time (the ids come from the
+        store as before, so also on the team server), in four statements instead of two per segment."""
+        if not spans:
+            return []
+        version = conn.execute("SELECT MAX(version) FROM framework_versions").fetchone()[0]
+        before = conn.execute("SELECT COALESCE(MAX(segment_id), 0) FROM segments").fetchone()[0]
+        guids = new_guids(len(spans))
+        conn.executemany(
+            "INSERT INTO segments(guid, document_id, code_id, coder_id, start, end, framework_version, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(g, d, c, coder_id, a, b, None if c in draft else version, now) for g, (d, c, a, b) in zip(guids, spans)])
+        by_guid = dict(conn.execute("SELECT guid, segment_id FROM segments WHERE segment_id > ?", (before,)).fetchall())
+        ids = [int(by_guid[g]) for g in guids]
+        paths = dict(conn.execute("SELECT code_id, path FROM codes").fetchall())
+        conn.executemany(
+            "INSERT INTO coding_log(action, segment_id, document_id, code_path, start, end, coder, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(action, i, d, paths[c], a, b, coder, now) for i, (d, c, a, b) in zip(ids, spans)])
+        return ids
+
+    @staticmethod
+    def _coder_segment_ids(conn, coder_id: int, documents: list[int]) -> dict[tuple[int, int, int, int], int]:
+        """``{(document_id, code_id, start, end): segment_id}`` of one coder's segments in *documents*."""
+        out: dict[tuple[int, int, int, int], int] = {}
+        docs = sorted(set(documents))
+        for k in range(0, len(docs), 900):
+            chunk = docs[k:k + 900]
+            for d, c, a, b, i in conn.execute(
+                    "SELECT document_id, code_id, start, end, segment_id FROM segments WHERE coder_id = ?"
+                    f" AND document_id IN ({','.join('?' * len(chunk))})", (coder_id, *chunk)).fetchall():
+                out[(d, c, a, b)] = int(i)
+        return out
 
     def find_quote(self, document: int | str, quote: str) -> list[tuple[int, int]]:
         """All ``(start, end)`` spans where *quote* occurs (exactly, else with any whitespace between words).

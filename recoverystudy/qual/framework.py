@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy.qual.store import new_guid, utc_now
+from recoverystudy.qual.store import new_guid, new_guids, utc_now
 from recoverystudy.results import Result, base_provenance, excel_target, frame_to_html
 
 __all__ = ["FrameworkMixin", "FrameworkMatrix"]
@@ -188,18 +188,35 @@ class FrameworkMatrix(Result):
         ['Understandings of recovery', 'Personalisation']
         >>> proj.close()
         """
+        import xlsxwriter
+
         path = excel_target(path)
         wide = self.to_frame()
         themes: dict[str, list[str]] = {}
         for c in self.codes:
             themes.setdefault(c.split("/")[0], []).append(c)
+        # the rows' labels: runs of one group are one merged cell (as pandas writes a MultiIndex)
+        names = list(wide.index.names)
+        if wide.index.nlevels == 2:
+            groups, cases = (_excel_text(v) for v in wide.index.get_level_values(0)), wide.index.get_level_values(1)
+            runs: list[tuple[int, int, str]] = []
+            for i, g in enumerate(groups):
+                if runs and runs[-1][2] == g:
+                    runs[-1] = (runs[-1][0], i, g)
+                else:
+                    runs.append((i, i, g))
+        else:
+            cases, runs = wide.index, []
+        case_labels = [_excel_text(v) for v in cases]
         fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
         os.close(fd)
         try:
             used: set[str] = set()
-            # xlsxwriter: quicker than openpyxl, and text is never read as a formula or a link
-            options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-            with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+            # text is never read as a formula or a link; written in the order (and so with the shared-string
+            # table) of pandas' DataFrame.to_excel, which this replaced
+            options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                       "in_memory": True}
+            with xlsxwriter.Workbook(tmp, options) as wb:
                 for theme, cols in themes.items():
                     name = re.sub(r"[\[\]:*?/\\]", "-", self.theme_names.get(theme, theme))[:31]
                     base, k = name, 2
@@ -207,14 +224,36 @@ class FrameworkMatrix(Result):
                         name = f"{base[:28]}({k})"
                         k += 1
                     used.add(name)
-                    sheet = wide[cols].rename(columns=self.code_names)
-                    sheet.to_excel(writer, sheet_name=name)
-                    writer.sheets[name].set_column(0, sheet.index.nlevels + sheet.shape[1] - 1, 40)
+                    ws = wb.add_worksheet(name)
+                    first = len(names)
+                    for j, c in enumerate(cols):
+                        ws.write(0, first + j, self.code_names.get(c, c))
+                    for j, n in enumerate(names):
+                        if n is not None:
+                            ws.write(0, j, n)
+                    for start, end, g in runs:
+                        if end > start:
+                            ws.merge_range(1 + start, 0, 1 + end, 0, g)
+                        else:
+                            ws.write(1 + start, 0, g)
+                    for i, c in enumerate(case_labels):
+                        ws.write(1 + i, first - 1, c)
+                    for j, c in enumerate(cols):
+                        for i, v in enumerate(wide[c].tolist()):
+                            ws.write(1 + i, first + j, _excel_text(v))
+                    ws.set_column(0, first + len(cols) - 1, 40)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+
+def _excel_text(value: Any) -> Any:
+    """A label or cell of the matrix as written to a worksheet: missing is empty, as pandas writes it."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value
 
 
 class FrameworkMixin:
@@ -308,6 +347,121 @@ class FrameworkMixin:
             conn.execute("INSERT INTO coding_log(action, code_path, coder, at, detail) VALUES ('chart', ?, ?, ?, ?)",
                          (code, who, now, f"case {case}; segments {seg_ids}" + ("; automatic" if automatic else "")))
         return chart_id
+
+    def chart_many(self, cells: pd.DataFrame, *, author: str | None = None, automatic: bool = False) -> list[int]:
+        """Chart many cells at once: what :meth:`chart` row by row does, in one transaction.
+
+        The same checks, rows, chart ids and coding-log lines as calling ``chart(case, code, summary,
+        segments=..., author=author, automatic=automatic)`` for each row in order, but nothing is written
+        if any row is refused (the error names the first such row, as :meth:`chart` would), and a cell
+        may appear only once.
+
+        Parameters
+        ----------
+        cells : pandas.DataFrame
+            Columns ``case``, ``code`` (a code path), ``summary`` and ``segments`` (an iterable of segment
+            ids per row, possibly empty).
+        author : str, optional
+            Defaults to the project user.
+        automatic : bool, default=False
+            True for machine-written summaries (labelled as such; they never replace a researcher's).
+
+        Returns
+        -------
+        list of int
+            The chart (cell) ids, aligned with the rows.
+
+        Examples
+        --------
+        >>> import recoverystudy as rs, tempfile, pathlib
+        >>> proj = rs.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p.rsqda")
+        >>> _ = proj.add_document("SU01: Nobody said I was high risk. My mum helps.", name="d", case="SU01")
+        >>> a = proj.code_quote("d", "Nobody said I was high risk", "risk/risk_discussion", coder="AB")
+        >>> b = proj.code_quote("d", "My mum helps", "carers/carer_involvement", coder="AB")
+        >>> proj.chart_many(pd.DataFrame({"case": ["SU01", "SU01"], "code": ["risk/risk_discussion", "carers"],
+        ...                               "summary": ["Risk never discussed.", "Mother helps."],
+        ...                               "segments": [[a], [b]]}), author="AB")
+        [1, 2]
+        >>> proj.close()
+        """
+        missing = [c for c in ("case", "code", "summary", "segments") if c not in cells.columns]
+        if missing:
+            raise KeyError(f"chart_many needs columns case, code, summary and segments; missing {missing}.")
+        cases, codes = cells["case"].tolist(), cells["code"].tolist()
+        summaries = cells["summary"].tolist()
+        segs = [[int(x) for x in dict.fromkeys(v)] for v in cells["segments"].tolist()]
+        case_ids = dict(self._q("SELECT name, case_id FROM cases"))
+        code_ids = dict(self._q("SELECT path, code_id FROM codes"))
+        every = sorted({x for v in segs for x in v})
+        where: dict[int, tuple[str, str]] = {}
+        asked: set[int] = set()
+        for k in range(0, len(every), 900):
+            chunk = every[k:k + 900]
+            marks = ",".join("?" * len(chunk))
+            where.update({r[0]: (r[1], r[2]) for r in self._q(
+                "SELECT s.segment_id, k.name, c.path FROM segments s JOIN documents d ON d.document_id = s.document_id"
+                f" LEFT JOIN cases k ON k.case_id = d.case_id JOIN codes c ON c.code_id = s.code_id"
+                f" WHERE s.segment_id IN ({marks})", tuple(chunk))})
+            asked.update(r[0] for r in self._q(
+                "SELECT s.segment_id FROM segments s JOIN turns t ON t.document_id = s.document_id AND t.start <="
+                f" s.start AND s.start < t.end WHERE t.role = 'interviewer' AND s.segment_id IN ({marks})", tuple(chunk)))
+        seen: set[tuple[str, str]] = set()
+        for case, code, summary, seg_ids in zip(cases, codes, summaries, segs):   # the checks of chart, in order
+            if not isinstance(summary, str) or not summary.strip():
+                raise ValueError("A chart summary must be non-empty text; leave the cell uncharted instead.")
+            if not isinstance(case, str) or case not in case_ids:
+                self._case_id(case)   # raises chart's error
+            if code not in code_ids:
+                raise KeyError(f"No code {code!r} in project {self.path.name}; see proj.codes() for the codes.")
+            if (case, code) in seen:
+                raise ValueError(f"The cell {case} x {code} is charted twice in one chart_many call; give each cell "
+                                 "once.")
+            seen.add((case, code))
+            for x in seg_ids:
+                if x not in where:
+                    raise KeyError(f"No segment {x} in project {self.path.name}.")
+                seg_case, seg_code = where[x]
+                if seg_case != case:
+                    raise ValueError(f"Segment {x} belongs to case {seg_case!r}, not {case!r}.")
+                if not (seg_code == code or seg_code.startswith(code + "/")):
+                    raise ValueError(f"Segment {x} is coded {seg_code!r}, not {code!r}.")
+            bad = sorted(set(seg_ids) & asked)
+            if bad:
+                raise ValueError(f"Segment(s) {bad} are in an interviewer's or facilitator's turn: a chart "
+                                 f"quotes what participants said, not the questions.")
+        who = author or self.user
+        auto = int(bool(automatic))
+        keys = [(case_ids[c], code_ids[k]) for c, k in zip(cases, codes)]
+        with self._tx() as conn:
+            uid = self._uid(who)
+            now = utc_now()
+            old = {(r[0], r[1]): (int(r[2]), r[3]) for r in conn.execute(
+                "SELECT case_id, code_id, chart_id, automatic FROM charts").fetchall()}
+            for (case, code), key in zip(zip(cases, codes), keys):
+                if key in old and automatic and not old[key][1]:
+                    raise ValueError(f"The cell {case} x {code} has a researcher's summary; an automatic summary "
+                                     f"never replaces it.")
+            again = [(summary, uid, now, auto, old[key][0]) for key, summary in zip(keys, summaries) if key in old]
+            conn.executemany("UPDATE charts SET summary = ?, author_id = ?, modified_at = ?, automatic = ?"
+                             " WHERE chart_id = ?", again)
+            conn.executemany("DELETE FROM chart_segments WHERE chart_id = ?", [(r[-1],) for r in again])
+            fresh = [(key, summary) for key, summary in zip(keys, summaries) if key not in old]
+            before = conn.execute("SELECT COALESCE(MAX(chart_id), 0) FROM charts").fetchone()[0]
+            guids = new_guids(len(fresh))
+            conn.executemany(
+                "INSERT INTO charts(guid, case_id, code_id, summary, author_id, created_at, modified_at, automatic)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(g, key[0], key[1], summary, uid, now, now, auto) for g, (key, summary) in zip(guids, fresh)])
+            by_guid = dict(conn.execute("SELECT guid, chart_id FROM charts WHERE chart_id > ?", (before,)).fetchall())
+            made = dict(zip([key for key, _ in fresh], [int(by_guid[g]) for g in guids]))
+            ids = [old[key][0] if key in old else made[key] for key in keys]
+            conn.executemany("INSERT INTO chart_segments(chart_id, segment_id) VALUES (?, ?)",
+                             [(i, x) for i, seg_ids in zip(ids, segs) for x in seg_ids])
+            conn.executemany(
+                "INSERT INTO coding_log(action, code_path, coder, at, detail) VALUES ('chart', ?, ?, ?, ?)",
+                [(code, who, now, f"case {case}; segments {seg_ids}" + ("; automatic" if automatic else ""))
+                 for case, code, seg_ids in zip(cases, codes, segs)])
+        return ids
 
     def framework_matrix(self, codes: Iterable[str] | None = None, cases: Iterable[str] | None = None,
                          group_by: str | None = "site") -> FrameworkMatrix:

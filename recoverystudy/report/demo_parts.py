@@ -258,8 +258,9 @@ def _qualitative(study: Any, path: Path, seed: int, notes: _Notes
             "are linked by triad_id.")
         key["n_turns"] = n_turns
         if not {"suggest", "accept", "segments"} & set(missing):
-            notes.run(proj.suggest)  # interviewer turns are never suggested
-            pending = proj.suggestions()
+            # interviewer turns are never suggested; in this new project every suggestion just made is pending,
+            # so what suggest returns is proj.suggestions()
+            pending = notes.run(proj.suggest)
             # a SIMULATED reviewer reads each suggestion in context: accepts some, rejects others with a reason
             accept_ids, rejections = simulated_review(pending, iv, rng)
             proj.accept(accept_ids, coder="coder_a", accept_all=rejections.empty)
@@ -335,12 +336,14 @@ def _chart_cells(proj: Any, segs: pd.DataFrame) -> int:
     """Chart one cell per (case, code) of coder_a's segments: the count and a short extract.
 
     Cells in (case, code) order, each with its segments in their order in *segs* (the first gives the
-    extract), as a sorted ``groupby`` would give them, read from plain lists: no per-group frames.
+    extract), as a sorted ``groupby`` would give them, read from plain lists: no per-group frames.  All
+    cells are written by one ``chart_many`` call (the rows ``chart`` would write cell by cell).
     """
     ordered = segs.sort_values(["case", "code"], kind="stable")
     cases, codes = ordered["case"].tolist(), ordered["code"].tolist()
     texts, ids = ordered["text"].tolist(), ordered["segment_id"].tolist()
-    charted, start, n = 0, 0, len(cases)
+    cells: list[tuple[str, str, str, list[int]]] = []
+    start, n = 0, len(cases)
     while start < n:
         end = start + 1
         while end < n and cases[end] == cases[start] and codes[end] == codes[start]:
@@ -348,10 +351,11 @@ def _chart_cells(proj: Any, segs: pd.DataFrame) -> int:
         first = " ".join(str(texts[start]).split(": ", 1)[-1].split())   # without the speaker label
         extract = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "..."
         summary = f"{end - start} coded segment(s) (coder_a). Extract: \u201c{extract}\u201d"
-        proj.chart(cases[start], codes[start], summary, segments=ids[start:end], author="demo", automatic=True)
-        charted += 1
+        cells.append((cases[start], codes[start], summary, ids[start:end]))
         start = end
-    return charted
+    proj.chart_many(pd.DataFrame(cells, columns=["case", "code", "summary", "segments"]), author="demo",
+                    automatic=True)
+    return len(cells)
 
 
 def _pooled(agreement: Any) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from scipy import optimize
 
 from recoverystudy.errors import StatisticsError
+from recoverystudy.stats._cfa_data import GroupData
 
 __all__ = ["MeasurementModel", "parse_model", "MGModel", "GroupData", "fit_model"]
 
@@ -105,74 +105,6 @@ def parse_model(model: str | Mapping[str, Sequence[str]]) -> MeasurementModel:
     return MeasurementModel(tuple(factors), tuple(tuple(i) for _, i in pairs))
 
 
-@dataclass
-class GroupData:
-    """Sample statistics of one group: complete data, or missing-data patterns for FIML."""
-
-    label: str
-    x: np.ndarray                       # (n, p) raw data (NaN = missing), kept for casewise scores
-    n: int
-    mean: np.ndarray                    # complete data: sample mean; FIML: EM (saturated) estimate
-    cov: np.ndarray                     # divisor N
-    patterns: list[tuple[np.ndarray, np.ndarray]] | None = None   # (observed-variable mask, row indices)
-
-    @classmethod
-    def build(cls, label: str, x: np.ndarray, fiml: bool) -> GroupData:
-        n = x.shape[0]
-        if not fiml:
-            mean = x.mean(axis=0)
-            c = x - mean
-            return cls(label, x, n, mean, c.T @ c / n)
-        obs = ~np.isnan(x)
-        keys, inv = np.unique(obs, axis=0, return_inverse=True)
-        patterns = [(keys[k], np.flatnonzero(inv.ravel() == k)) for k in range(len(keys))]
-        mean, cov = _em_saturated(x, patterns)
-        return cls(label, x, n, mean, cov, patterns)
-
-    @cached_property
-    def blocks(self) -> list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, int, int]]:
-        """Per missing-data pattern, built once: (observed indices, their np.ix_ pair, the observed data
-        block, number of rows, number of observed items).  The likelihood is evaluated hundreds of times
-        per fit; slicing the data afresh each time was most of its cost."""
-        out = []
-        for o, rows in self.patterns or []:
-            oi = np.flatnonzero(o)
-            out.append((oi, np.ix_(oi, oi), self.x[np.ix_(rows, oi)], len(rows), int(o.sum())))
-        return out
-
-
-def _em_saturated(x: np.ndarray, patterns, tol: float = 1e-14, max_iter: int = 10000) -> tuple[np.ndarray, np.ndarray]:
-    """EM estimates of an unrestricted mean and covariance from incomplete normal data."""
-    n, p = x.shape
-    mu = np.nanmean(x, axis=0)
-    sigma = np.diag(np.nanvar(x, axis=0))
-    for _ in range(max_iter):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for o, rows in patterns:
-            xo = x[np.ix_(rows, o)]
-            m = ~o
-            if not m.any():
-                t1 += xo.sum(axis=0)
-                t2 += xo.T @ xo
-                continue
-            reg = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)])        # (po, pm)
-            xm = mu[m] + (xo - mu[o]) @ reg
-            full = np.empty((len(rows), p))
-            full[:, o] = xo
-            full[:, m] = xm
-            t1 += full.sum(axis=0)
-            t2 += full.T @ full
-            t2[np.ix_(m, m)] += len(rows) * (sigma[np.ix_(m, m)] - sigma[np.ix_(m, o)] @ reg)
-        new_mu = t1 / n
-        new_sigma = t2 / n - np.outer(new_mu, new_mu)
-        done = max(np.abs(new_mu - mu).max(), np.abs(new_sigma - sigma).max()) < tol
-        mu, sigma = new_mu, new_sigma
-        if done:
-            break
-    return mu, sigma
-
-
 class MGModel:
     """Parameter layout of a multi-group CFA with lavaan's defaults and group.equal constraints."""
 
@@ -223,67 +155,93 @@ class MGModel:
         self.npar = npar
         self.slot_arr = np.array([(g, "LTPNA".index(k), i, j, idx) for g, k, i, j, idx in self.slots], dtype=int)
         self.vech_i, self.vech_j = np.tril_indices(p)
+        self._layout = [self._group_layout(g) for g in range(G)]
+        #: the free parameters the Jacobian of the moments depends on (loadings, factor (co)variances and means)
+        self.jacobian_parameters = sorted({idx for _g, kind, _i, _j, idx in self.slots if kind in "LPA"})
+
+    def _group_layout(self, g: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Group *g*'s slots by kind as index arrays ``(i, j, idx)`` in slot order, built once: the matrices and
+        their Jacobian are filled with array assignments instead of a Python loop over the parameters."""
+        s = self.slot_arr[self.slot_arr[:, 0] == g]
+        out = {}
+        for code, kind in enumerate("LTPNA"):
+            k = s[s[:, 1] == code]
+            out[kind] = (k[:, 2], k[:, 3], k[:, 4])
+        i, j, idx = out["P"]
+        diag = i == j
+        out["Pd"] = (i[diag], j[diag], idx[diag])        # variances and covariances of the factors
+        out["Po"] = (i[~diag], j[~diag], idx[~diag])
+        # the constant part of the Jacobian: intercepts (d mu_i / d nu_i = 1) and residual variances
+        p, vi, vj = self.p, self.vech_i, self.vech_j
+        D0 = np.zeros((p + len(vi), self.npar))
+        ni, _, nidx = out["N"]
+        D0[ni, nidx] += 1.0
+        ti, _, tidx = out["T"]
+        vech_pos = {(a, b): k for k, (a, b) in enumerate(zip(vi.tolist(), vj.tolist()))}
+        D0[p + np.array([vech_pos[(t, t)] for t in ti.tolist()], dtype=int), tidx] += 1.0
+        out["D0"] = D0
+        return out
 
     # -- matrices ----------------------------------------------------------------------------------
     def matrices(self, theta: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+        """Per group ``(Lambda, Psi, diag Theta, nu, alpha)`` at the free parameters *theta*."""
         out = []
-        for g in range(self.G):
+        for lay in self._layout:
             L = self.marker[:, : self.q].astype(float).copy()
             P = np.zeros((self.q, self.q))
             T = np.zeros(self.p)
             nu = np.zeros(self.p)
             al = np.zeros(self.q)
-            out.append([L, P, T, nu, al])
-        for g, kind, i, j, idx in self.slots:
-            L, P, T, nu, al = out[g]
-            v = theta[idx]
-            if kind == "L":
-                L[i, j] = v
-            elif kind == "P":
-                P[i, j] = P[j, i] = v
-            elif kind == "T":
-                T[i] = v
-            elif kind == "N":
-                nu[i] = v
-            else:
-                al[i] = v
-        return [tuple(m) for m in out]
+            i, j, idx = lay["L"]
+            L[i, j] = theta[idx]
+            i, j, idx = lay["P"]
+            P[i, j] = theta[idx]
+            P[j, i] = theta[idx]
+            i, _, idx = lay["T"]
+            T[i] = theta[idx]
+            i, _, idx = lay["N"]
+            nu[i] = theta[idx]
+            i, _, idx = lay["A"]
+            al[i] = theta[idx]
+            out.append((L, P, T, nu, al))
+        return out
 
-    def implied(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def implied(self, theta: np.ndarray, mats: list | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per group the model-implied mean and covariance (*mats*: :meth:`matrices` at *theta*, if at hand)."""
         res = []
-        for L, P, T, nu, al in self.matrices(theta):
+        for L, P, T, nu, al in self.matrices(theta) if mats is None else mats:
             res.append((nu + L @ al, L @ P @ L.T + np.diag(T)))
         return res
 
-    def delta(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Jacobian of (mu, vech Sigma) of each group with respect to the free parameters."""
-        p, q = self.p, self.q
+    def delta(self, theta: np.ndarray, mats: list | None = None) -> list[np.ndarray]:
+        """Jacobian of (mu, vech Sigma) of each group with respect to the free parameters.
+
+        Each free parameter of a group has its own column (a parameter shared between groups appears once
+        per group), so the columns are filled kind by kind with array operations; every entry is the same
+        sum of the same products as entry-by-entry filling gives.
+        """
+        p = self.p
         vi, vj = self.vech_i, self.vech_j
-        out = [np.zeros((p + len(vi), self.npar)) for _ in range(self.G)]
-        mats = self.matrices(theta)
-        for g, kind, i, j, idx in self.slots:
-            L, P, T, nu, al = mats[g]
-            D = out[g]
-            if kind == "N":
-                D[i, idx] += 1.0
-            elif kind == "A":
-                D[:p, idx] += L[:, i]
-            elif kind == "T":
-                k = np.flatnonzero((vi == i) & (vj == i))[0]
-                D[p + k, idx] += 1.0
-            elif kind == "L":
+        out = []
+        for lay, (L, P, T, nu, al) in zip(self._layout, self.matrices(theta) if mats is None else mats,
+                                          strict=True):
+            D = lay["D0"].copy()
+            i, _, idx = lay["A"]
+            D[:p, idx] += L[:, i]
+            i, j, idx = lay["L"]
+            if len(idx):
                 D[i, idx] += al[j]
-                row = (P @ L.T)[j]                       # d Sigma = e_i row' + row e_i'
-                dS = np.zeros((p, p))
-                dS[i, :] += row
-                dS[:, i] += row
-                D[p:, idx] += dS[vi, vj]
-            else:  # P
-                if i == j:
-                    dS = np.outer(L[:, i], L[:, i])
-                else:
-                    dS = np.outer(L[:, i], L[:, j]) + np.outer(L[:, j], L[:, i])
-                D[p:, idx] += dS[vi, vj]
+                rows = (P @ L.T)[j]                      # d Sigma = e_i row' + row e_i'
+                first = np.where(vi[None, :] == i[:, None], rows[:, vj], 0.0)
+                second = np.where(vj[None, :] == i[:, None], rows[:, vi], 0.0)
+                D[p:, idx] += ((0.0 + first) + second).T
+            i, _, idx = lay["Pd"]
+            if len(idx):
+                D[p:, idx] += (L[vi][:, i] * L[vj][:, i])
+            i, j, idx = lay["Po"]
+            if len(idx):
+                D[p:, idx] += (L[vi][:, i] * L[vj][:, j] + L[vi][:, j] * L[vj][:, i])
+            out.append(D)
         return out
 
     def start(self, data: list[GroupData]) -> np.ndarray:
@@ -313,6 +271,23 @@ def _vech_grad(W: np.ndarray, vi: np.ndarray, vj: np.ndarray) -> np.ndarray:
     return np.where(vi == vj, 1.0, 2.0) * W[vi, vj]
 
 
+def _pattern_moments(c, mu: np.ndarray, so: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the missing-data patterns of one size class (``GroupData.size_classes``) with their blocks *so*
+    of Sigma: the inverses of the blocks, sum of e e' and sum of e per pattern (e = x - mu), each as a
+    loop over the patterns computes it (one row: the outer product; more rows: ``e.T @ e``)."""
+    inv = np.linalg.inv(so)
+    e = c.x - mu[c.cols]
+    M = np.empty_like(so)
+    total = np.empty((len(M), c.k))
+    one = e[c.single_rows]
+    M[c.single] = one[:, :, None] * one[:, None, :]
+    total[c.single] = one
+    for j, a, b in c.multi:
+        M[j] = e[a:b].T @ e[a:b]
+        total[j] = e[a:b].sum(axis=0)
+    return inv, M, total
+
+
 def _group_terms(gd: GroupData, mu: np.ndarray, sigma: np.ndarray, vi, vj) -> tuple[float, np.ndarray]:
     """-2 log-likelihood / (N_g) up to the saturated constant, i.e. F_g + const, and its gradient (mu, vech)."""
     p = len(mu)
@@ -328,21 +303,22 @@ def _group_terms(gd: GroupData, mu: np.ndarray, sigma: np.ndarray, vi, vj) -> tu
         M = gd.cov + np.outer(d, d)
         W = inv - inv @ M @ inv
         return val, np.concatenate([-2 * inv @ d, _vech_grad(W, vi, vj)])
-    val = 0.0
-    W = np.zeros((p, p))
-    gm = np.zeros(p)
-    for o, oo, xo, n, n_obs in gd.blocks:
-        so = sigma[oo]
+    classes, w_perm, g_perm, w_at, g_at = gd.size_classes
+    terms, w_parts, g_parts = np.empty(len(gd.blocks)), [], []
+    for c in classes:
+        so = sigma[c.ix]                                                   # (m, k, k): every pattern of k items
         try:
-            c = np.linalg.cholesky(so)
+            chol = np.linalg.cholesky(so)
         except np.linalg.LinAlgError:
             return np.inf, None
-        inv = np.linalg.inv(so)
-        e = xo - mu[o]
-        M = e.T @ e
-        val += n * (2 * np.log(np.diag(c)).sum() + n_obs * LOG2PI) + np.sum(inv * M)
-        W[oo] += n * inv - inv @ M @ inv
-        gm[o] += -2 * inv @ e.sum(axis=0)
+        inv, M, total = _pattern_moments(c, mu, so)
+        logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        terms[c.members] = c.n * (logdet + c.k * LOG2PI) + np.sum(inv * M, axis=(1, 2))
+        w_parts.append((c.n[:, None, None] * inv - inv @ M @ inv).ravel())
+        g_parts.append(((-2 * inv) @ total[:, :, None]).ravel())
+    val = float(np.add.accumulate(terms)[-1]) if len(terms) else 0.0      # summed in pattern order
+    W = np.bincount(w_at, weights=np.concatenate(w_parts)[w_perm], minlength=p * p).reshape(p, p)
+    gm = np.bincount(g_at, weights=np.concatenate(g_parts)[g_perm], minlength=p)
     return val / gd.n, np.concatenate([gm / gd.n, _vech_grad(W / gd.n, vi, vj)])
 
 
@@ -364,8 +340,9 @@ def objective(model: MGModel, data: list[GroupData], theta: np.ndarray) -> tuple
     """sum_g (N_g / N) (-2 log L_g / N_g) and its gradient in theta."""
     N = sum(d.n for d in data)
     total, grad = 0.0, np.zeros(model.npar)
-    imp = model.implied(theta)
-    deltas = model.delta(theta)
+    mats = model.matrices(theta)
+    imp = model.implied(theta, mats)
+    deltas = model.delta(theta, mats)
     for gd, (mu, sigma), D in zip(data, imp, deltas, strict=True):
         v, gr = _group_terms(gd, mu, sigma, model.vech_i, model.vech_j)
         if not np.isfinite(v):
@@ -380,33 +357,36 @@ def expected_information(model: MGModel, data: list[GroupData], theta: np.ndarra
     """sum_g (N_g / N) Delta_g' I_g Delta_g at the model-implied moments (unit information)."""
     N = sum(d.n for d in data)
     info = np.zeros((model.npar, model.npar))
-    for gd, (mu, sigma), D in zip(data, model.implied(theta), model.delta(theta), strict=True):
+    mats = model.matrices(theta)
+    for gd, (mu, sigma), D in zip(data, model.implied(theta, mats), model.delta(theta, mats), strict=True):
         info += gd.n / N * D.T @ unit_information(sigma, model.vech_i, model.vech_j) @ D
     return info
 
 
-def _pattern_hessian(n: float, K: np.ndarray, M: np.ndarray, s: np.ndarray, vi, vj) -> np.ndarray:
-    """Hessian in (mu, vech Sigma) of n log|Sigma| + tr(Sigma^-1 M(mu)) for one pattern (K = Sigma^-1,
-    M = sum of e e', s = sum of e, e = x - mu; K, M, s zero-padded to the full p items)."""
-    p = len(K)
-    u = K @ s
+def _pattern_hessian(n: np.ndarray, K: np.ndarray, M: np.ndarray, s: np.ndarray, vi, vj) -> np.ndarray:
+    """Hessians in (mu, vech Sigma) of n log|Sigma| + tr(Sigma^-1 M(mu)), one per pattern, stacked (K = Sigma^-1,
+    M = sum of e e', s = sum of e, e = x - mu; K, M, s zero-padded to the full p items; n, K, M, s with
+    one leading entry per pattern)."""
+    m, p = K.shape[0], K.shape[1]
+    u = (K @ s[..., None])[..., 0]
     Q = K @ M @ K
     off = vi != vj
-    out = np.zeros((p + len(vi), p + len(vi)))
-    out[:p, :p] = 2 * n * K
+    nn = n[:, None, None]
+    out = np.zeros((m, p + len(vi), p + len(vi)))
+    out[:, :p, :p] = 2 * nn * K
     # d(-2 K s)/d Sigma_ab = 2 K[:, a] u_b (one entry); a vech element moves Sigma_ab and Sigma_ba
-    g3 = 2 * K[:, :, None] * u[None, None, :]                                   # [k, a, b]
-    mixed = g3[:, vi, vj] + off[None, :] * g3[:, vj, vi]
-    out[:p, p:] = mixed
-    out[p:, :p] = mixed.T
+    g3 = 2 * K[:, :, :, None] * u[:, None, None, :]                             # [pattern, k, a, b]
+    mixed = g3[:, :, vi, vj] + off[None, None, :] * g3[:, :, vj, vi]
+    out[:, :p, p:] = mixed
+    out[:, p:, :p] = np.swapaxes(mixed, 1, 2)
     # d W / d Sigma with W = n K - K M K: tr(dW(cd) dSigma(ab)) = sum of A[b, c] B[d, a] terms
     def four(a, b, c, d):
-        return -n * K[b, c] * K[d, a] + K[b, c] * Q[d, a] + Q[b, c] * K[d, a]
+        return -nn * K[:, b, c] * K[:, d, a] + K[:, b, c] * Q[:, d, a] + Q[:, b, c] * K[:, d, a]
     a, b = vi[:, None], vj[:, None]
     c, d = vi[None, :], vj[None, :]
     oab, ocd = off[:, None], off[None, :]
-    out[p:, p:] = (four(a, b, c, d) + oab * four(b, a, c, d) + ocd * four(a, b, d, c)
-                   + (oab & ocd) * four(b, a, d, c))
+    out[:, p:, p:] = (four(a, b, c, d) + oab * four(b, a, c, d) + ocd * four(a, b, d, c)
+                      + (oab & ocd) * four(b, a, d, c))
     return out
 
 
@@ -416,17 +396,22 @@ def _moment_hessian(gd: GroupData, mu: np.ndarray, sigma: np.ndarray, vi, vj) ->
     if gd.patterns is None:   # one pattern of all items, per observation: M = S + d d', s = -d ... with n = 1
         K = np.linalg.inv(sigma)
         e = gd.mean - mu
-        return _pattern_hessian(1.0, K, gd.cov + np.outer(e, e), e, vi, vj)
+        return _pattern_hessian(np.ones(1), K[None], (gd.cov + np.outer(e, e))[None], e[None], vi, vj)[0]
+    classes = gd.size_classes[0]
+    per = np.empty((len(gd.blocks), p + len(vi), p + len(vi)))
+    for c in classes:
+        inv, M, sums = _pattern_moments(c, mu, sigma[c.ix])
+        at = (np.arange(len(inv))[:, None, None], *c.ix)
+        K = np.zeros((len(inv), p, p))
+        K[at] = inv
+        Mp = np.zeros((len(inv), p, p))
+        Mp[at] = M
+        sp = np.zeros((len(inv), p))
+        sp[np.arange(len(inv))[:, None], c.ix[0][:, :, 0]] = sums
+        per[c.members] = _pattern_hessian(c.n, K, Mp, sp, vi, vj)
     total = np.zeros((p + len(vi), p + len(vi)))
-    for o, oo, xo, n, _n_obs in gd.blocks:
-        K = np.zeros((p, p))
-        K[oo] = np.linalg.inv(sigma[oo])
-        e = xo - mu[o]
-        M = np.zeros((p, p))
-        M[oo] = e.T @ e
-        s = np.zeros(p)
-        s[o] = e.sum(axis=0)
-        total += _pattern_hessian(float(n), K, M, s, vi, vj)
+    for h in per:                   # added in pattern order
+        total += h
     return total / gd.n
 
 
@@ -443,11 +428,13 @@ def observed_information(model: MGModel, data: list[GroupData], theta: np.ndarra
     vi, vj = model.vech_i, model.vech_j
     H = np.zeros((k, k))
     gammas = []
-    for gd, (mu, sigma), D in zip(data, model.implied(theta), model.delta(theta), strict=True):
+    mats = model.matrices(theta)
+    for gd, (mu, sigma), D in zip(data, model.implied(theta, mats), model.delta(theta, mats), strict=True):
         w = gd.n / N
         H += w * D.T @ _moment_hessian(gd, mu, sigma, vi, vj) @ D
         gammas.append(w * _group_terms(gd, mu, sigma, vi, vj)[1])
-    for a in range(k):
+    # Delta does not depend on intercepts and residual variances: their differences are exactly zero
+    for a in model.jacobian_parameters:
         tp, tm = theta.copy(), theta.copy()
         tp[a] += 1.0
         tm[a] -= 1.0
@@ -539,7 +526,8 @@ def first_order_information(model: MGModel, data: list[GroupData], theta: np.nda
     """B0 = (1/N) sum_i s_i s_i' with s_i the casewise scores of the free parameters (complete data)."""
     N = sum(d.n for d in data)
     B = np.zeros((model.npar, model.npar))
-    for gd, (mu, sigma), D in zip(data, model.implied(theta), model.delta(theta), strict=True):
+    mats = model.matrices(theta)
+    for gd, (mu, sigma), D in zip(data, model.implied(theta, mats), model.delta(theta, mats), strict=True):
         s = casewise_moment_scores(gd.x, mu, sigma, model.vech_i, model.vech_j) @ D
         B += s.T @ s / N
     return B

@@ -151,8 +151,10 @@ def tukey_table(groups: Groups, confidence: float = 0.95) -> pd.DataFrame:
     return _frame(groups.labels, i, j, n, est, se, est - half, est + half, t, df_e, p, p_adj, g)
 
 
-def games_howell_table(groups: Groups, confidence: float = 0.95) -> pd.DataFrame:
-    """Games-Howell table from cleaned groups (see :func:`games_howell`)."""
+def games_howell_table(groups: Groups, confidence: float = 0.95, *, effect_sizes: bool = True) -> pd.DataFrame:
+    """Games-Howell table from cleaned groups (see :func:`games_howell`); ``effect_sizes=False`` leaves
+    hedges_g and its interval empty (NaN) for callers that use only the differences (their noncentral-t
+    intervals are most of the table's cost)."""
     k = groups.k
     n, mean, var = groups.moments
     v = var / n
@@ -167,7 +169,8 @@ def games_howell_table(groups: Groups, confidence: float = 0.95) -> pd.DataFrame
     p_adj = tukey_sf(t * np.sqrt(2.0), k, df)
     q = tukey_quantile(confidence, k, df)
     half = q * se * np.sqrt(0.5)
-    g = hedges_g_pairs(n[i], n[j], mean[i], mean[j], var[i], var[j], pooled=False, ci=confidence)
+    g = hedges_g_pairs(n[i], n[j], mean[i], mean[j], var[i], var[j], pooled=False, ci=confidence) \
+        if effect_sizes else None
     return _frame(groups.labels, i, j, n, est, se, est - half, est + half, t, df, p, p_adj, g)
 
 
