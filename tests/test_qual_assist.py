@@ -149,3 +149,21 @@ def test_rejecting_with_a_reason_is_recorded(proj):
     # two at a time is fine (not everything)
     rest = proj.suggestions()["suggestion_id"].tolist()
     proj.accept(rest[:2], coder="AB")
+
+
+def test_keywords_with_apostrophes_match_either_apostrophe(tmp_path):
+    """Found when the demo's CPU was cut: replacing ' and then ’ rewrote the first character class, so every
+    keyword with an apostrophe ("what i'm good at", "carer's assessment", "didn't ask me") matched nothing."""
+    from recoverystudy.qual.assist import KeywordFinder, _fold, keyword_pattern
+
+    text = "Carer’s assessment done. They didn't ask me. CARER'S ASSESSMENT. carers assessment."
+    assert [m.start() for m in keyword_pattern(["carer's assessment"]).finditer(text)] == [0, 45]
+    assert [m.start() for m in keyword_pattern(["carer’s assessment"]).finditer(text)] == [0, 45]
+    assert [m.group() for m in keyword_pattern(["didn't ask me"]).finditer(text)] == ["didn't ask me"]
+    assert KeywordFinder("carer's assessment").starts(text, _fold(text)) == [0, 45]
+    proj = rs.Project.create(tmp_path / "p.rsqda", codebook=None)
+    proj.add_code("involvement")
+    proj.add_document("SU01: My carer’s assessment was late. Nothing else.", name="d")
+    got = proj.suggest({"involvement": {"keywords": ["carer's assessment"]}})
+    assert got["text"].tolist() == ["SU01: My carer’s assessment was late."]
+    proj.close()

@@ -68,12 +68,16 @@ def speaker_filter(turns: list[tuple[str, str, int, int]], starts: np.ndarray, s
     return keep, who
 
 
+_APOSTROPHE = re.compile("['’]")
+
+
 def _keyword_alternatives(keywords: Iterable[str]) -> str | None:
     """The keywords as one regex alternation (longest first; any whitespace between words; straight or
     curly apostrophes), or None if there is no keyword."""
     parts = []
     for kw in sorted({k for k in keywords if k.strip()}, key=len, reverse=True):
-        words = [re.escape(w).replace("'", "['’]").replace("’", "['’]") for w in kw.split()]
+        # one substitution for both apostrophes (replacing one after the other rewrote the first class)
+        words = [_APOSTROPHE.sub(lambda _: "['’]", re.escape(w)) for w in kw.split()]
         parts.append(r"\s+".join(words))
     return "|".join(parts) if parts else None
 
@@ -88,6 +92,8 @@ def keyword_pattern(keywords: Iterable[str]) -> re.Pattern | None:
     True
     >>> keyword_pattern(["care plan"]).search("healthcare planning") is None
     True
+    >>> [m.group() for m in keyword_pattern(["what i'm good at"]).finditer("What I’m good at; what I'm good at")]
+    ['What I’m good at', "what I'm good at"]
     """
     body = _keyword_alternatives(keywords)
     return None if body is None else re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE)
