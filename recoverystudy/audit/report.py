@@ -26,7 +26,7 @@ from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.audit.parallel import WorkerPool
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
-from recoverystudy.privacy.outputs import scan_and_write
+from recoverystudy.privacy.outputs import quote_parts_plain, scan_and_write, texts_clean, vouched_table
 from recoverystudy.privacy.pseudonym import key_fingerprint, pseudonymise
 from recoverystudy.privacy.redact import PROPOSAL_RULES, REDACTION_MARKERS, _redact_spans, redact_slice
 from recoverystudy.results import Result, base_provenance
@@ -54,16 +54,21 @@ _LOG_COLUMNS = ["plan_id", "criterion", "start", "end", "category", "rule", "rep
 
 
 def _quote_plans(task: tuple) -> tuple:
-    """Redacted quotes of a batch of plans, in columns: (plan, criterion, quote, offsets) per pair and
-    (plan, criterion, start, end, category, rule) per logged redaction, plans and criteria as codes.
+    """Redacted quotes of a batch of plans, in columns: (plan, criterion, quote, offsets, plain) per pair
+    and (plan, criterion, start, end, category, rule) per logged redaction, plans and criteria as codes;
+    and whether every distinct quoted sentence, redacted, is free of identifiers on its own (with *scan*).
 
     Each plan's identifiers are found once in its whole text (labels and names elsewhere in the plan
-    count), and only the quoted sentences are cut out and redacted.  Run in this process or a worker.
+    count), and only the quoted sentences are cut out and redacted.  With *scan* each distinct redacted
+    sentence is then scanned on its own, in this same pass, so that the final scan of the scorecard need
+    not read it again under every criterion that quotes it (``plain``: the pair's sentences and offsets may
+    be vouched for, see :func:`recoverystudy.privacy.outputs.quote_parts_plain`).  Run in this process or a worker.
     """
-    first, texts, bounds, crits, starts, ends, names, redact, want_log = task
+    first, texts, bounds, crits, starts, ends, names, redact, want_log, scan = task
     bounds, crits, starts, ends = bounds.tolist(), crits.tolist(), starts.tolist(), ends.tolist()
-    q_plan, q_crit, quotes, offsets = [], [], [], []
+    q_plan, q_crit, quotes, offsets, plain = [], [], [], [], []
     log: tuple[list, ...] = ([], [], [], [], [], [])
+    distinct: set[str] = set()
     for k, text in enumerate(texts):
         spans = _redact_spans(text, names)[1] if redact else []
         by_crit: dict = {}
@@ -75,7 +80,8 @@ def _quote_plans(task: tuple) -> tuple:
                 if (ss, se) in seen:
                     continue
                 seen.add((ss, se))
-                parts.append(redact_slice(text, spans, ss, se) if redact else text[ss:se])
+                part = redact_slice(text, spans, ss, se) if redact else text[ss:se]
+                parts.append(part.replace("\n", " "))
                 offs.append(f"{ss}-{se}")
                 if want_log:
                     for s, e, cat, rule in spans:
@@ -84,13 +90,20 @@ def _quote_plans(task: tuple) -> tuple:
                                 col.append(value)
             q_plan.append(first + k)
             q_crit.append(crit)
-            quotes.append(" | ".join(p.replace("\n", " ") for p in parts))
+            quotes.append(" | ".join(parts))
             offsets.append("; ".join(offs))
-    return q_plan, q_crit, quotes, offsets, log
+            if scan:
+                parts.append(offsets[-1])  # the offsets column is vouched for the same way
+                plain.append(quote_parts_plain(parts))
+                distinct.update(parts)
+    clean = scan and texts_clean(distinct, names)
+    return q_plan, q_crit, quotes, offsets, log, plain, clean
 
 
-def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
-    """(quotes, offsets, log frame or None) - see :func:`quote_evidence`."""
+def _quotes(audit, names, redact: bool, want_log: bool, pool, scan: bool = False) -> tuple:
+    """(quotes, offsets, log frame or None, vouched) - see :func:`quote_evidence`; *vouched* (with
+    *scan*): per pair, True where its quoted sentences were each found clean on their own and may be
+    vouched for in the final scan (:func:`recoverystudy.privacy.outputs.vouched_table`)."""
     ev = audit.evidence
     plan_codes, plan_ids = pd.factorize(ev["plan_id"], use_na_sentinel=False)  # order of first appearance
     crit_codes, crit_ids = pd.factorize(ev["criterion"], use_na_sentinel=False)
@@ -109,7 +122,7 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
         b = min(a + size, n)
         lo, hi = bounds[a], bounds[b]
         tasks.append((a, texts[a:b], bounds[a : b + 1] - lo, crits[lo:hi], starts[lo:hi], ends[lo:hi],
-                      names_list, redact, want_log))
+                      names_list, redact, want_log, scan))
     del texts, crits, starts, ends
     done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
     del tasks
@@ -122,6 +135,8 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
     idx = pd.MultiIndex.from_arrays([plan_ids[column(0)], crit_ids[column(1)]], names=["plan_id", "criterion"])
     quotes = pd.Series(column(2, object), index=idx, dtype=object)
     offsets = pd.Series(column(3, object), index=idx, dtype=object)
+    clean = scan and all(part[6] for part in done)
+    vouched = pd.Series(column(5, bool) if clean else np.zeros(len(idx), dtype=bool), index=idx)
     log = None
     if want_log:
         cols = [np.array([v for part in done for v in part[4][k]], dtype=object if k >= 4 else np.int64)
@@ -132,7 +147,7 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
             "replacement": np.array([REDACTION_MARKERS[c] for c in cols[4]], dtype=object),
         }) if len(cols[0]) else pd.DataFrame([], columns=_LOG_COLUMNS)
     del done
-    return quotes, offsets, log
+    return quotes, offsets, log, vouched
 
 
 def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None, pool=None):
@@ -148,7 +163,7 @@ def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None =
             [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
         )
         return empty, empty
-    quotes, offsets, frame = _quotes(audit, names, redact, log is not None, pool)
+    quotes, offsets, frame, _ = _quotes(audit, names, redact, log is not None, pool)
     if log is not None:
         log.extend(frame.itertuples(index=False, name=None))
     return quotes, offsets
@@ -461,10 +476,11 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
     redaction_log = pd.DataFrame([], columns=_LOG_COLUMNS)
     scorecard = None
     if person_level:
+        vouched = None
         if audit.evidence.empty:
             precomputed = quote_evidence(audit)
         else:
-            *precomputed, got = _quotes(audit, names, True, quotes, pool)
+            *precomputed, got, vouched = _quotes(audit, names, True, quotes, pool, scan=quotes)
             redaction_log = got if quotes else redaction_log
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         del precomputed
@@ -475,7 +491,13 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             keep.append("coverage")
         if quotes:
             keep += ["evidence", "evidence_offsets"]
-        scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
+        if quotes and vouched is not None and vouched.any():
+            # the text of scorecard.csv, in parts of whole rows, and what the final scan reads of it: the
+            # quotes scanned once each when they were redacted are blanked
+            row_vouched = vouched.reindex(pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]]), fill_value=False)
+            scorecard = vouched_table(sc, keep, ["evidence", "evidence_offsets"], row_vouched.to_numpy(dtype=bool), names, _csv_parts)
+        else:
+            scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
         del sc
     skipped_counts = audit.skipped["reason"].value_counts().rename_axis("reason").reset_index(name="n_files")
     skipped_list = None
