@@ -68,20 +68,23 @@ def _quote_plans(task: tuple) -> tuple:
     bounds, crits, starts, ends = bounds.tolist(), crits.tolist(), starts.tolist(), ends.tolist()
     q_plan, q_crit, quotes, offsets, plain = [], [], [], [], []
     log: tuple[list, ...] = ([], [], [], [], [], [])
-    distinct: set[str] = set()
+    plain_of: dict[str, bool] = {}  # each distinct quoted sentence (and offsets) checked once
     for k, text in enumerate(texts):
         spans = _redact_spans(text, names)[1] if redact else []
         by_crit: dict = {}
         for r in range(bounds[k], bounds[k + 1]):
             by_crit.setdefault(crits[r], []).append((starts[r], ends[r]))
+        cut: dict = {}  # a sentence quoted under several criteria is cut out and redacted once
         for crit, pairs in by_crit.items():
             seen, parts, offs = set(), [], []
             for ss, se in pairs:
                 if (ss, se) in seen:
                     continue
                 seen.add((ss, se))
-                part = redact_slice(text, spans, ss, se) if redact else text[ss:se]
-                parts.append(part.replace("\n", " "))
+                part = cut.get((ss, se))
+                if part is None:
+                    part = cut[ss, se] = (redact_slice(text, spans, ss, se) if redact else text[ss:se]).replace("\n", " ")
+                parts.append(part)
                 offs.append(f"{ss}-{se}")
                 if want_log:
                     for s, e, cat, rule in spans:
@@ -94,9 +97,14 @@ def _quote_plans(task: tuple) -> tuple:
             offsets.append("; ".join(offs))
             if scan:
                 parts.append(offsets[-1])  # the offsets column is vouched for the same way
-                plain.append(quote_parts_plain(parts))
-                distinct.update(parts)
-    clean = scan and texts_clean(distinct, names)
+                ok = True
+                for p in parts:
+                    v = plain_of.get(p)
+                    if v is None:
+                        v = plain_of[p] = quote_parts_plain([p])
+                    ok = ok and v
+                plain.append(ok)
+    clean = scan and texts_clean(plain_of, names)
     return q_plan, q_crit, quotes, offsets, log, plain, clean
 
 
