@@ -316,13 +316,30 @@ def vouched_table(frame, columns: list[str], vouch: list[str], vouched, names, t
     parts = to_parts(frame, columns)
     if risky or not vouched.any():
         return VouchedTable(parts, parts)
-    scan = frame[columns].copy()
+    # rows whose vouched cells are blanked (or blank) are read once for each way they then read; the
+    # others whole.  Found from column codes, without a second copy of the table.
+    blank = vouched.copy()
+    empty = np.ones(len(frame), dtype=bool)
     for col in vouch:
-        scan[col] = scan[col].where(~vouched, "")
+        empty &= (frame[col] == "").to_numpy(dtype=bool)
+    blank |= empty
     first = columns[0]
-    if first not in vouch and scan[first].astype(str).str.fullmatch(_PSEUDONYM.pattern[2:-2]).all():
-        scan[first] = "P-000000000000"
-        scan = scan.drop_duplicates(ignore_index=True)
+    pseudonyms = first not in vouch and all(
+        isinstance(v, str) and _PSEUDONYM.fullmatch(v) is not None for v in pd.unique(frame[first].to_numpy())
+    )
+    key = np.zeros(len(frame), dtype=np.int64)
+    for col in columns:
+        if col in vouch or (pseudonyms and col == first):
+            continue
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]
+    rows = np.flatnonzero(blank)
+    rows = np.sort(np.concatenate([rows[np.unique(key[rows], return_index=True)[1]], np.flatnonzero(~blank)]))
+    scan = frame.iloc[rows][columns]
+    positions = [columns.index(c) for c in vouch]
+    scan.iloc[np.flatnonzero(blank[rows]), positions] = ""
+    if pseudonyms:
+        scan[first] = "P-000000000000"  # the scan reads every pseudonym as one
     return VouchedTable(parts, to_parts(scan, columns))
 
 
