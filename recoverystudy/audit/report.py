@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.render import (
-    _chart_png, _csv_parts, _html_text, _pseudonyms, _restricted_readme, _scope_notes, _xlsx_bytes,
+    _chart_png, _csv_parts, _CsvParts, _html_text, _pseudonyms, _restricted_readme, _scope_notes, _xlsx_bytes,
 )
 from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.audit.parallel import WorkerPool
@@ -105,7 +105,9 @@ def _quote_plans(task: tuple) -> tuple:
                     ok = ok and v
                 plain.append(ok)
     clean = scan and texts_clean(plain_of, names)
-    return q_plan, q_crit, quotes, offsets, log, plain, clean
+    # numpy arrays (and one list of strings per column): compact to send back from a worker and to keep
+    return (np.array(q_plan, dtype=np.int64), np.array(q_crit, dtype=np.int64), quotes, offsets,
+            tuple(np.array(c, dtype=np.int64) for c in log[:4]) + log[4:], np.array(plain, dtype=bool), clean)
 
 
 def _quotes(audit, names, redact: bool, want_log: bool, pool, scan: bool = False) -> tuple:
@@ -136,7 +138,9 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool, scan: bool = False
     del tasks
 
     def column(k: int, dtype=np.int64) -> np.ndarray:
-        return np.array([v for part in done for v in part[k]], dtype=dtype)
+        if dtype is object:
+            return np.array([v for part in done for v in part[k]], dtype=object)
+        return np.concatenate([np.asarray(part[k], dtype=dtype) for part in done])
 
     plan_ids = np.asarray(plan_ids, dtype=object)
     crit_ids = np.asarray(crit_ids, dtype=object)
@@ -147,8 +151,8 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool, scan: bool = False
     vouched = pd.Series(column(5, bool) if clean else np.zeros(len(idx), dtype=bool), index=idx)
     log = None
     if want_log:
-        cols = [np.array([v for part in done for v in part[4][k]], dtype=object if k >= 4 else np.int64)
-                for k in range(6)]
+        cols = [np.concatenate([part[4][k] for part in done]) if k < 4
+                else np.array([v for part in done for v in part[4][k]], dtype=object) for k in range(6)]
         log = pd.DataFrame({
             "plan_id": plan_ids[cols[0]], "criterion": crit_ids[cols[1]], "start": cols[2], "end": cols[3],
             "category": cols[4], "rule": cols[5],
@@ -492,6 +496,9 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             redaction_log = got if quotes else redaction_log
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         del precomputed
+        for col in ("question", "rule"):  # not written: no need to keep them
+            if col in sc:
+                del sc[col]
         sc.insert(0, "plan", _pseudonyms(sc["plan_id"], secret))
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
                 "final"]
@@ -503,7 +510,12 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             # the text of scorecard.csv, in parts of whole rows, and what the final scan reads of it: the
             # quotes scanned once each when they were redacted are blanked
             row_vouched = vouched.reindex(pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]]), fill_value=False)
-            scorecard = vouched_table(sc, keep, ["evidence", "evidence_offsets"], row_vouched.to_numpy(dtype=bool), names, _csv_parts)
+            del vouched
+            del sc["plan_id"]
+            # the file is made a part at a time as it is written, not held as text
+            scorecard = vouched_table(sc, keep, ["evidence", "evidence_offsets"], row_vouched.to_numpy(dtype=bool),
+                                      names, _csv_parts, parts=_CsvParts(sc, keep))
+            del row_vouched
         else:
             scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
         del sc

@@ -288,7 +288,7 @@ def texts_clean(texts: Iterable[str], names: Iterable[str] | None = None) -> boo
 
 @dataclass(frozen=True)
 class VouchedTable:
-    """A long CSV text to write (*parts*, joined in order) and the text the final scan must read instead
+    """A long CSV text to write (*parts*, joined in order; a list or any re-iterable of str) and the text the final scan must read instead
     (*scan_parts*): the same table with the quotes of one column blanked where every quote was scanned on
     its own and found clean (:func:`texts_clean`) and may be vouched for (:func:`quote_parts_plain`).
     Made by :func:`vouched_table`.  If the scan of *scan_parts* finds anything, the whole text is scanned
@@ -298,14 +298,16 @@ class VouchedTable:
     scan_parts: list
 
 
-def vouched_table(frame, columns: list[str], vouch: list[str], vouched, names, to_parts: Callable) -> VouchedTable:
+def vouched_table(frame, columns: list[str], vouch: list[str], vouched, names, to_parts: Callable,
+                  parts=None) -> VouchedTable:
     """The table ``frame[columns]`` as CSV parts (``to_parts(frame, columns)``) with what the scan reads:
     the columns *vouch* blanked in the rows where *vouched* (a boolean array: each quote in those cells was
     found clean on its own by :func:`texts_clean` and is plain by :func:`quote_parts_plain`) - unless a
     names-list entry or a value of another column could join a quote (a ``(`` after its last ``)``, a line
     break or ``data:``, or leading white space; see the notes above :data:`_HARD_BREAK`), when nothing is
     vouched for.  A leading column of pseudonyms is read as one pseudonym (the scan reads every pseudonym
-    as ``P-pseudonym``) and rows that then read the same are scanned once."""
+    as ``P-pseudonym``) and rows that then read the same are scanned once.  *parts*: the text to write
+    (any re-iterable of str, e.g. made as it is read), by default ``to_parts(frame, columns)``."""
     vouched = np.asarray(vouched, dtype=bool)
     risky = any(_NAME_RISK.search(n) for n in (names or ()))
     for col in columns:
@@ -313,7 +315,8 @@ def vouched_table(frame, columns: list[str], vouch: list[str], vouched, names, t
             continue
         values = [str(v) for v in pd.unique(frame[col].to_numpy())]
         risky = any(v.rfind("(") > v.rfind(")") or _LINE_LIKE.search(v) or v[:1].isspace() for v in values)
-    parts = to_parts(frame, columns)
+    if parts is None:
+        parts = to_parts(frame, columns)
     if risky or not vouched.any():
         return VouchedTable(parts, parts)
     # rows whose vouched cells are blanked (or blank) are read once for each way they then read; the
