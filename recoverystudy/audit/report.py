@@ -96,7 +96,7 @@ def _quote_plans(task: tuple) -> tuple:
             quotes.append(" | ".join(parts))
             offsets.append("; ".join(offs))
             if scan:
-                parts.append(offsets[-1])  # the offsets column is vouched for the same way
+                parts.extend(offs)  # the offsets column is vouched for the same way, a pair at a time
                 ok = True
                 for p in parts:
                     v = plain_of.get(p)

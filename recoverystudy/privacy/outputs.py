@@ -225,10 +225,12 @@ def _kinds(parts: list[str], names, mapper) -> list[str]:
 # a quote into its neighbours in the written table - provided the conditions checked below hold:
 #
 # * In the table a quote stands as ``<field>,<q1> | <q2> | ... | <qk>,<field>`` (CSV-quoted, inner ``"``
-#   doubled, when it holds a comma or quote).  Every detector's match is made of letters, digits and the
-#   few separators it names (spaces and tabs, ``.-/:()'``, line breaks); ``|`` and ``"`` are in none of
-#   them, and a comma is only followed by a space or tab inside a match.  A quote that does not start with
-#   white space is therefore never joined to the field before it, and ``|`` parts stay apart.
+#   doubled, when it holds a comma or quote), and the offsets as ``<p1>; <p2>; ...``.  Every detector's
+#   match is made of letters, digits and the few separators it names (spaces and tabs, ``.-/:()'``, line
+#   breaks); ``|``, ``;`` and ``"`` are in none of them (``;`` only in the context of a name, below, and
+#   before a label, where a quote on its own is read as starting a line), and a comma is only followed by
+#   a space or tab inside a match.  A quote that does not start with white space is therefore never
+#   joined to the field before it, and the parts stay apart.
 # * The one pattern that admits any character is a bracket in a name label ("Carer (mum): Jean"): a
 #   quote (or a field before the quote column) with a ``(`` after its last ``)`` is not vouched for.
 # * Look-arounds at a quote's edges see a space, comma or ``"`` in the table and the start or end of the
@@ -250,7 +252,7 @@ _CLEAN_CHUNK = 1_000_000  # characters of quotes scanned at once
 
 
 def quote_parts_plain(parts: Iterable[str]) -> bool:
-    """True if the quotes *parts*, joined by ``" | "`` in a CSV field, can be vouched for one by one:
+    """True if the quotes *parts*, joined by ``" | "`` or ``"; "`` in a CSV field, can be vouched for one by one:
     none is empty or starts or ends with white space, none holds a line-break character or ``data:``,
     and none has a ``(`` after its last ``)``.
 
