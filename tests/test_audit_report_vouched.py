@@ -127,3 +127,19 @@ def test_write_report_vouches_for_the_quotes_and_still_refuses_a_missed_identifi
         audit.write_report(tmp_path / "out2", secret=SECRET, names=NAMES)
     assert err.value.kinds == ["phone"]
     assert not (tmp_path / "out2").exists() and not (tmp_path / "out2-RESTRICTED").exists()
+
+
+ADDRESS_POSTCODE = ["12 Mill Lane", "Flat 3, 14 High Street", "7a Kings Crescent", "LU1 3JH", "lu1 3jh", "GIR 0AA",
+                    "SW1A\n2AA", "M1  1AE", " ", ", ", "\n", "1st", "Green", "Park", "Road", "Ms", "3JH", "12", "x",
+                    "\u017f", "Queen\u2019s Court", "21 St", "Rd", "B33 8TH."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(ADDRESS_POSTCODE), max_size=8).map("".join))
+def test_gated_address_and_postcode_finders_find_what_the_full_patterns_find(text):
+    from recoverystudy.privacy import _formats as F
+
+    full = [(m.start(), m.end()) for m in F._POSTCODE.finditer(text)
+            if not (m.group()[:3].upper() == "GIR" and not m.group().upper().endswith("0AA"))]
+    assert [(s, e) for s, e, _, _ in F.find_postcodes(text)] == full
+    assert [(s, e) for s, e, _, _ in F.find_addresses(text)] == [(m.start(), m.end()) for m in F._ADDRESS.finditer(text)]
