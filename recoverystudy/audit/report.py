@@ -62,7 +62,8 @@ def _quote_plans(task: tuple) -> tuple:
     count), and only the quoted sentences are cut out and redacted.  With *scan* each distinct redacted
     sentence is then scanned on its own, in this same pass, so that the final scan of the scorecard need
     not read it again under every criterion that quotes it (``plain``: the pair's sentences and offsets may
-    be vouched for, see :func:`recoverystudy.privacy.outputs.quote_parts_plain`).  Run in this process or a worker.
+    be vouched for, see :func:`recoverystudy.privacy.outputs.quote_parts_plain`).  Run in this process or
+    a worker.
     """
     first, texts, bounds, crits, starts, ends, names, redact, want_log, scan = task
     bounds, crits, starts, ends = bounds.tolist(), crits.tolist(), starts.tolist(), ends.tolist()
@@ -83,7 +84,8 @@ def _quote_plans(task: tuple) -> tuple:
                 seen.add((ss, se))
                 part = cut.get((ss, se))
                 if part is None:
-                    part = cut[ss, se] = (redact_slice(text, spans, ss, se) if redact else text[ss:se]).replace("\n", " ")
+                    part = redact_slice(text, spans, ss, se) if redact else text[ss:se]
+                    part = cut[ss, se] = part.replace("\n", " ")
                 parts.append(part)
                 offs.append(f"{ss}-{se}")
                 if want_log:
@@ -509,13 +511,14 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
         if quotes and vouched is not None and vouched.any():
             # the text of scorecard.csv, in parts of whole rows, and what the final scan reads of it: the
             # quotes scanned once each when they were redacted are blanked
-            row_vouched = vouched.reindex(pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]]), fill_value=False)
+            pairs = pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]])
+            row_vouched = vouched.reindex(pairs, fill_value=False).to_numpy(dtype=bool)
             del vouched
             del sc["plan_id"]
             # the file is made a part at a time as it is written, not held as text
-            scorecard = vouched_table(sc, keep, ["evidence", "evidence_offsets"], row_vouched.to_numpy(dtype=bool),
-                                      names, _csv_parts, parts=_CsvParts(sc, keep))
-            del row_vouched
+            scorecard = vouched_table(sc, keep, ["evidence", "evidence_offsets"], row_vouched, names, _csv_parts,
+                                      parts=_CsvParts(sc, keep))
+            del row_vouched, pairs
         else:
             scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
         del sc

@@ -252,8 +252,8 @@ _CLEAN_CHUNK = 1_000_000  # characters of quotes scanned at once
 
 
 def quote_parts_plain(parts: Iterable[str]) -> bool:
-    """True if the quotes *parts*, joined by ``" | "`` or ``"; "`` in a CSV field, can be vouched for one by one:
-    none is empty or starts or ends with white space, none holds a line-break character or ``data:``,
+    """True if the quotes *parts*, joined by ``" | "`` or ``"; "`` in a CSV field, can be vouched for one
+    by one: none is empty or starts or ends with white space, none holds a line-break character or ``data:``,
     and none has a ``(`` after its last ``)``.
 
     >>> quote_parts_plain(["Review 12/09/2025 (JS 01/02).", "Call the team"])
@@ -290,10 +290,10 @@ def texts_clean(texts: Iterable[str], names: Iterable[str] | None = None) -> boo
 
 @dataclass(frozen=True)
 class VouchedTable:
-    """A long CSV text to write (*parts*, joined in order; a list or any re-iterable of str) and the text the final scan must read instead
-    (*scan_parts*): the same table with the quotes of one column blanked where every quote was scanned on
-    its own and found clean (:func:`texts_clean`) and may be vouched for (:func:`quote_parts_plain`).
-    Made by :func:`vouched_table`.  If the scan of *scan_parts* finds anything, the whole text is scanned
+    """A long CSV text to write (*parts*, joined in order; a list or any re-iterable of str) and the text
+    the final scan must read instead (*scan_parts*): the same table with the quoted cells blanked where
+    every quote was scanned on its own and found clean (:func:`texts_clean`) and may be vouched for
+    (:func:`quote_parts_plain`).  Made by :func:`vouched_table`.  If the scan of *scan_parts* finds anything, the whole text is scanned
     instead, so that the error names exactly the kinds a scan of the written file names."""
 
     parts: list
