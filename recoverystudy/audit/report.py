@@ -71,7 +71,7 @@ def _quote_plans(task: tuple) -> tuple:
     log: tuple[list, ...] = ([], [], [], [], [], [])
     plain_of: dict[str, bool] = {}  # each distinct quoted sentence (and offsets) checked once
     for k, text in enumerate(texts):
-        spans = _redact_spans(text, names)[1] if redact else []
+        spans = _redact_spans(text, names, build_text=False)[1] if redact else []
         by_crit: dict = {}
         for r in range(bounds[k], bounds[k + 1]):
             by_crit.setdefault(crits[r], []).append((starts[r], ends[r]))
