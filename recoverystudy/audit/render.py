@@ -75,6 +75,19 @@ def _csv_parts(df: pd.DataFrame, columns: list[str]) -> list[str]:
     ]
 
 
+class _CsvParts:
+    """``_csv_parts(df, columns)`` made a part at a time each time it is read (for writing a long table
+    without holding its text)."""
+
+    def __init__(self, df: pd.DataFrame, columns: list[str]):
+        self.df, self.columns = df, columns
+
+    def __iter__(self):
+        df, columns = self.df, self.columns
+        for i in range(0, max(len(df), 1), _CSV_ROWS):
+            yield df.iloc[i : i + _CSV_ROWS][columns].to_csv(index=False, header=i == 0)
+
+
 def _pseudonyms(ids: pd.Series, secret) -> np.ndarray:
     """``pseudonymise(ids, secret)`` as an array, each distinct id keyed once (a plan has many rows)."""
     codes, uniques = pd.factorize(ids, use_na_sentinel=False)

@@ -20,13 +20,16 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.audit.render import (
-    _chart_png, _csv_parts, _html_text, _pseudonyms, _restricted_readme, _scope_notes, _xlsx_bytes,
+    _chart_png, _csv_parts, _CsvParts, _html_text, _pseudonyms, _restricted_readme, _scope_notes, _xlsx_bytes,
 )
 from recoverystudy.audit.compliance import ALL_TEAMS
 from recoverystudy.audit.parallel import WorkerPool
+from recoverystudy.audit.published import mark_suppressed as mark_suppressed
+from recoverystudy.audit.published import published_compliance as published_compliance
+from recoverystudy.audit.published import published_coverage as published_coverage
+from recoverystudy.audit.published import published_team_table as published_team_table
 from recoverystudy.errors import PrivacyError
-from recoverystudy.privacy.disclosure import TOTAL, suppress_linked, suppress_small_counts, suppression_rule
-from recoverystudy.privacy.outputs import scan_and_write
+from recoverystudy.privacy.outputs import quote_parts_plain, scan_and_write, texts_clean, vouched_table
 from recoverystudy.privacy.pseudonym import key_fingerprint, pseudonymise
 from recoverystudy.privacy.redact import PROPOSAL_RULES, REDACTION_MARKERS, _redact_spans, redact_slice
 from recoverystudy.results import Result, base_provenance
@@ -42,7 +45,6 @@ __all__ = [
 ]
 
 RESTRICTED_README = "README-RESTRICTED.txt"
-_RATING_COLS = ["n_met", "n_partly_met", "n_not_evidenced", "n_not_applicable"]
 
 
 #: Fewer plans with evidence than this are quoted in this process (starting workers would cost more).
@@ -54,28 +56,39 @@ _LOG_COLUMNS = ["plan_id", "criterion", "start", "end", "category", "rule", "rep
 
 
 def _quote_plans(task: tuple) -> tuple:
-    """Redacted quotes of a batch of plans, in columns: (plan, criterion, quote, offsets) per pair and
-    (plan, criterion, start, end, category, rule) per logged redaction, plans and criteria as codes.
+    """Redacted quotes of a batch of plans, in columns: (plan, criterion, quote, offsets, plain) per pair
+    and (plan, criterion, start, end, category, rule) per logged redaction, plans and criteria as codes;
+    and whether every distinct quoted sentence, redacted, is free of identifiers on its own (with *scan*).
 
     Each plan's identifiers are found once in its whole text (labels and names elsewhere in the plan
-    count), and only the quoted sentences are cut out and redacted.  Run in this process or a worker.
+    count), and only the quoted sentences are cut out and redacted.  With *scan* each distinct redacted
+    sentence is then scanned on its own, in this same pass, so that the final scan of the scorecard need
+    not read it again under every criterion that quotes it (``plain``: the pair's sentences and offsets may
+    be vouched for, see :func:`recoverystudy.privacy.outputs.quote_parts_plain`).  Run in this process or
+    a worker.
     """
-    first, texts, bounds, crits, starts, ends, names, redact, want_log = task
+    first, texts, bounds, crits, starts, ends, names, redact, want_log, scan = task
     bounds, crits, starts, ends = bounds.tolist(), crits.tolist(), starts.tolist(), ends.tolist()
-    q_plan, q_crit, quotes, offsets = [], [], [], []
+    q_plan, q_crit, quotes, offsets, plain = [], [], [], [], []
     log: tuple[list, ...] = ([], [], [], [], [], [])
+    plain_of: dict[str, bool] = {}  # each distinct quoted sentence (and offsets) checked once
     for k, text in enumerate(texts):
-        spans = _redact_spans(text, names)[1] if redact else []
+        spans = _redact_spans(text, names, build_text=False)[1] if redact else []
         by_crit: dict = {}
         for r in range(bounds[k], bounds[k + 1]):
             by_crit.setdefault(crits[r], []).append((starts[r], ends[r]))
+        cut: dict = {}  # a sentence quoted under several criteria is cut out and redacted once
         for crit, pairs in by_crit.items():
             seen, parts, offs = set(), [], []
             for ss, se in pairs:
                 if (ss, se) in seen:
                     continue
                 seen.add((ss, se))
-                parts.append(redact_slice(text, spans, ss, se) if redact else text[ss:se])
+                part = cut.get((ss, se))
+                if part is None:
+                    part = redact_slice(text, spans, ss, se) if redact else text[ss:se]
+                    part = cut[ss, se] = part.replace("\n", " ")
+                parts.append(part)
                 offs.append(f"{ss}-{se}")
                 if want_log:
                     for s, e, cat, rule in spans:
@@ -84,13 +97,27 @@ def _quote_plans(task: tuple) -> tuple:
                                 col.append(value)
             q_plan.append(first + k)
             q_crit.append(crit)
-            quotes.append(" | ".join(p.replace("\n", " ") for p in parts))
+            quotes.append(" | ".join(parts))
             offsets.append("; ".join(offs))
-    return q_plan, q_crit, quotes, offsets, log
+            if scan:
+                parts.extend(offs)  # the offsets column is vouched for the same way, a pair at a time
+                ok = True
+                for p in parts:
+                    v = plain_of.get(p)
+                    if v is None:
+                        v = plain_of[p] = quote_parts_plain([p])
+                    ok = ok and v
+                plain.append(ok)
+    clean = scan and texts_clean(plain_of, names)
+    # numpy arrays (and one list of strings per column): compact to send back from a worker and to keep
+    return (np.array(q_plan, dtype=np.int64), np.array(q_crit, dtype=np.int64), quotes, offsets,
+            tuple(np.array(c, dtype=np.int64) for c in log[:4]) + log[4:], np.array(plain, dtype=bool), clean)
 
 
-def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
-    """(quotes, offsets, log frame or None) - see :func:`quote_evidence`."""
+def _quotes(audit, names, redact: bool, want_log: bool, pool, scan: bool = False) -> tuple:
+    """(quotes, offsets, log frame or None, vouched) - see :func:`quote_evidence`; *vouched* (with
+    *scan*): per pair, True where its quoted sentences were each found clean on their own and may be
+    vouched for in the final scan (:func:`recoverystudy.privacy.outputs.vouched_table`)."""
     ev = audit.evidence
     plan_codes, plan_ids = pd.factorize(ev["plan_id"], use_na_sentinel=False)  # order of first appearance
     crit_codes, crit_ids = pd.factorize(ev["criterion"], use_na_sentinel=False)
@@ -109,30 +136,34 @@ def _quotes(audit, names, redact: bool, want_log: bool, pool) -> tuple:
         b = min(a + size, n)
         lo, hi = bounds[a], bounds[b]
         tasks.append((a, texts[a:b], bounds[a : b + 1] - lo, crits[lo:hi], starts[lo:hi], ends[lo:hi],
-                      names_list, redact, want_log))
+                      names_list, redact, want_log, scan))
     del texts, crits, starts, ends
     done = pool.map(_quote_plans, tasks) if parallel else [_quote_plans(t) for t in tasks]
     del tasks
 
     def column(k: int, dtype=np.int64) -> np.ndarray:
-        return np.array([v for part in done for v in part[k]], dtype=dtype)
+        if dtype is object:
+            return np.array([v for part in done for v in part[k]], dtype=object)
+        return np.concatenate([np.asarray(part[k], dtype=dtype) for part in done])
 
     plan_ids = np.asarray(plan_ids, dtype=object)
     crit_ids = np.asarray(crit_ids, dtype=object)
     idx = pd.MultiIndex.from_arrays([plan_ids[column(0)], crit_ids[column(1)]], names=["plan_id", "criterion"])
     quotes = pd.Series(column(2, object), index=idx, dtype=object)
     offsets = pd.Series(column(3, object), index=idx, dtype=object)
+    clean = scan and all(part[6] for part in done)
+    vouched = pd.Series(column(5, bool) if clean else np.zeros(len(idx), dtype=bool), index=idx)
     log = None
     if want_log:
-        cols = [np.array([v for part in done for v in part[4][k]], dtype=object if k >= 4 else np.int64)
-                for k in range(6)]
+        cols = [np.concatenate([part[4][k] for part in done]) if k < 4
+                else np.array([v for part in done for v in part[4][k]], dtype=object) for k in range(6)]
         log = pd.DataFrame({
             "plan_id": plan_ids[cols[0]], "criterion": crit_ids[cols[1]], "start": cols[2], "end": cols[3],
             "category": cols[4], "rule": cols[5],
             "replacement": np.array([REDACTION_MARKERS[c] for c in cols[4]], dtype=object),
         }) if len(cols[0]) else pd.DataFrame([], columns=_LOG_COLUMNS)
     del done
-    return quotes, offsets, log
+    return quotes, offsets, log, vouched
 
 
 def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None = None, pool=None):
@@ -148,122 +179,10 @@ def quote_evidence(audit, *, redact: bool = True, names=None, log: list | None =
             [], dtype=object, index=pd.MultiIndex.from_tuples([], names=["plan_id", "criterion"])
         )
         return empty, empty
-    quotes, offsets, frame = _quotes(audit, names, redact, log is not None, pool)
+    quotes, offsets, frame, _ = _quotes(audit, names, redact, log is not None, pool)
     if log is not None:
         log.extend(frame.itertuples(index=False, name=None))
     return quotes, offsets
-
-
-def published_compliance(audit, threshold: int = 5, *, confidence: float = 0.95):
-    """Team compliance after small-number suppression: (table, rule, n_suppressed).
-
-    Counts are nullable integers (``<NA>`` = suppressed); proportions and CIs are NaN wherever
-    a count they rest on is suppressed.  ``All teams`` rows are the published totals.
-    """
-    comp = audit.compliance(by="team", confidence=confidence).to_frame()
-    teams = comp.loc[comp["team"] != ALL_TEAMS]
-    tables = {crit: d.set_index("team")[_RATING_COLS] for crit, d in teams.groupby("criterion", sort=False)}
-    suppressed = suppress_linked(tables, threshold, keep=("n_met",)) if tables else {}
-    out = comp.copy()
-    for col in _RATING_COLS + ["n_plans", "n_applicable"]:
-        out[col] = out[col].astype("Int64")
-    # each row's suppression mask, gathered per criterion (columns: the rating counts, then Total)
-    cols = _RATING_COLS + [TOTAL]
-    hidden = np.zeros((len(out), len(cols)), dtype=bool)
-    for crit, rows in out.groupby("criterion", sort=False).indices.items():
-        res = suppressed.get(crit)
-        if res is not None:
-            teams = out["team"].iloc[rows].where(out["team"].iloc[rows] != ALL_TEAMS, TOTAL)
-            hidden[rows] = res.suppressed.loc[teams.tolist(), cols].to_numpy(dtype=bool)
-    h = dict(zip(cols, hidden.T))
-    for col in _RATING_COLS:
-        out.loc[h[col], col] = pd.NA
-    out.loc[h[TOTAL], "n_plans"] = pd.NA
-    hide_na = h[TOTAL] | h["n_not_applicable"]
-    out.loc[hide_na, "n_applicable"] = pd.NA
-    out.loc[hide_na | h["n_met"], ["proportion_met", "ci_low", "ci_high"]] = np.nan
-    out.loc[hide_na | h["n_met"] | h["n_partly_met"],
-            ["proportion_met_or_partly", "ci_low_met_or_partly", "ci_high_met_or_partly"]] = np.nan
-    hidden_any = hidden.any(axis=1)
-    n_cells = 0
-    for res in suppressed.values():
-        n_cells += res.n_suppressed
-    out["suppressed"] = hidden_any
-    return out, suppression_rule(threshold), n_cells
-
-
-def published_coverage(audit, threshold: int = 5, published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Coverage (e.g. the Welsh eight areas of life) over all plans a criterion applied to, suppressed.
-
-    One row per (criterion, row): a row per area (plans with an outcome in it), then "at least one
-    area" and "all areas".  Columns: criterion, coverage, row, n_plans, n_with_outcome,
-    proportion_with_outcome, areas.  Counts from 1 to threshold-1 are hidden (``<NA>``) with
-    secondary suppression (so the plans *without* an outcome cannot be worked out either); a
-    proportion resting on a hidden count is NaN.  Rows "mean areas covered" and "median areas
-    covered" (in ``areas``) are given only when at least *threshold* plans were rated.
-
-    The table is kept consistent with the published compliance table (*published*, from
-    :func:`published_compliance`; computed when not given): where that hides the criterion's
-    overall number of applicable plans or of plans met, the same numbers are hidden here.
-    """
-    if published is None:
-        published = published_compliance(audit, threshold)[0]
-    overall = published[published["team"] == ALL_TEAMS].set_index("criterion")
-    cols = ["criterion", "coverage", "row", "n_plans", "n_with_outcome", "proportion_with_outcome", "areas"]
-    cov = audit.coverage
-    frames = []
-    if cov.empty:
-        return pd.DataFrame(columns=cols)
-    for (crit, name), g in cov.groupby(["criterion", "coverage"], sort=False):
-        ev = audit.rubric.evidence[name]
-        n = len(g)
-        counts = {}
-        for area, _ in ev.areas:
-            counts[area] = int(g[area].fillna(False).astype(bool).sum())
-        counts["at least one area"] = int((g["n_covered"] > 0).sum())
-        counts[f"all {len(ev.areas)} areas"] = int((g["n_covered"] == g["n_areas"]).sum())
-        table = pd.DataFrame(
-            {"with": list(counts.values()), "without": [n - v for v in counts.values()]}, index=list(counts)
-        )
-        force = np.zeros((len(table) + 1, 3), dtype=bool)
-        if crit in overall.index:
-            if pd.isna(overall.loc[crit, "n_applicable"]):
-                force[:, 2] = True  # the number of plans rated is hidden in the compliance table
-            if pd.isna(overall.loc[crit, "n_met"]):
-                force[list(counts).index("at least one area"), 0] = True  # = the plans met
-        sup = suppress_small_counts(table, threshold, force=force)
-        pub = sup.table.drop(index=TOTAL)
-        hidden = sup.suppressed.drop(index=TOTAL)
-        out = pd.DataFrame(
-            {
-                "criterion": crit,
-                "coverage": name,
-                "row": list(counts),
-                "n_plans": pub[TOTAL].to_numpy(),
-                "n_with_outcome": pub["with"].to_numpy(),
-            }
-        )
-        ok = ~(hidden["with"] | hidden[TOTAL]).to_numpy()
-        out["proportion_with_outcome"] = np.where(ok, table["with"].to_numpy() / max(n, 1), np.nan)
-        out["areas"] = np.nan
-        if n >= threshold and not hidden[TOTAL].any():
-            extra = pd.DataFrame(
-                {
-                    "criterion": crit,
-                    "coverage": name,
-                    "row": ["mean areas covered", "median areas covered"],
-                    "n_plans": pd.array([n, n], dtype="Int64"),
-                    "n_with_outcome": pd.array([pd.NA, pd.NA], dtype="Int64"),
-                    "proportion_with_outcome": [np.nan, np.nan],
-                    "areas": [float(g["n_covered"].mean()), float(g["n_covered"].median())],
-                }
-            )
-            out = pd.concat([out, extra], ignore_index=True)
-        frames.append(out)
-    res = pd.concat(frames, ignore_index=True)[cols]
-    for col in ("n_plans", "n_with_outcome"):
-        res[col] = res[col].astype("Int64")
-    return res
 
 
 @dataclass(frozen=True)
@@ -306,30 +225,6 @@ class AuditReport(Result):
 
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
-
-
-def mark_suppressed(df: pd.DataFrame) -> pd.DataFrame:
-    """Counts as text, with ``*`` for a suppressed (``<NA>``) count: how published tables show them.
-
-    >>> mark_suppressed(pd.DataFrame({"n_met": pd.array([7, None], dtype="Int64")}))["n_met"].tolist()
-    ['7', '*']
-    """
-    shown = df.copy()
-    for col in shown.columns:
-        if str(shown[col].dtype) == "Int64":
-            shown[col] = shown[col].map(lambda v: "*" if pd.isna(v) else str(int(v)))
-    return shown
-
-
-def published_team_table(audit, threshold: int = 5) -> pd.DataFrame:
-    """The team table exactly as ``recoverystudy audit`` publishes it: plans per criterion and team.
-
-    One row per criterion x team (the same rows as ``compliance_by_team.csv``), counts of plans met /
-    partly met / not evidenced / not applicable, with small counts and the counts that would reveal them
-    shown as ``*`` (see :func:`published_compliance`).
-    """
-    published = published_compliance(audit, threshold)[0]
-    return mark_suppressed(published[published["team"] != ALL_TEAMS].reset_index(drop=True))
 
 
 def write_audit_report(
@@ -461,13 +356,17 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
     redaction_log = pd.DataFrame([], columns=_LOG_COLUMNS)
     scorecard = None
     if person_level:
+        vouched = None
         if audit.evidence.empty:
             precomputed = quote_evidence(audit)
         else:
-            *precomputed, got = _quotes(audit, names, True, quotes, pool)
+            *precomputed, got, vouched = _quotes(audit, names, True, quotes, pool, scan=quotes)
             redaction_log = got if quotes else redaction_log
         sc = audit.scorecard(redact=True, names=names, _quotes=precomputed)
         del precomputed
+        for col in ("question", "rule"):  # not written: no need to keep them
+            if col in sc:
+                del sc[col]
         sc.insert(0, "plan", _pseudonyms(sc["plan_id"], secret))
         keep = ["plan", "team", "criterion", "group", "prerated", "confirmed", "n_reviewers", "reviewers_disagree",
                 "final"]
@@ -475,7 +374,19 @@ def _write(audit, out, lp, person_level, restricted, secret, names, threshold, q
             keep.append("coverage")
         if quotes:
             keep += ["evidence", "evidence_offsets"]
-        scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
+        if quotes and vouched is not None and vouched.any():
+            # the text of scorecard.csv, in parts of whole rows, and what the final scan reads of it: the
+            # quotes scanned once each when they were redacted are blanked
+            pairs = pd.MultiIndex.from_frame(sc[["plan_id", "criterion"]])
+            row_vouched = vouched.reindex(pairs, fill_value=False).to_numpy(dtype=bool)
+            del vouched
+            del sc["plan_id"]
+            # the file is made a part at a time as it is written, not held as text
+            scorecard = vouched_table(sc, keep, ["evidence", "evidence_offsets"], row_vouched, names, _csv_parts,
+                                      parts=_CsvParts(sc, keep))
+            del row_vouched, pairs
+        else:
+            scorecard = _csv_parts(sc, keep)  # the text of scorecard.csv, in parts of whole rows
         del sc
     skipped_counts = audit.skipped["reason"].value_counts().rename_axis("reason").reset_index(name="n_files")
     skipped_list = None

@@ -143,7 +143,13 @@ def find_emails(text: str) -> list[tuple[int, int, str, str]]:
     return [(m.start(), m.end(), "email", "email") for m in _EMAIL.finditer(text)] if "@" in text else []
 
 
+# Every postcode ends with an inward code: texts without one (most) skip the slower full pattern.
+_INWARD = re.compile(r"(?:0AA|\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
 def find_postcodes(text: str) -> list[tuple[int, int, str, str]]:
+    if _INWARD.search(text) is None:
+        return []
     out = []
     for m in _POSTCODE.finditer(text):
         g = m.group()
@@ -203,5 +209,11 @@ _ADDRESS = re.compile(
 )
 
 
+# Every address ends with a capitalised word and a street word: texts without one skip the full pattern.
+_STREET_END = re.compile(r"[A-Z][A-Za-z'\u2019\-]*[ \t]+" + _STREET + r"\b")
+
+
 def find_addresses(text: str) -> list[tuple[int, int, str, str]]:
+    if _STREET_END.search(text) is None:
+        return []
     return [(m.start(), m.end(), "address", "street_address") for m in _ADDRESS.finditer(text)]

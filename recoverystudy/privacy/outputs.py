@@ -22,13 +22,18 @@ import re
 import secrets
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from recoverystudy.errors import PrivacyError
 from recoverystudy.privacy.redact import REDACTION_MARKERS, _find_spans, _resolve
 
-__all__ = ["find_identifier_kinds", "readable_text", "scan_and_write"]
+__all__ = ["VouchedTable", "find_identifier_kinds", "quote_parts_plain", "readable_text", "scan_and_write",
+           "texts_clean"]
 
 _PSEUDONYM = re.compile(r"\bP-[0-9a-f]{12}\b")
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z+.\-]+;base64,[A-Za-z0-9+/=]+")
@@ -212,10 +217,149 @@ def _kinds(parts: list[str], names, mapper) -> list[str]:
     return find_identifier_kinds(parts[0] if len(parts) == 1 else "".join(parts), names)
 
 
+# --- quoted values scanned once, where they are made ----------------------------------------------------
+# A long table (the per-plan scorecard) repeats each quoted sentence under several criteria.  Its quotes are
+# scanned once each, on their own, by the worker that redacted them (:func:`texts_clean`); the final scan
+# then reads the table with those quotes blanked (:class:`VouchedTable`).  That is exactly as strict as
+# reading the whole table, because no detector's match, and no context a detector looks at, can cross from
+# a quote into its neighbours in the written table - provided the conditions checked below hold:
+#
+# * In the table a quote stands as ``<field>,<q1> | <q2> | ... | <qk>,<field>`` (CSV-quoted, inner ``"``
+#   doubled, when it holds a comma or quote), and the offsets as ``<p1>; <p2>; ...``.  Every detector's
+#   match is made of letters, digits and the few separators it names (spaces and tabs, ``.-/:()'``, line
+#   breaks); ``|``, ``;`` and ``"`` are in none of them (``;`` only in the context of a name, below, and
+#   before a label, where a quote on its own is read as starting a line), and a comma is only followed by
+#   a space or tab inside a match.  A quote that does not start with white space is therefore never
+#   joined to the field before it, and the parts stay apart.
+# * The one pattern that admits any character is a bracket in a name label ("Carer (mum): Jean"): a
+#   quote (or a field before the quote column) with a ``(`` after its last ``)`` is not vouched for.
+# * Look-arounds at a quote's edges see a space, comma or ``"`` in the table and the start or end of the
+#   text on its own: the same verdict for every look-around the detectors use (``\b``, "not a word
+#   character", "not a digit"...), and ``^`` and the "after '; '" label context can only match *more*
+#   often on its own.  Line breaks (``\r`` and the other characters ``\s`` or ``^`` treat as one) and
+#   embedded images (``data:``, blanked by the scan) are not vouched for.
+# * The context a detector reads from the whole text - earlier names (for their repeats) and the plan date
+#   (for dates of birth next to a name) - matters only where a name is found, and a name inside a quote is
+#   found in the quote on its own; a names-list entry holding ``|``, ``,``, ``"`` or a line break turns
+#   vouching off altogether.
+#
+# Quotes scanned joined by ``_HARD_BREAK`` (which no detector crosses: no pattern takes ``\0``) are
+# clean only if each is clean on its own.  The tests plant identifiers across every kind of edge.
+_HARD_BREAK = "\n\0\n"
+_LINE_LIKE = re.compile(r"data:|[\r\n\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
+_NAME_RISK = re.compile(r'[|,"\r\n\x0b\x0c\x1c-\x1f\x85\u2028\u2029]')
+_CLEAN_CHUNK = 1_000_000  # characters of quotes scanned at once
+
+
+def quote_parts_plain(parts: Iterable[str]) -> bool:
+    """True if the quotes *parts*, joined by ``" | "`` or ``"; "`` in a CSV field, can be vouched for one
+    by one: none is empty or starts or ends with white space, none holds a line-break character or ``data:``,
+    and none has a ``(`` after its last ``)``.
+
+    >>> quote_parts_plain(["Review 12/09/2025 (JS 01/02).", "Call the team"])
+    True
+    >>> quote_parts_plain(["Carer (mother", "aunt): Jean"])
+    False
+    """
+    for p in parts:
+        if not p or p[0].isspace() or p[-1].isspace() or p.rfind("(") > p.rfind(")") or _LINE_LIKE.search(p):
+            return False
+    return True
+
+
+def texts_clean(texts: Iterable[str], names: Iterable[str] | None = None) -> bool:
+    """True if no text of *texts*, scanned on its own, holds an identifier (:func:`find_identifier_kinds`).
+
+    The texts are scanned joined by a break no detector crosses, about a million characters at a time.
+
+    >>> texts_clean(["Review 12/09/2025.", "Walks the dog."]), texts_clean(["ok", "call 07700 900123"])
+    (True, False)
+    """
+    names = list(names) if names else None
+    batch: list[str] = []
+    size = 0
+    for t in texts:
+        batch.append(t)
+        size += len(t) + 3
+        if size >= _CLEAN_CHUNK:
+            if find_identifier_kinds(_HARD_BREAK.join(batch), names):
+                return False
+            batch, size = [], 0
+    return not (batch and find_identifier_kinds(_HARD_BREAK.join(batch), names))
+
+
+@dataclass(frozen=True)
+class VouchedTable:
+    """A long CSV text to write (*parts*, joined in order; a list or any re-iterable of str) and the text
+    the final scan must read instead (*scan_parts*): the same table with the quoted cells blanked where
+    every quote was scanned on its own and found clean (:func:`texts_clean`) and may be vouched for
+    (:func:`quote_parts_plain`).  Made by :func:`vouched_table`.  If the scan of *scan_parts* finds anything, the whole text is scanned
+    instead, so that the error names exactly the kinds a scan of the written file names."""
+
+    parts: list
+    scan_parts: list
+
+
+def vouched_table(frame, columns: list[str], vouch: list[str], vouched, names, to_parts: Callable,
+                  parts=None) -> VouchedTable:
+    """The table ``frame[columns]`` as CSV parts (``to_parts(frame, columns)``) with what the scan reads:
+    the columns *vouch* blanked in the rows where *vouched* (a boolean array: each quote in those cells was
+    found clean on its own by :func:`texts_clean` and is plain by :func:`quote_parts_plain`) - unless a
+    names-list entry or a value of another column could join a quote (a ``(`` after its last ``)``, a line
+    break or ``data:``, or leading white space; see the notes above :data:`_HARD_BREAK`), when nothing is
+    vouched for.  A leading column of pseudonyms is read as one pseudonym (the scan reads every pseudonym
+    as ``P-pseudonym``) and rows that then read the same are scanned once.  *parts*: the text to write
+    (any re-iterable of str, e.g. made as it is read), by default ``to_parts(frame, columns)``."""
+    vouched = np.asarray(vouched, dtype=bool)
+    risky = any(_NAME_RISK.search(n) for n in (names or ()))
+    for col in columns:
+        if col in vouch or risky:
+            continue
+        values = [str(v) for v in pd.unique(frame[col].to_numpy())]
+        risky = any(v.rfind("(") > v.rfind(")") or _LINE_LIKE.search(v) or v[:1].isspace() for v in values)
+    if parts is None:
+        parts = to_parts(frame, columns)
+    if risky or not vouched.any():
+        return VouchedTable(parts, parts)
+    # rows whose vouched cells are blanked (or blank) are read once for each way they then read; the
+    # others whole.  Found from column codes, without a second copy of the table.
+    blank = vouched.copy()
+    empty = np.ones(len(frame), dtype=bool)
+    for col in vouch:
+        empty &= (frame[col] == "").to_numpy(dtype=bool)
+    blank |= empty
+    first = columns[0]
+    pseudonyms = first not in vouch and all(
+        isinstance(v, str) and _PSEUDONYM.fullmatch(v) is not None for v in pd.unique(frame[first].to_numpy())
+    )
+    key = np.zeros(len(frame), dtype=np.int64)
+    for col in columns:
+        if col in vouch or (pseudonyms and col == first):
+            continue
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]
+    rows = np.flatnonzero(blank)
+    rows = np.sort(np.concatenate([rows[np.unique(key[rows], return_index=True)[1]], np.flatnonzero(~blank)]))
+    scan = frame.iloc[rows][columns]
+    positions = [columns.index(c) for c in vouch]
+    scan.iloc[np.flatnonzero(blank[rows]), positions] = ""
+    if pseudonyms:
+        scan[first] = "P-000000000000"  # the scan reads every pseudonym as one
+    return VouchedTable(parts, to_parts(scan, columns))
+
+
 def _check(contents: Mapping[Path, bytes | str], names, extra_text: Mapping[Path, str] | None, mapper=None) -> None:
     problems = []
     names = list(names) if names else None
     for path, data in contents.items():
+        if isinstance(data, VouchedTable):
+            tail = [_CELL + extra_text[path]] if extra_text and path in extra_text else []
+            kinds = _kinds(list(data.scan_parts) + tail, names, mapper)
+            if kinds and data.scan_parts is not data.parts:
+                kinds = _kinds(list(data.parts) + tail, names, mapper)  # name exactly what the file holds
+            if kinds:
+                problems.append((path, kinds))
+            continue
         if isinstance(data, list) and Path(path).suffix.lower() in (".csv", ".txt", ".tsv"):
             parts = list(data)  # a long table in parts, read in order: plain text, nothing to extract
         else:
@@ -293,6 +437,8 @@ def scan_and_write(
             tmp = path.with_name(f".{path.name}.{token}.partial")
             temps.append(tmp)
             with open(tmp, "xb") as fh:  # "x": never overwrite anything that is already there
+                if isinstance(data, VouchedTable):
+                    data = data.parts
                 if isinstance(data, bytes):
                     fh.write(data)
                 else:  # encoded a slice at a time: no second copy of a long text

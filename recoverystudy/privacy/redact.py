@@ -317,9 +317,14 @@ def _redact_spans(
     names: Sequence[str] | None = None,
     name_rules: bool = True,
     reference_date: _dt.date | None = None,
+    *,
+    build_text: bool = True,
 ):
-    """Return (redacted_text, kept_spans) - the fast path used by the audit."""
+    """Return (redacted_text, kept_spans) - the fast path used by the audit (the text is None when
+    *build_text* is false: only the spans are wanted)."""
     kept = _resolve(_find_spans(text, names, name_rules, reference_date))
+    if not build_text:
+        return None, kept
     if not kept:
         return text, kept
     out: list[str] = []
