@@ -9,6 +9,9 @@ starts occurs (found with ``str.find``) when every match must begin with one.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+
+import numpy as np
 
 from recoverystudy.audit._literals import _lower_pattern, _prefixes, _split_alternatives
 
@@ -101,25 +104,34 @@ class _Matcher:
             needles = tuple(sorted(set(found))) if found else None
             self.parts.append((loose, verify, needles, False, _starts(loose, sp)))
 
-    def finditer(self, text: str, low: str, start: int, end: int):
-        """Matches in order of position (several parts are merged)."""
+    def finditer(self, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
+        """Matches in order of position (several parts are merged).
+
+        *lits* (the plan's literal positions, found for its whole batch) replaces the per-plan look-ups
+        of the parts' needles and literal starts; the matches are the same.
+        """
         parts = self.parts
         if len(parts) == 1:
-            loose, verify, needles, on_original, starts = parts[0]
-            if needles is not None and not _present(needles, low):
+            part = parts[0]
+            loose, verify, needles, on_original, starts = part[:5]
+            if needles is not None and not (
+                _present(needles, low) if lits is None else lits.index.present(needles, lits.i)
+            ):
                 return ()
             if starts is not None:
-                return _iter_starts(parts[0], text, low, start, end)
+                return _iter_starts(part, text, low, start, end, lits)
             if verify is None:  # the engine's own iterator, no generator in between
                 return loose.finditer(text if on_original else low, start, end)
-            return self._iter_part(parts[0], text, low, start, end)
+            return self._iter_part(part, text, low, start, end)
         out: list = []
         for part in parts:
-            loose, verify, needles, on_original, starts = part
-            if needles is not None and not _present(needles, low):
+            loose, verify, needles, on_original, starts = part[:5]
+            if needles is not None and not (
+                _present(needles, low) if lits is None else lits.index.present(needles, lits.i)
+            ):
                 continue
             if starts is not None:
-                out.extend(_iter_starts(part, text, low, start, end))
+                out.extend(_iter_starts(part, text, low, start, end, lits))
             elif verify is None:
                 out.extend(loose.finditer(text if on_original else low, start, end))
             else:
@@ -131,7 +143,7 @@ class _Matcher:
     @staticmethod
     def _iter_part(part, text: str, low: str, start: int, end: int):
         """Candidates of the loosened pattern, each verified with the original alternative."""
-        loose, verify, _needles, _on_original, _starts = part
+        loose, verify = part[0], part[1]
         pos = start
         search, match = loose.search, verify.match
         while pos <= end:
@@ -216,29 +228,44 @@ def _firsts(items: list) -> set[str] | None:
     return set(pre) if all(pre) else None
 
 
-def _iter_starts(part, text: str, low: str, start: int, end: int):
+def _iter_starts(part, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
     """The matches ``finditer`` would give, tried only where one of the part's literal starts occurs.
 
     A match can only begin where one of its literal starts does, so trying the (anchored) pattern at
     those positions in order, resuming after each match, gives exactly the engine's matches; the
-    literals are found with ``str.find``, far faster than the engine's scan of an alternation of
-    words.  A part that needs verifying is verified at each candidate as in :meth:`_Matcher._iter_part`.
+    literals are found with ``str.find`` (or, with *lits*, taken from the positions found for the whole
+    batch), far faster than the engine's scan of an alternation of words.  A part that needs verifying
+    is verified at each candidate as in :meth:`_Matcher._iter_part`.  The batch positions may include a
+    literal that starts before *end* but runs past it: the pattern cannot match there (every match in
+    ``[start, end)`` begins with a literal that fits), so the matches are the same.
     """
-    loose, verify, _needles, _on_original, starts = part
-    find = low.find
-    cands: set[int] = set()
-    for lit in starts:
-        i = find(lit, start, end)
-        while i >= 0:
-            cands.add(i)
-            i = find(lit, i + 1, end)
-    if not cands:
-        return []
+    loose, verify, starts = part[0], part[1], part[4]
+    if lits is not None:
+        everywhere = lits.index.starts(starts, lits.i)
+        if not everywhere:
+            return []
+        if start > 0 or end < len(low):
+            cands = everywhere[bisect_left(everywhere, start) : bisect_left(everywhere, end)]
+            if not cands:
+                return []
+        else:
+            cands = everywhere
+    else:
+        find = low.find
+        found: set[int] = set()
+        for lit in starts:
+            i = find(lit, start, end)
+            while i >= 0:
+                found.add(i)
+                i = find(lit, i + 1, end)
+        if not found:
+            return []
+        cands = sorted(found)
     out = []
     pos = start
     match = loose.match
     if verify is None:
-        for p in sorted(cands):
+        for p in cands:
             if p < pos:
                 continue
             m = match(low, p, end)
@@ -247,7 +274,7 @@ def _iter_starts(part, text: str, low: str, start: int, end: int):
                 pos = m.end()  # never an empty match: every match starts with a literal
         return out
     vmatch = verify.match
-    for p in sorted(cands):
+    for p in cands:
         if p < pos or match(low, p, end) is None:
             continue
         m = vmatch(text, p, end)
@@ -257,3 +284,94 @@ def _iter_starts(part, text: str, low: str, start: int, end: int):
         else:
             pos = p + 1
     return out
+
+
+_SEP = "\x00"  # between the plans of a batch: in no literal, so no literal occurrence spans two plans
+
+
+def batch_literals(matchers) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
+    """(every literal, the literal-start tuples, the needle tuples) of *matchers*' parts, for a :class:`_LiteralIndex`."""
+    starts, needles = set(), set()
+    for m in matchers:
+        for part in m.parts:
+            if part[4]:
+                starts.add(part[4])
+            if part[2]:
+                needles.add(part[2])
+    lits = {x for group in (*starts, *needles) for x in group}
+    return tuple(sorted(lits)), tuple(sorted(starts)), tuple(sorted(needles))
+
+
+class _LiteralIndex:
+    """Where the literals of a rubric's matchers occur in a batch of lower-cased plans, found for the whole batch.
+
+    The plans are joined (with a character no literal holds) into one array of code points; the positions
+    of each literal are found with numpy - one comparison over the batch per distinct first character,
+    then a check of each further character at the candidate positions only - instead of ``str.find``
+    called for every literal in every plan.  For each tuple of literal starts (one per matcher part) the
+    sorted, distinct positions where one of them occurs are kept per plan, as offsets into that plan, and
+    for each tuple of needles whether any occurs in the plan.  The positions are exactly those
+    ``low.find`` gives over the whole plan.  Plans whose lower case has another length are matched on
+    their original text (exact mode) and never ask.
+    """
+
+    __slots__ = ("_bounds", "_local", "_present", "n")
+
+    def __init__(self, lows: list[str], literals: tuple, starts: tuple, needles: tuple) -> None:
+        self.n = len(lows)
+        offsets = np.zeros(len(lows) + 1, dtype=np.int64)
+        np.cumsum([len(x) + 1 for x in lows], out=offsets[1:])
+        longest = max((len(x) for x in literals), default=1)
+        corpus = _SEP.join(lows) + _SEP * (longest + 1)
+        arr = np.frombuffer(corpus.encode("utf-32-le"), dtype=np.uint32)
+        # positions of every prefix of the literals, each found from the positions of the prefix one
+        # character shorter (literals sharing a prefix share the work)
+        found: dict[str, np.ndarray] = {}
+        for lit in literals:
+            for k in range(1, len(lit) + 1):
+                pre = lit[:k]
+                if pre in found:
+                    continue
+                if k == 1:
+                    found[pre] = np.flatnonzero(arr == ord(pre))
+                else:
+                    pos = found[lit[: k - 1]]
+                    found[pre] = pos[arr[pos + (k - 1)] == ord(pre[-1])] if len(pos) else pos
+        starts_of = offsets[:-1]
+        self._local: dict[tuple, list] = {}
+        self._bounds: dict[tuple, list] = {}
+        for key in starts:
+            cand = found[key[0]]
+            if len(key) > 1:
+                cand = np.sort(np.concatenate([found[x] for x in key]))
+                if len(cand) > 1:  # distinct positions (two literals of a key never start at one place anyway)
+                    cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
+            bounds = np.searchsorted(cand, offsets)
+            local = cand - np.repeat(starts_of, np.diff(bounds))
+            self._local[key] = local.tolist()
+            self._bounds[key] = bounds.tolist()
+        self._present: dict[tuple, list] = {}
+        for key in needles:
+            hit = np.zeros(len(lows), dtype=bool)
+            for x in key:
+                hit[np.searchsorted(starts_of, found[x], side="right") - 1] = True
+            self._present[key] = hit.tolist()
+
+    def starts(self, key: tuple, i: int) -> list[int]:
+        """Sorted offsets in plan *i* where one of the literals *key* begins."""
+        b = self._bounds[key]
+        return self._local[key][b[i] : b[i + 1]]
+
+    def present(self, key: tuple, i: int) -> bool:
+        """True if one of the needles *key* occurs in plan *i*."""
+        return self._present[key][i]
+
+
+class PlanLiterals:
+    """One plan's view of a :class:`_LiteralIndex` (what :meth:`_Matcher.finditer` consults)."""
+
+    __slots__ = ("index", "i")
+
+    def __init__(self, index: _LiteralIndex, i: int) -> None:
+        self.index = index
+        self.i = i

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from recoverystudy.audit.prerate import prerate_text
+from recoverystudy.audit.prerate import prerate_batch
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy.errors import AuditError
 
@@ -98,12 +98,7 @@ def _run_workers(rubric: Rubric, chunks: list[tuple], n_proc: int, method: str, 
 def _work(args: tuple) -> tuple[int, list[tuple]]:
     start, texts, attrs, compact = args
     rubric = _SHARED["rubric"]
-    out = []
-    for k, text in enumerate(texts):
-        ratings, rules, evidence, _, coverage = prerate_text(
-            text, rubric, attrs[k] if attrs is not None else None
-        )
-        out.append((start + k, ratings, rules, evidence, coverage))
+    out = [(start + k, *rated) for k, rated in enumerate(prerate_batch(texts, rubric, attrs))]
     return os.getpid(), [_compact(start, out)] if compact else out
 
 

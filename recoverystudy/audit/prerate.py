@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy._dates import MONTHS
-from recoverystudy.audit._matcher import _Matcher
+from recoverystudy.audit._matcher import _SEP, PlanLiterals, _LiteralIndex, _Matcher, batch_literals
 from recoverystudy.audit.sections import PlanLayout, in_spans, substantive
 
-__all__ = ["NEGATED", "PlanRating", "prerate_text"]
+__all__ = ["NEGATED", "PlanRating", "prerate_batch", "prerate_text"]
 
 _MAX_EVIDENCE = 3
 #: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
@@ -111,6 +111,22 @@ class _Compiled:
                 self.dates[ev.name] = full
                 self.date_matchers[ev.name] = _Matcher(full)
         self._exact: _Compiled | None = None
+        # literals looked up for a whole batch of plans at once (see _LiteralIndex): the matchers'
+        # literal starts and needles, and the first words of the negation cues
+        literals, starts, needles = batch_literals(
+            [*self.matchers.values(), *self.name_matchers.values(), *self.date_matchers.values()]
+        )
+        self.neg_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        if rubric.negation is not None:
+            cue_needles = rubric.negation.needles
+            self.neg_keys = (
+                tuple(f for f, word_start in cue_needles if word_start),
+                tuple(f for f, word_start in cue_needles if not word_start),
+            )
+            starts = tuple(sorted(set(starts) | {k for k in self.neg_keys if k}))
+            literals = tuple(sorted(set(literals).union(*self.neg_keys)))
+        # None: a literal holds the character that separates the plans of a batch (never in practice)
+        self.batch_keys = None if any(_SEP in x for x in literals) else (literals, starts, needles)
         # Rules only tested for presence stop after _MAX_EVIDENCE sentences; rules compared with a
         # number (e.g. warning_signs >= 2) are counted in full.
         compared = rubric_compared_names(rubric)
@@ -168,6 +184,21 @@ def _compiled(rubric: Rubric) -> _Compiled:
     return c
 
 
+def _negation_positions(comp: _Compiled, low: str, lits: PlanLiterals) -> list[int]:
+    """:meth:`Negation.positions` of the plan, from the positions found for its batch."""
+    word_start, anywhere = comp.neg_keys
+    out: list[int] = []
+    if word_start:
+        out = [
+            p for p in lits.index.starts(word_start, lits.i)
+            if p == 0 or not (low[p - 1].isalnum() or low[p - 1] == "_")
+        ]
+    if anywhere:
+        out += lits.index.starts(anywhere, lits.i)
+        out.sort()
+    return out
+
+
 def _count_items(text: str, start: int, end: int) -> int:
     chunk = text[start:end]
     bullets = _BULLET.findall(chunk)
@@ -176,7 +207,9 @@ def _count_items(text: str, start: int, end: int) -> int:
     return sum(1 for part in _ITEM_SPLIT.split(chunk) if sum(ch.isalpha() for ch in part) >= 3)
 
 
-def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tuple[dict, dict]:
+def _evaluate(
+    layout: PlanLayout, comp: _Compiled, low: str | None = None, lits: PlanLiterals | None = None
+) -> tuple[dict, dict]:
     text = layout.text
     if low is None:
         low = text.lower()
@@ -184,6 +217,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
     if exact_mode:  # a few Unicode letters change length when lower-cased: no fast path
         low = text
         comp = comp.exact()
+        lits = None
     name_cache: dict[str, set] = {}
     evidence: dict[str, list] = {}
     date_values: dict[str, list] = {}
@@ -196,7 +230,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
         if exact_mode:
             return negation.negated(text, ms, me, ss, se)
         if not neg_pos:
-            neg_pos.append(negation.positions(low))
+            neg_pos.append(negation.positions(low) if lits is None else _negation_positions(comp, low, lits))
         return negation.negated(text, ms, me, ss, se, neg_pos[0])
 
     def compute(name: str) -> int:
@@ -219,7 +253,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
             limit = comp.limits[ev.name]
             for s, e in spans if spans is not None else ((0, len(text)),):
                 last_end = -1
-                for m in matcher.finditer(text, low, s, e):
+                for m in matcher.finditer(text, low, s, e, lits):
                     ms = m.start()
                     if ms < last_end or m.end() == ms or (ev.skip_labels and layout.in_label(ms)):
                         continue
@@ -288,7 +322,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
                             found.append((m.start(), se, ss, se))
         elif kind == "date":
             values = []
-            for m in comp.date_matchers[ev.name].finditer(text, low, 0, len(text)):
+            for m in comp.date_matchers[ev.name].finditer(text, low, 0, len(text), lits):
                 value = _parse_date(m)
                 if value is None:
                     continue
@@ -328,7 +362,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
                 if got is None:
                     got = {
                         m.group("name")
-                        for m in comp.name_matchers[rx.pattern].finditer(text, low, 0, len(text))
+                        for m in comp.name_matchers[rx.pattern].finditer(text, low, 0, len(text), lits)
                     }
                     got -= _NOT_NAMES | {None}
                     name_cache[rx.pattern] = got
@@ -337,7 +371,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
             seen = set()
             limit = comp.limits[ev.name]
             last_end = -1
-            for m in comp.matchers[ev.name].finditer(text, low, 0, len(text)):
+            for m in comp.matchers[ev.name].finditer(text, low, 0, len(text), lits):
                 ms = m.start()
                 if ms < last_end:
                     continue
@@ -425,10 +459,42 @@ def prerate_text(
     >>> rules[rub.criterion_ids.index("wales_eight_areas")], coverage
     ('applies_to (country: Wales)', {})
     """
+    return _prerate(text, text.lower(), _compiled(rubric), attrs, None)
+
+
+def prerate_batch(
+    texts: Sequence[str], rubric: Rubric, attrs: Sequence[dict | None] | None = None
+) -> list[tuple[list[str], list[str], list[list[tuple]], dict]]:
+    """Pre-rate a batch of plans: ``(ratings, rules, evidence, coverage)`` per plan, as from :func:`prerate_text`.
+
+    The literals the evidence rules look for are found once for the whole batch (see
+    :class:`~recoverystudy.audit._matcher._LiteralIndex`) instead of plan by plan; the results are the same.
+
+    Examples
+    --------
+    >>> import recoverystudy as rs
+    >>> rub = rs.load_rubric()
+    >>> texts = ["My goals\\nI want to go back to work.", "Crisis plan\\nNo crisis plan has been agreed."]
+    >>> [r[0] for r in prerate_batch(texts, rub)] == [prerate_text(t, rub)[0] for t in texts]
+    True
+    """
     comp = _compiled(rubric)
-    low = text.lower()
+    lows = [t.lower() for t in texts]
+    index = _LiteralIndex(lows, *comp.batch_keys) if comp.batch_keys is not None and texts else None
+    out = []
+    for k, (text, low) in enumerate(zip(texts, lows)):
+        lits = PlanLiterals(index, k) if index is not None else None
+        ratings, rules, evidence, _counts, coverage = _prerate(
+            text, low, comp, attrs[k] if attrs is not None else None, lits
+        )
+        out.append((ratings, rules, evidence, coverage))
+    return out
+
+
+def _prerate(text: str, low: str, comp: _Compiled, attrs: dict | None, lits: PlanLiterals | None):
+    rubric = comp.rubric
     layout = PlanLayout(text, rubric.sections, rubric.headings, low)
-    counts, found = _evaluate(layout, comp, low)
+    counts, found = _evaluate(layout, comp, low, lits)
     ratings, rules, evidence = [], [], []
     coverage: dict = {}
     for crit, scoped, cov_names, scope_rule in comp.criteria:
