@@ -102,7 +102,8 @@ class _Matcher:
             except Exception:  # noqa: BLE001 - not understood by the prefix finder: no prefilter
                 found = None
             needles = tuple(sorted(set(found))) if found else None
-            self.parts.append((loose, verify, needles, False, _starts(loose, sp)))
+            starts = _starts(loose, sp)
+            self.parts.append((loose, verify, needles, False, starts, _long_starts(loose, sp) if starts else None))
 
     def finditer(self, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
         """Matches in order of position (several parts are merged).
@@ -228,6 +229,76 @@ def _firsts(items: list) -> set[str] | None:
     return set(pre) if all(pre) else None
 
 
+_LONG_MAX = 96  # at most this many literal starts per part for a batch (found with numpy, they cost little)
+
+
+def _long_starts(loose: re.Pattern, sp) -> tuple[str, ...] | None:
+    """Like :func:`_starts`, but each literal runs on through what follows it as far as it is literal.
+
+    ``\\b(?:do|does|did)(?: not|n't) have`` gives ``do not have``, ``don't have``, ``does not have`` ...
+    instead of ``d``: far fewer places to try the pattern.  Every match starts with one of them (each is
+    a literal the pattern must begin with, followed through optional parts, alternatives and repeats
+    of at most one); they are looked up for a whole batch of plans at once (see :class:`_LiteralIndex`),
+    where more and longer literals cost little.  None when not known (as :func:`_starts`).
+    """
+    if loose.flags & re.IGNORECASE:
+        return None
+    try:
+        found = _runs(list(sp.parse(loose.pattern, loose.flags)))
+    except Exception:  # noqa: BLE001 - not understood: the short starts are used
+        return None
+    lits = {p for p, _complete in found}
+    if not lits or any(not x.strip() for x in lits):
+        return None
+    lits_sorted = sorted(lits)
+    return tuple(x for x in lits_sorted if not any(x != y and x.startswith(y) for y in lits_sorted))
+
+
+def _runs(items: list) -> set[tuple[str, bool]] | None:
+    """``{(literal, complete)}``: every match of the parsed sequence *items* begins with one of the
+    literals; *complete* when the match is exactly that literal (so what follows may extend it)."""
+    try:
+        from re import _constants as c
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as c
+    cur: set[tuple[str, bool]] = {("", True)}
+    for op, av in items:
+        if not any(done for _, done in cur):
+            break
+        if op is c.LITERAL:
+            step = {(chr(av), True)}
+        elif op is c.AT:
+            step = {("", True)}  # zero-width: restricts where a match is, adds no characters
+        elif op is c.IN and len(av) <= _SMALL_SET and all(o is c.LITERAL for o, _ in av):
+            step = {(chr(v), True) for _, v in av}
+        elif op is c.SUBPATTERN and not av[1] and not av[2]:
+            step = _runs(list(av[-1]))
+        elif op is c.BRANCH:
+            subs = [_runs(list(b)) for b in av[1]]
+            step = None if any(x is None for x in subs) else set().union(*subs)
+        elif op is c.MAX_REPEAT or op is c.MIN_REPEAT:
+            lo, hi, body = av
+            inner = _runs(list(body))
+            if inner is None:
+                step = None
+            else:
+                step = inner if hi == 1 else {(q, False) for q, _ in inner}
+                if lo == 0:
+                    step = step | {("", True)}
+        else:
+            step = None
+        if step is None:  # not a literal: the literals end here
+            cur = {(p, False) for p, _ in cur}
+            break
+        nxt = {(p + q, done_q) if done else (p, False) for p, done in cur for q, done_q in step}
+        nxt |= {(p, False) for p, done in cur if not done}
+        if len(nxt) > _LONG_MAX and any(p for p, _ in cur):  # too many: keep the literals found so far
+            cur = {(p, False) for p, _ in cur}
+            break
+        cur = nxt
+    return cur
+
+
 def _iter_starts(part, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
     """The matches ``finditer`` would give, tried only where one of the part's literal starts occurs.
 
@@ -241,7 +312,7 @@ def _iter_starts(part, text: str, low: str, start: int, end: int, lits: PlanLite
     """
     loose, verify, starts = part[0], part[1], part[4]
     if lits is not None:
-        everywhere = lits.index.starts(starts, lits.i)
+        everywhere = lits.index.starts(part[5] if len(part) > 5 and part[5] else starts, lits.i)
         if not everywhere:
             return []
         if start > 0 or end < len(low):
@@ -294,7 +365,9 @@ def batch_literals(matchers) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
     starts, needles = set(), set()
     for m in matchers:
         for part in m.parts:
-            if part[4]:
+            if len(part) > 5 and part[5]:
+                starts.add(part[5])
+            elif part[4]:
                 starts.add(part[4])
             if part[2]:
                 needles.add(part[2])

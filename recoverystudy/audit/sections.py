@@ -63,7 +63,7 @@ class Section:
 class PlanLayout:
     """Sections, labels and sentence boundaries of one plan (built once, queried by the pre-rater)."""
 
-    __slots__ = ("_bounds", "_field_lines", "_label_starts", "_labels", "_span_cache", "sections", "text")
+    __slots__ = ("_bounds", "_field_lines", "_label_starts", "_labels", "_secs", "_sections", "_span_cache", "text")
 
     def __init__(
         self,
@@ -74,11 +74,21 @@ class PlanLayout:
     ):
         self.text = text
         self._bounds = [m.end() for m in _BOUND.finditer(text)]
-        self.sections, labels, field_lines = _split(text, section_patterns, headings, low)
+        # sections as (heading, level, heading_start, content_start, end, kinds) tuples; the Section
+        # objects are made only when asked for (most plans never need them)
+        self._secs, labels, field_lines = _split(text, section_patterns, headings, low)
+        self._sections: list[Section] | None = None
         self._labels = labels
         self._label_starts = [s for s, _ in labels]
         self._span_cache: dict = {}
         self._field_lines = field_lines
+
+    @property
+    def sections(self) -> list[Section]:
+        """The plan's sections, in order of their headings."""
+        if self._sections is None:
+            self._sections = [Section(*sec) for sec in self._secs]
+        return self._sections
 
     # --- sentences ------------------------------------------------------------------------------
     def sentence(self, pos: int) -> tuple[int, int]:
@@ -118,22 +128,22 @@ class PlanLayout:
         if cached is not None:
             return cached
         if kinds:
-            spans = _merge([(s.content_start, s.end) for s in self.sections if s.kinds.intersection(kinds)])
+            spans = _merge([(s[3], s[4]) for s in self._secs if not s[5].isdisjoint(kinds)])
         else:
             spans = [(0, len(self.text))]
         if exclude:
-            cut = _merge([(s.heading_start, s.end) for s in self.sections if s.kinds.intersection(exclude)])
+            cut = _merge([(s[2], s[4]) for s in self._secs if not s[5].isdisjoint(exclude)])
             spans = _subtract(spans, cut)
         self._span_cache[key] = spans
         return spans
 
     def kind_sections(self, kinds: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list[Section]:
         cut = self.spans(exclude) if exclude else []
-        out = []
-        for s in self.sections:
-            if s.kinds.intersection(kinds) and not any(a <= s.heading_start < b for a, b in cut):
-                out.append(s)
-        return out
+        return [
+            Section(*s)
+            for s in self._secs
+            if not s[5].isdisjoint(kinds) and not any(a <= s[2] < b for a, b in cut)
+        ]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per section: heading, level, kinds, start, end."""
@@ -249,38 +259,40 @@ def _literal_starts(alternatives, flags: int) -> tuple[str, ...] | None:
 def _split(
     text: str, patterns: dict[str, re.Pattern], headings: re.Pattern | None = None, low: str | None = None
 ):
+    """(sections as tuples, label spans, field lines) of *text*; see :class:`PlanLayout`."""
     pkey = _register(patterns)
     heads = []  # (heading_text, level, line_start, content_start, line_end)
     labels: list[tuple[int, int]] = []
     field_lines: dict[int, frozenset] = {}
     extra = _extra_heading_lines(text, headings, low) if headings is not None else {}
+    add_head, add_label = heads.append, labels.append
     for m in _HEAD.finditer(text):
-        if extra and m.start() in extra:
+        start, end = m.span()
+        if extra and start in extra:
             continue
-        if m.group("md"):
-            heads.append((m.group("mdtext").strip("*_ "), 1, m.start(), m.end() + 1, m.end()))
-            labels.append((m.start(), m.end()))
+        md, mdtext, label, inline, short = m.group("md", "mdtext", "label", "inline", "short")
+        if md:
+            add_head((mdtext.strip("*_ "), 1, start, end + 1, end))
+            add_label((start, end))
             continue
-        label = m.group("label")
         if label is not None:
             label_clean = label.strip("*_ ")
             if len(label_clean.split()) > _MAX_WORDS:
                 continue
-            inline = m.group("inline")
-            if _SECTION_N.match(label_clean) and inline and len(inline.split()) <= _MAX_WORDS:
-                heads.append((inline.strip("*_ "), 1, m.start(), m.end() + 1, m.end()))
-                labels.append((m.start(), m.end()))
+            if inline and _SECTION_N.match(label_clean) and len(inline.split()) <= _MAX_WORDS:
+                add_head((inline.strip("*_ "), 1, start, end + 1, end))
+                add_label((start, end))
             elif inline.strip(" *_"):
-                heads.append((label_clean, 3, m.start(), m.start("inline"), m.end()))
-                labels.append((m.start(), m.start("inline")))
+                inline_start = m.start("inline")
+                add_head((label_clean, 3, start, inline_start, end))
+                add_label((start, inline_start))
             else:
-                heads.append((label_clean, 2, m.start(), m.end() + 1, m.end()))
-                labels.append((m.start(), m.end()))
+                add_head((label_clean, 2, start, end + 1, end))
+                add_label((start, end))
             continue
-        short = m.group("short")
         if short is not None and len(short.split()) <= _MAX_WORDS:
-            heads.append((short.strip(), 1, m.start(), m.end() + 1, m.end()))
-            labels.append((m.start(), m.end()))
+            add_head((short.strip(), 1, start, end + 1, end))
+            add_label((start, end))
     if extra:
         for head in extra.values():
             heads.append(head)
@@ -288,17 +300,23 @@ def _split(
         heads.sort(key=lambda h: h[2])
         labels.sort()
     n = len(text)
-    sections: list[Section] = []
+    sections: list[tuple] = []
+    classify = _classify
+    # a block runs to the next block, a sub-block to the next heading of any kind, a field to its line end
+    next_block = n_heads = len(heads)
+    after: list[int] = [0] * n_heads
+    for i in range(n_heads - 1, -1, -1):
+        after[i] = next_block
+        if heads[i][1] == 1:
+            next_block = i
     for i, (heading, level, start, content_start, line_end) in enumerate(heads):
         if level == 3:
             end = line_end
         else:
-            end = -1
-            for later in heads[i + 1 :]:
-                if later[1] == 1 or (level == 2):
-                    end = later[2]
-                    break
-            if end < 0:
+            j = after[i] if level == 1 else i + 1
+            if j < n_heads:
+                end = heads[j][2]
+            else:
                 end = n
                 if level == 1:
                     # The last block ends at its first blank line after some content: what follows
@@ -306,9 +324,8 @@ def _split(
                     gap = _BLANK.search(text, min(content_start, n))
                     if gap is not None:
                         end = gap.end()
-        kinds = _classify(heading, pkey)
-        sec = Section(heading, level, start, min(content_start, n), end, kinds)
-        sections.append(sec)
+        kinds = classify(heading, pkey)
+        sections.append((heading, level, start, min(content_start, n), end, kinds))
         if level == 3:
             field_lines[start] = kinds
     return sections, labels, field_lines
