@@ -229,6 +229,7 @@ def _firsts(items: list) -> set[str] | None:
     return set(pre) if all(pre) else None
 
 
+_LONG_CUT = 8  # literal starts for a batch are cut to this many characters
 _LONG_MAX = 96  # at most this many literal starts per part for a batch (found with numpy, they cost little)
 
 
@@ -247,7 +248,8 @@ def _long_starts(loose: re.Pattern, sp) -> tuple[str, ...] | None:
         found = _runs(list(sp.parse(loose.pattern, loose.flags)))
     except Exception:  # noqa: BLE001 - not understood: the short starts are used
         return None
-    lits = {p for p, _complete in found}
+    # a literal longer than _LONG_CUT adds little: few places share even that much
+    lits = {p[:_LONG_CUT] for p, _complete in found}
     if not lits or any(not x.strip() for x in lits):
         return None
     lits_sorted = sorted(lits)
@@ -371,7 +373,9 @@ def batch_literals(matchers) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
                 starts.add(part[4])
             if part[2]:
                 needles.add(part[2])
-    lits = {x for group in (*starts, *needles) for x in group}
+    # a needle is looked up by its first _LONG_CUT characters: a weaker test, so a part is skipped only
+    # where it cannot match (and run, finding nothing, where the longer needle is missing)
+    lits = {x for group in starts for x in group} | {x[:_LONG_CUT] for group in needles for x in group}
     return tuple(sorted(lits)), tuple(sorted(starts)), tuple(sorted(needles))
 
 
@@ -396,27 +400,41 @@ class _LiteralIndex:
         np.cumsum([len(x) + 1 for x in lows], out=offsets[1:])
         longest = max((len(x) for x in literals), default=1)
         corpus = _SEP.join(lows) + _SEP * (longest + 1)
-        arr = np.frombuffer(corpus.encode("utf-32-le"), dtype=np.uint32)
+        if corpus.isascii():  # one byte a character: a quarter of the memory to scan
+            arr = np.frombuffer(corpus.encode("ascii"), dtype=np.uint8)
+            literals = tuple(x for x in literals if x.isascii())  # the others occur nowhere
+        else:
+            arr = np.frombuffer(corpus.encode("utf-32-le"), dtype=np.uint32)
         # positions of every prefix of the literals, each found from the positions of the prefix one
         # character shorter (literals sharing a prefix share the work)
         found: dict[str, np.ndarray] = {}
+        none = np.zeros(0, dtype=np.intp)
+        for c in sorted({x[0] for x in literals}):
+            found[c] = np.flatnonzero(arr == ord(c))
+        # positions of every longer prefix of the literals, from those of the prefix one character
+        # shorter (literals sharing a prefix share the work, and the characters after it are read once)
+        following: dict[str, np.ndarray] = {}
         for lit in literals:
-            for k in range(1, len(lit) + 1):
+            for k in range(2, len(lit) + 1):
                 pre = lit[:k]
                 if pre in found:
                     continue
-                if k == 1:
-                    found[pre] = np.flatnonzero(arr == ord(pre))
-                else:
-                    pos = found[lit[: k - 1]]
-                    found[pre] = pos[arr[pos + (k - 1)] == ord(pre[-1])] if len(pos) else pos
+                shorter = lit[: k - 1]
+                pos = found[shorter]
+                if not len(pos):
+                    found[pre] = pos
+                    continue
+                nxt = following.get(shorter)
+                if nxt is None:
+                    nxt = following[shorter] = arr[pos + (k - 1)]
+                found[pre] = pos[nxt == ord(pre[-1])]
         starts_of = offsets[:-1]
         self._local: dict[tuple, list] = {}
         self._bounds: dict[tuple, list] = {}
         for key in starts:
-            cand = found[key[0]]
+            cand = found.get(key[0], none)
             if len(key) > 1:
-                cand = np.sort(np.concatenate([found[x] for x in key]))
+                cand = np.sort(np.concatenate([found.get(x, none) for x in key]))
                 if len(cand) > 1:  # distinct positions (two literals of a key never start at one place anyway)
                     cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
             bounds = np.searchsorted(cand, offsets)
@@ -427,7 +445,7 @@ class _LiteralIndex:
         for key in needles:
             hit = np.zeros(len(lows), dtype=bool)
             for x in key:
-                hit[np.searchsorted(starts_of, found[x], side="right") - 1] = True
+                hit[np.searchsorted(starts_of, found.get(x[:_LONG_CUT], none), side="right") - 1] = True
             self._present[key] = hit.tolist()
 
     def starts(self, key: tuple, i: int) -> list[int]:
