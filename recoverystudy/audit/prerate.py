@@ -204,7 +204,17 @@ def _count_items(text: str, start: int, end: int) -> int:
     bullets = _BULLET.findall(chunk)
     if bullets:
         return len(bullets)
-    return sum(1 for part in _ITEM_SPLIT.split(chunk) if sum(ch.isalpha() for ch in part) >= 3)
+    return sum(1 for part in _ITEM_SPLIT.split(chunk) if _letters(part, 3))
+
+
+def _letters(part: str, n: int) -> bool:
+    """True if *part* holds at least *n* letters (``str.isalpha``), looking no further than the n-th."""
+    for ch in part:
+        if ch.isalpha():
+            n -= 1
+            if not n:
+                return True
+    return False
 
 
 def _evaluate(

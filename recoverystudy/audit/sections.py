@@ -171,20 +171,41 @@ def substantive(text: str, min_chars: int = 15) -> bool:
     return not _PLACEHOLDER.match(stripped)
 
 
+_NO_KINDS: frozenset = frozenset()
+
+
 @lru_cache(maxsize=4096)
 def _classify(heading: str, patterns_key: int) -> frozenset:
     patterns = _PATTERN_REGISTRY[patterns_key]
+    anything = _ANY_KIND.get(patterns_key)
+    if anything is not None and anything.search(heading) is None:  # no kind's pattern matches (one search)
+        return _NO_KINDS
     return frozenset(k for k, rx in patterns.items() if rx.search(heading))
 
 
 _PATTERN_REGISTRY: dict[int, dict[str, re.Pattern]] = {}
+#: patterns key -> one pattern that matches where any of the kinds' patterns does (None: not built)
+_ANY_KIND: dict[int, re.Pattern | None] = {}
 
 
 def _register(patterns: dict[str, re.Pattern]) -> int:
     key = id(patterns)
     if key not in _PATTERN_REGISTRY:
         _PATTERN_REGISTRY[key] = patterns
+        _ANY_KIND[key] = _any_of(list(patterns.values()))
     return key
+
+
+def _any_of(patterns: list[re.Pattern]) -> re.Pattern | None:
+    """The alternation of *patterns* (same flags, no named groups or back-references), else None."""
+    flags = {rx.flags for rx in patterns}
+    # a back-reference (numbered or named) would point at another pattern's group once they are joined
+    if len(flags) != 1 or any(rx.groupindex or re.search(r"\\[1-9]", rx.pattern) for rx in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{rx.pattern})" for rx in patterns), flags.pop())
+    except re.error:
+        return None
 
 
 def _extra_heading_lines(text: str, headings: re.Pattern, low: str | None = None) -> dict[int, tuple]:
