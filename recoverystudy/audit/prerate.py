@@ -92,6 +92,30 @@ def rubric_compared_names(rubric: Rubric) -> set[str]:
     return names
 
 
+def rubric_comparison_caps(rubric: Rubric) -> dict[str, int]:
+    """For each evidence name used in a numeric comparison: a count from which on no rule's answer changes.
+
+    That is the largest whole number it is compared with, plus one (``first_person >= 3`` gives 4: any
+    count of 4 or more decides every rule as the full count would); 10**9 where a comparison is not
+    with whole numbers only.  Rules combine counts only with ``and``, ``or``, ``not`` and comparisons,
+    so counting up to the cap gives the same ratings.
+    """
+    import ast
+
+    caps: dict[str, int] = {}
+    for crit in rubric.criteria:
+        for _r, src, _code in crit.rules:
+            for node in ast.walk(ast.parse(src, mode="eval")):
+                if isinstance(node, ast.Compare):
+                    consts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)]
+                    whole = consts and all(type(c) is int and c >= 0 for c in consts)
+                    cap = max(consts) + 1 if whole else 10**9
+                    for n in ast.walk(node):
+                        if isinstance(n, ast.Name):
+                            caps[n.id] = max(caps.get(n.id, 0), cap)
+    return caps
+
+
 class _Compiled:
     """Per-rubric compiled helpers (date regexes, fast matchers), cached on first use."""
 
@@ -131,6 +155,13 @@ class _Compiled:
         # number (e.g. warning_signs >= 2) are counted in full.
         compared = rubric_compared_names(rubric)
         self.limits = {name: (10**9 if name in compared else _MAX_EVIDENCE) for name in rubric.evidence}
+        # when only the ratings and evidence are wanted (not the counts), a compared count need only
+        # reach the largest number it is compared with, plus one
+        caps = rubric_comparison_caps(rubric)
+        self.rating_limits = {
+            name: (max(_MAX_EVIDENCE, caps.get(name, 10**9)) if name in compared else _MAX_EVIDENCE)
+            for name in rubric.evidence
+        }
         # evaluate dates before date_after
         order = [e for e in rubric.evidence.values() if e.kind != "date_after"]
         order += [e for e in rubric.evidence.values() if e.kind == "date_after"]
@@ -218,9 +249,11 @@ def _letters(part: str, n: int) -> bool:
 
 
 def _evaluate(
-    layout: PlanLayout, comp: _Compiled, low: str | None = None, lits: PlanLiterals | None = None
+    layout: PlanLayout, comp: _Compiled, low: str | None = None, lits: PlanLiterals | None = None,
+    full_counts: bool = True,
 ) -> tuple[dict, dict]:
     text = layout.text
+    limits = comp.limits if full_counts else comp.rating_limits
     if low is None:
         low = text.lower()
     exact_mode = len(low) != len(text)
@@ -260,7 +293,7 @@ def _evaluate(
             )
             seen: set[int] = set()
             matcher = comp.matchers[ev.name]
-            limit = comp.limits[ev.name]
+            limit = limits[ev.name]
             for s, e in spans if spans is not None else ((0, len(text)),):
                 last_end = -1
                 for m in matcher.finditer(text, low, s, e, lits):
@@ -379,7 +412,7 @@ def _evaluate(
                 names |= got
             sect = layout.spans(ev.sections) if ev.sections else []
             seen = set()
-            limit = comp.limits[ev.name]
+            limit = limits[ev.name]
             last_end = -1
             for m in comp.matchers[ev.name].finditer(text, low, 0, len(text), lits):
                 ms = m.start()
@@ -495,16 +528,18 @@ def prerate_batch(
     for k, (text, low) in enumerate(zip(texts, lows)):
         lits = PlanLiterals(index, k) if index is not None else None
         ratings, rules, evidence, _counts, coverage = _prerate(
-            text, low, comp, attrs[k] if attrs is not None else None, lits
+            text, low, comp, attrs[k] if attrs is not None else None, lits, full_counts=False
         )
         out.append((ratings, rules, evidence, coverage))
     return out
 
 
-def _prerate(text: str, low: str, comp: _Compiled, attrs: dict | None, lits: PlanLiterals | None):
+def _prerate(
+    text: str, low: str, comp: _Compiled, attrs: dict | None, lits: PlanLiterals | None, full_counts: bool = True
+):
     rubric = comp.rubric
     layout = PlanLayout(text, rubric.sections, rubric.headings, low)
-    counts, found = _evaluate(layout, comp, low, lits)
+    counts, found = _evaluate(layout, comp, low, lits, full_counts)
     ratings, rules, evidence = [], [], []
     coverage: dict = {}
     for crit, scoped, cov_names, scope_rule in comp.criteria:
