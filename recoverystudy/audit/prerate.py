@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy._dates import MONTHS
 from recoverystudy.audit._matcher import _SEP, PlanLiterals, _LiteralIndex, _Matcher, batch_literals
-from recoverystudy.audit.sections import PlanLayout, in_spans, substantive
+from recoverystudy.audit.sections import LineIndex, PlanLayout, in_spans, substantive
 
 __all__ = ["NEGATED", "PlanRating", "prerate_batch", "prerate_text"]
 
@@ -522,23 +522,26 @@ def prerate_batch(
     True
     """
     comp = _compiled(rubric)
+    texts = list(texts)
     lows = [t.lower() for t in texts]
     index = _LiteralIndex(lows, *comp.batch_keys) if comp.batch_keys is not None and texts else None
+    lines = LineIndex(texts) if texts else None
     out = []
     for k, (text, low) in enumerate(zip(texts, lows)):
         lits = PlanLiterals(index, k) if index is not None else None
         ratings, rules, evidence, _counts, coverage = _prerate(
-            text, low, comp, attrs[k] if attrs is not None else None, lits, full_counts=False
+            text, low, comp, attrs[k] if attrs is not None else None, lits, full_counts=False, lines=lines.lines(k)
         )
         out.append((ratings, rules, evidence, coverage))
     return out
 
 
 def _prerate(
-    text: str, low: str, comp: _Compiled, attrs: dict | None, lits: PlanLiterals | None, full_counts: bool = True
+    text: str, low: str, comp: _Compiled, attrs: dict | None, lits: PlanLiterals | None, full_counts: bool = True,
+    lines: tuple[list[int], list[int]] | None = None,
 ):
     rubric = comp.rubric
-    layout = PlanLayout(text, rubric.sections, rubric.headings, low)
+    layout = PlanLayout(text, rubric.sections, rubric.headings, low, lines)
     counts, found = _evaluate(layout, comp, low, lits, full_counts)
     ratings, rules, evidence = [], [], []
     coverage: dict = {}

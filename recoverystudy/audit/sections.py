@@ -24,6 +24,9 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
+
+import numpy as np
 
 import pandas as pd
 
@@ -71,12 +74,17 @@ class PlanLayout:
         section_patterns: dict[str, re.Pattern],
         headings: re.Pattern | None = None,
         low: str | None = None,
+        lines: tuple[list[int], list[int]] | None = None,
     ):
         self.text = text
-        self._bounds = [m.end() for m in _BOUND.finditer(text)]
+        # *lines* (from a LineIndex of the plan's batch): the sentence bounds and the line starts that
+        # may hold a heading, found for the whole batch; the same as the regular expressions find here
+        self._bounds = [m.end() for m in _BOUND.finditer(text)] if lines is None else lines[0]
         # sections as (heading, level, heading_start, content_start, end, kinds) tuples; the Section
         # objects are made only when asked for (most plans never need them)
-        self._secs, labels, field_lines = _split(text, section_patterns, headings, low)
+        self._secs, labels, field_lines = _split(
+            text, section_patterns, headings, low, None if lines is None else lines[1]
+        )
         self._sections: list[Section] | None = None
         self._labels = labels
         self._label_starts = [s for s, _ in labels]
@@ -278,16 +286,29 @@ def _literal_starts(alternatives, flags: int) -> tuple[str, ...] | None:
 
 
 def _split(
-    text: str, patterns: dict[str, re.Pattern], headings: re.Pattern | None = None, low: str | None = None
+    text: str,
+    patterns: dict[str, re.Pattern],
+    headings: re.Pattern | None = None,
+    low: str | None = None,
+    head_lines: list[int] | None = None,
 ):
-    """(sections as tuples, label spans, field lines) of *text*; see :class:`PlanLayout`."""
+    """(sections as tuples, label spans, field lines) of *text*; see :class:`PlanLayout`.
+
+    *head_lines*: the starts of the lines that may hold a heading (see :class:`LineIndex`); a heading
+    line matches ``_HEAD`` from its start to its end, so matching there gives what ``finditer`` does.
+    """
     pkey = _register(patterns)
     heads = []  # (heading_text, level, line_start, content_start, line_end)
     labels: list[tuple[int, int]] = []
     field_lines: dict[int, frozenset] = {}
     extra = _extra_heading_lines(text, headings, low) if headings is not None else {}
     add_head, add_label = heads.append, labels.append
-    for m in _HEAD.finditer(text):
+    if head_lines is None:
+        found = _HEAD.finditer(text)
+    else:
+        match = _HEAD.match
+        found = [m for m in map(match, repeat(text), head_lines) if m is not None]
+    for m in found:
         start, end = m.span()
         if extra and start in extra:
             continue
@@ -350,6 +371,79 @@ def _split(
         if level == 3:
             field_lines[start] = kinds
     return sections, labels, field_lines
+
+
+#: every character ``\\s`` matches (``str.isspace``)
+_SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+#: characters that may close a sentence after its full stop (as in _BOUND)
+_CLOSERS = np.array([ord(c) for c in "\"\u201d\u2019)"], dtype=np.uint32)
+_HEAD_FIRST = np.array([ord(c) for c in "#*_ \t" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"], dtype=np.uint32)
+_STOP_TABLE = np.zeros(256, dtype=bool)
+_STOP_TABLE[[46, 33, 63]] = True  # . ! ?
+_SHORT_MAX = 61  # a short heading line: a capital and at most 60 more characters (see _HEAD)
+
+
+class LineIndex:
+    """Sentence bounds and possible heading lines of a batch of plans, found with numpy for the whole batch.
+
+    The plans are joined by line breaks into one array of code points.  Sentence bounds are the ends
+    of ``_BOUND``'s matches: every line break, and every ``.``, ``!`` or ``?`` that - after any closing
+    quotes or brackets - is followed by white space or the end of the plan (such matches never
+    overlap, so each is found on its own).  A line can hold a heading (``_HEAD``) only if it starts,
+    after blanks, with ``#``, ``*``, ``_`` or a capital, and has a colon, or is at most 61 characters
+    long, or starts or ends with a blank; only those lines are tried.
+    """
+
+    __slots__ = ("_bounds", "_bounds_at", "_heads", "_heads_at")
+
+    def __init__(self, texts: list[str]) -> None:
+        n = len(texts)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(t) + 1 for t in texts], out=offsets[1:])
+        starts_of = offsets[:-1]
+        joined = "\n".join(texts) + "\n"
+        if joined.isascii():  # one byte a character; classes looked up in tables
+            arr = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+            stop = np.flatnonzero(_STOP_TABLE[arr])
+        else:
+            arr = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+            stop = np.flatnonzero((arr == 46) | (arr == 33) | (arr == 63))
+        size = len(arr)
+        newline = np.flatnonzero(arr == 10)  # includes the break after every plan (the last is at size - 1)
+        # full stops (and ! ?) followed, after closers, by white space (the break after a plan is white space)
+        after = stop + 1  # < size: the text ends with a break
+        more = np.isin(arr[after], _CLOSERS)
+        while more.any():
+            after[more] += 1  # never past the final break, which is no closer
+            more[more] = np.isin(arr[after[more]], _CLOSERS)
+        ends = np.concatenate([newline + 1, after[np.isin(arr[after], _SPACES)]])
+        ends.sort()
+        # a plan's bounds: ends inside it or at its end (not the break that follows it)
+        lo = np.searchsorted(ends, starts_of, side="right")
+        hi = np.searchsorted(ends, offsets[1:] - 1, side="right")
+        plan_of = np.searchsorted(starts_of, ends, side="right") - 1
+        self._bounds = (ends - starts_of[plan_of]).tolist()
+        self._bounds_at = np.stack([lo, hi], axis=1).tolist()
+        # lines: from the start of the batch and after every break, to the next break
+        line_start = np.concatenate([[0], newline[:-1] + 1])
+        line_end = newline
+        first = arr[line_start]
+        last = arr[np.maximum(line_end - 1, 0)]
+        colon = np.flatnonzero(arr == 58)
+        has_colon = colon[np.minimum(np.searchsorted(colon, line_start), len(colon) - 1)] < line_end if len(
+            colon) else np.zeros(len(line_start), dtype=bool)
+        blank_edge = (first == 32) | (first == 9) | (first == 35) | (last == 32) | (last == 9)
+        keep = np.isin(first, _HEAD_FIRST) & (has_colon | (line_end - line_start <= _SHORT_MAX) | blank_edge)
+        keep &= line_end > line_start  # an empty line holds no heading
+        heads = line_start[keep]
+        plan_of = np.searchsorted(starts_of, heads, side="right") - 1
+        self._heads = (heads - starts_of[plan_of]).tolist()
+        self._heads_at = np.searchsorted(heads, offsets).tolist()
+
+    def lines(self, i: int) -> tuple[list[int], list[int]]:
+        """(sentence bounds, starts of the lines that may hold a heading) of plan *i*."""
+        lo, hi = self._bounds_at[i]
+        return self._bounds[lo:hi], self._heads[self._heads_at[i] : self._heads_at[i + 1]]
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
