@@ -103,7 +103,7 @@ class _Matcher:
                 found = None
             needles = tuple(sorted(set(found))) if found else None
             starts = _starts(loose, sp)
-            self.parts.append((loose, verify, needles, False, starts, _long_starts(loose, sp) if starts else None))
+            self.parts.append((loose, verify, needles, False, starts, _long_starts(loose, sp) if starts and min(map(len, starts)) < 4 else None))
 
     def finditer(self, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
         """Matches in order of position (several parts are merged).
@@ -375,7 +375,8 @@ def batch_literals(matchers) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
                 needles.add(part[2])
     # a needle is looked up by its first _LONG_CUT characters: a weaker test, so a part is skipped only
     # where it cannot match (and run, finding nothing, where the longer needle is missing)
-    lits = {x for group in starts for x in group} | {x[:_LONG_CUT] for group in needles for x in group}
+    # (and a literal start by as many: the positions are a superset, tried one by one as before)
+    lits = {x[:_LONG_CUT] for group in (*starts, *needles) for x in group}
     return tuple(sorted(lits)), tuple(sorted(starts)), tuple(sorted(needles))
 
 
@@ -432,9 +433,9 @@ class _LiteralIndex:
         self._local: dict[tuple, list] = {}
         self._bounds: dict[tuple, list] = {}
         for key in starts:
-            cand = found.get(key[0], none)
+            cand = found.get(key[0][:_LONG_CUT], none)
             if len(key) > 1:
-                cand = np.sort(np.concatenate([found.get(x, none) for x in key]))
+                cand = np.sort(np.concatenate([found.get(x[:_LONG_CUT], none) for x in key]))
                 if len(cand) > 1:  # distinct positions (two literals of a key never start at one place anyway)
                     cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
             bounds = np.searchsorted(cand, offsets)
