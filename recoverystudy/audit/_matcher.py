@@ -103,7 +103,10 @@ class _Matcher:
                 found = None
             needles = tuple(sorted(set(found))) if found else None
             starts = _starts(loose, sp)
-            self.parts.append((loose, verify, needles, False, starts, _long_starts(loose, sp) if starts and min(map(len, starts)) < 4 else None))
+            long_starts = _long_starts(loose, sp) if starts and min(map(len, starts)) < 4 else None
+            # a verified part without literal starts: where its original alternatives may start (for a batch)
+            vstarts = _verify_starts(items, pattern.flags, flags_low, sp) if verify is not None and not starts else None
+            self.parts.append((loose, verify, needles, False, starts, long_starts, vstarts))
 
     def finditer(self, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
         """Matches in order of position (several parts are merged).
@@ -119,7 +122,7 @@ class _Matcher:
                 _present(needles, low) if lits is None else lits.index.present(needles, lits.i)
             ):
                 return ()
-            if starts is not None:
+            if starts is not None or (lits is not None and lits.ascii and len(part) > 6 and part[6]):
                 return _iter_starts(part, text, low, start, end, lits)
             if verify is None:  # the engine's own iterator, no generator in between
                 return loose.finditer(text if on_original else low, start, end)
@@ -131,7 +134,7 @@ class _Matcher:
                 _present(needles, low) if lits is None else lits.index.present(needles, lits.i)
             ):
                 continue
-            if starts is not None:
+            if starts is not None or (lits is not None and lits.ascii and len(part) > 6 and part[6]):
                 out.extend(_iter_starts(part, text, low, start, end, lits))
             elif verify is None:
                 out.extend(loose.finditer(text if on_original else low, start, end))
@@ -301,6 +304,50 @@ def _runs(items: list) -> set[tuple[str, bool]] | None:
     return cur
 
 
+def _verify_starts(items, flags: int, flags_low: int, sp) -> tuple | None:
+    """Where a match of a verified part can start in an ASCII plan: ``(literals, capitals)`` or None.
+
+    *items* are the part's (loosened, original) alternatives.  An original alternative that begins
+    with a case-sensitive class (``(?-i:\\b[A-Z]...``) can only start at a character of that class
+    (in the original text); any other one only where one of its loosened literal starts occurs in the
+    lower-cased text (on ASCII text, lower-casing is exact).  A match of the part (the loosened
+    pattern, verified by the original) starts at one of those places, so trying only them gives the
+    same matches as the loosened pattern's own scan.  None when some alternative starts otherwise.
+    """
+    try:
+        from re import _constants as c
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as c
+    lits: set[str] = set()
+    ranges: set[tuple[int, int]] = set()
+    for loose, original in items:
+        try:
+            parsed = [x for x in sp.parse(original, flags) if x[0] is not c.AT]
+        except Exception:  # noqa: BLE001
+            return None
+        cls = None
+        if parsed and parsed[0][0] is c.SUBPATTERN:
+            _group, add, dele, body = parsed[0][1]
+            if not add and dele & re.IGNORECASE and not flags & re.DEBUG:
+                inner = [x for x in body if x[0] is not c.AT]
+                if inner and inner[0][0] is c.IN and all(op in (c.LITERAL, c.RANGE) for op, _ in inner[0][1]):
+                    cls = [(v, v) if op is c.LITERAL else v for op, v in inner[0][1]]
+        if cls is not None:
+            ranges.update(cls)
+            continue
+        try:
+            runs = _runs(list(sp.parse(loose, flags_low)))
+        except Exception:  # noqa: BLE001
+            return None
+        found = {p[:_LONG_CUT] for p, _ in runs} if runs else None
+        if not found or any(not x.strip() for x in found):
+            return None
+        lits |= found
+    kept = sorted(lits)
+    kept = tuple(x for x in kept if not any(x != y and x.startswith(y) for y in kept))
+    return (kept, tuple(sorted(ranges)))
+
+
 def _iter_starts(part, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
     """The matches ``finditer`` would give, tried only where one of the part's literal starts occurs.
 
@@ -314,7 +361,8 @@ def _iter_starts(part, text: str, low: str, start: int, end: int, lits: PlanLite
     """
     loose, verify, starts = part[0], part[1], part[4]
     if lits is not None:
-        everywhere = lits.index.starts(part[5] if len(part) > 5 and part[5] else starts, lits.i)
+        key = starts if starts is None or len(part) < 6 or not part[5] else part[5]
+        everywhere = lits.index.starts(part[6] if key is None else key, lits.i)
         if not everywhere:
             return []
         if start > 0 or end < len(low):
@@ -371,13 +419,22 @@ def batch_literals(matchers) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
                 starts.add(part[5])
             elif part[4]:
                 starts.add(part[4])
+            elif len(part) > 6 and part[6]:
+                starts.add(part[6])
             if part[2]:
                 needles.add(part[2])
     # a needle is looked up by its first _LONG_CUT characters: a weaker test, so a part is skipped only
     # where it cannot match (and run, finding nothing, where the longer needle is missing)
     # (and a literal start by as many: the positions are a superset, tried one by one as before)
-    lits = {x[:_LONG_CUT] for group in (*starts, *needles) for x in group}
-    return tuple(sorted(lits)), tuple(sorted(starts)), tuple(sorted(needles))
+    plain = [k for k in starts if not _is_vkey(k)]
+    lits = {x[:_LONG_CUT] for group in (*plain, *needles) for x in group}
+    lits |= {x for k in starts if _is_vkey(k) for x in k[0]}
+    return tuple(sorted(lits)), tuple(sorted(starts, key=repr)), tuple(sorted(needles))
+
+
+def _is_vkey(key: tuple) -> bool:
+    """True for a verified part's ``(literals, capitals)`` key (see :func:`_verify_starts`)."""
+    return len(key) == 2 and isinstance(key[0], tuple)
 
 
 class _LiteralIndex:
@@ -395,7 +452,9 @@ class _LiteralIndex:
 
     __slots__ = ("_bounds", "_local", "_present", "n")
 
-    def __init__(self, lows: list[str], literals: tuple, starts: tuple, needles: tuple) -> None:
+    def __init__(
+        self, lows: list[str], literals: tuple, starts: tuple, needles: tuple, texts: list[str] | None = None
+    ) -> None:
         self.n = len(lows)
         offsets = np.zeros(len(lows) + 1, dtype=np.int64)
         np.cumsum([len(x) + 1 for x in lows], out=offsets[1:])
@@ -432,11 +491,28 @@ class _LiteralIndex:
         starts_of = offsets[:-1]
         self._local: dict[tuple, list] = {}
         self._bounds: dict[tuple, list] = {}
+        # capitals (a verified part's case-sensitive first character) in the original texts; plans whose
+        # lower case has another length never ask, and stand in as blanks
+        classes: dict[tuple[int, int], np.ndarray] = {}
+        vkeys = [k for k in starts if _is_vkey(k)] if texts is not None else []
+        if vkeys:
+            orig = _SEP.join(t if len(t) == len(x) else _SEP * len(x) for t, x in zip(texts, lows))
+            orig += _SEP * (longest + 1)
+            oarr = (np.frombuffer(orig.encode("ascii"), dtype=np.uint8) if orig.isascii()
+                    else np.frombuffer(orig.encode("utf-32-le"), dtype=np.uint32))
+            for lo, hi in {r for k in vkeys for r in k[1]}:
+                classes[(lo, hi)] = np.flatnonzero((oarr >= lo) & (oarr <= hi)) if lo <= 0x10FFFF else none
         for key in starts:
-            cand = found.get(key[0][:_LONG_CUT], none)
-            if len(key) > 1:
-                cand = np.sort(np.concatenate([found.get(x[:_LONG_CUT], none) for x in key]))
-                if len(cand) > 1:  # distinct positions (two literals of a key never start at one place anyway)
+            if _is_vkey(key):
+                if texts is None:
+                    continue
+                groups = [found.get(x, none) for x in key[0]] + [classes[r] for r in key[1]]
+            else:
+                groups = [found.get(x[:_LONG_CUT], none) for x in key]
+            cand = groups[0]
+            if len(groups) > 1:
+                cand = np.sort(np.concatenate(groups))
+                if len(cand) > 1:  # distinct positions
                     cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
             bounds = np.searchsorted(cand, offsets)
             local = cand - np.repeat(starts_of, np.diff(bounds))
@@ -462,8 +538,9 @@ class _LiteralIndex:
 class PlanLiterals:
     """One plan's view of a :class:`_LiteralIndex` (what :meth:`_Matcher.finditer` consults)."""
 
-    __slots__ = ("index", "i")
+    __slots__ = ("ascii", "i", "index")
 
-    def __init__(self, index: _LiteralIndex, i: int) -> None:
+    def __init__(self, index: _LiteralIndex, i: int, ascii: bool = False) -> None:
         self.index = index
         self.i = i
+        self.ascii = ascii  # the plan is ASCII (and its batch index knows its original text)

@@ -147,7 +147,7 @@ class _Compiled:
                 tuple(f for f, word_start in cue_needles if word_start),
                 tuple(f for f, word_start in cue_needles if not word_start),
             )
-            starts = tuple(sorted(set(starts) | {k for k in self.neg_keys if k}))
+            starts = tuple(sorted(set(starts) | {k for k in self.neg_keys if k}, key=repr))
             literals = tuple(sorted(set(literals).union(*self.neg_keys)))
         # None: a literal holds the character that separates the plans of a batch (never in practice)
         self.batch_keys = None if any(_SEP in x for x in literals) else (literals, starts, needles)
@@ -524,11 +524,11 @@ def prerate_batch(
     comp = _compiled(rubric)
     texts = list(texts)
     lows = [t.lower() for t in texts]
-    index = _LiteralIndex(lows, *comp.batch_keys) if comp.batch_keys is not None and texts else None
+    index = _LiteralIndex(lows, *comp.batch_keys, texts) if comp.batch_keys is not None and texts else None
     lines = LineIndex(texts) if texts else None
     out = []
     for k, (text, low) in enumerate(zip(texts, lows)):
-        lits = PlanLiterals(index, k) if index is not None else None
+        lits = PlanLiterals(index, k, text.isascii()) if index is not None else None
         ratings, rules, evidence, _counts, coverage = _prerate(
             text, low, comp, attrs[k] if attrs is not None else None, lits, full_counts=False, lines=lines.lines(k)
         )
