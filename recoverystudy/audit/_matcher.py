@@ -305,12 +305,15 @@ def _runs(items: list) -> set[tuple[str, bool]] | None:
 
 
 def _verify_starts(items, flags: int, flags_low: int, sp) -> tuple | None:
-    """Where a match of a verified part can start in an ASCII plan: ``(literals, capitals)`` or None.
+    """Where a match of a verified part can start in an ASCII plan: ``(literals, classes)`` or None.
 
     *items* are the part's (loosened, original) alternatives.  An original alternative that begins
-    with a case-sensitive class (``(?-i:\\b[A-Z]...``) can only start at a character of that class
-    (in the original text); any other one only where one of its loosened literal starts occurs in the
-    lower-cased text (on ASCII text, lower-casing is exact).  A match of the part (the loosened
+    with a case-sensitive class (``(?-i:\\b[A-Z][a-z]+...``) can only start at a character of that class
+    in the original text - after a character that is not a word character if a ``\\b`` comes first, and
+    before one of the next class if the group says what follows: each such class is
+    ``(ranges, after a boundary?, ranges of the next character or None)``.  Any other alternative can
+    only start where one of its loosened literal starts occurs in the lower-cased text (on ASCII text,
+    lower-casing is exact).  A match of the part (the loosened
     pattern, verified by the original) starts at one of those places, so trying only them gives the
     same matches as the loosened pattern's own scan.  None when some alternative starts otherwise.
     """
@@ -319,21 +322,45 @@ def _verify_starts(items, flags: int, flags_low: int, sp) -> tuple | None:
     except ImportError:  # pragma: no cover - Python < 3.11
         import sre_constants as c
     lits: set[str] = set()
-    ranges: set[tuple[int, int]] = set()
+    specs: set[tuple] = set()
+
+    def plain_class(item) -> tuple | None:
+        op, av = item
+        if op is c.IN and all(o in (c.LITERAL, c.RANGE) for o, _ in av):
+            return tuple(sorted((v, v) if o is c.LITERAL else v for o, v in av))
+        return None
+
     for loose, original in items:
         try:
-            parsed = [x for x in sp.parse(original, flags) if x[0] is not c.AT]
+            parsed = list(sp.parse(original, flags))
         except Exception:  # noqa: BLE001
             return None
-        cls = None
-        if parsed and parsed[0][0] is c.SUBPATTERN:
-            _group, add, dele, body = parsed[0][1]
-            if not add and dele & re.IGNORECASE and not flags & re.DEBUG:
-                inner = [x for x in body if x[0] is not c.AT]
-                if inner and inner[0][0] is c.IN and all(op in (c.LITERAL, c.RANGE) for op, _ in inner[0][1]):
-                    cls = [(v, v) if op is c.LITERAL else v for op, v in inner[0][1]]
-        if cls is not None:
-            ranges.update(cls)
+        spec = None
+        k = 0
+        anchors = []
+        while k < len(parsed) and parsed[k][0] is c.AT:
+            anchors.append(parsed[k][1])
+            k += 1
+        if k < len(parsed) and parsed[k][0] is c.SUBPATTERN:
+            _group, add, dele, body = parsed[k][1]
+            body = list(body)
+            j = 0
+            while j < len(body) and body[j][0] is c.AT:
+                anchors.append(body[j][1])
+                j += 1
+            first = plain_class(body[j]) if not add and dele & re.IGNORECASE and j < len(body) else None
+            if first is not None:
+                # the character after it, if the case-sensitive group says what it must be
+                second = None
+                if j + 1 < len(body):
+                    op, av = body[j + 1]
+                    if op is c.IN:
+                        second = plain_class(body[j + 1])
+                    elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1 and len(av[2]) == 1:
+                        second = plain_class(av[2][0])
+                spec = (first, any(a is c.AT_BOUNDARY for a in anchors), second)
+        if spec is not None:
+            specs.add(spec)
             continue
         try:
             runs = _runs(list(sp.parse(loose, flags_low)))
@@ -345,7 +372,7 @@ def _verify_starts(items, flags: int, flags_low: int, sp) -> tuple | None:
         lits |= found
     kept = sorted(lits)
     kept = tuple(x for x in kept if not any(x != y and x.startswith(y) for y in kept))
-    return (kept, tuple(sorted(ranges)))
+    return (kept, tuple(sorted(specs, key=repr)))
 
 
 def _iter_starts(part, text: str, low: str, start: int, end: int, lits: PlanLiterals | None = None):
@@ -500,8 +527,24 @@ class _LiteralIndex:
             orig += _SEP * (longest + 1)
             oarr = (np.frombuffer(orig.encode("ascii"), dtype=np.uint8) if orig.isascii()
                     else np.frombuffer(orig.encode("utf-32-le"), dtype=np.uint32))
-            for lo, hi in {r for k in vkeys for r in k[1]}:
-                classes[(lo, hi)] = np.flatnonzero((oarr >= lo) & (oarr <= hi)) if lo <= 0x10FFFF else none
+            word = np.zeros(256, dtype=bool)
+            word[[ord(ch) for ch in "0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"]] = True
+
+            def within(values: np.ndarray, ranges: tuple) -> np.ndarray:
+                hit = np.zeros(len(values), dtype=bool)
+                for lo, hi in ranges:
+                    hit |= (values >= lo) & (values <= hi)
+                return hit
+
+            for spec in {sp_ for k in vkeys for sp_ in k[1]}:
+                first, boundary, second = spec
+                pos = np.flatnonzero(within(oarr, first))
+                if boundary:  # the character before is not an (ASCII) word character
+                    before = oarr[pos - 1]
+                    pos = pos[~((before < 128) & word[np.minimum(before, 127)])]
+                if second is not None:
+                    pos = pos[within(oarr[pos + 1], second)]
+                classes[spec] = pos
         for key in starts:
             if _is_vkey(key):
                 if texts is None:
