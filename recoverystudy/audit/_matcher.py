@@ -496,8 +496,17 @@ class _LiteralIndex:
         # character shorter (literals sharing a prefix share the work)
         found: dict[str, np.ndarray] = {}
         none = np.zeros(0, dtype=np.intp)
-        for c in sorted({x[0] for x in literals}):
-            found[c] = np.flatnonzero(arr == ord(c))
+        firsts = sorted({x[0] for x in literals})
+        if arr.dtype == np.uint8 and len(firsts) > 4:
+            # every position, grouped by character (a stable radix sort keeps each group ascending)
+            order = np.argsort(arr, kind="stable")
+            ends = np.cumsum(np.bincount(arr, minlength=256))
+            for c in firsts:
+                o = ord(c)
+                found[c] = order[ends[o - 1] if o else 0 : ends[o]]
+        else:
+            for c in firsts:
+                found[c] = np.flatnonzero(arr == ord(c))
         # positions of every longer prefix of the literals, from those of the prefix one character
         # shorter (literals sharing a prefix share the work, and the characters after it are read once)
         following: dict[str, np.ndarray] = {}
