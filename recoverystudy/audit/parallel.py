@@ -36,6 +36,9 @@ _MIN_PARALLEL = 200
 def _worker_main(rubric: Rubric, chunks: list[tuple], results: Any) -> None:
     """A worker process (fork or spawn): rate its share of the chunks, sending each result back."""
     _SHARED["rubric"] = rubric
+    # what is here now (the modules a spawned worker imported, its chunks of plans) stays to the end:
+    # the garbage collector need not walk it again and again while the plans are rated
+    gc.freeze()
     try:
         for chunk in chunks:
             pid, part = _work(chunk)
@@ -177,13 +180,17 @@ def prerate_many(
     if not parallel or len(chunks) < 2:
         _SHARED["rubric"] = rubric
         method, n_proc = "none (this process)", 1
-        for chunk in chunks:
-            pid, part = _work(chunk)
-            pids.add(pid)
-            results.extend(part)
-            done += len(chunk[1])
-            if progress is not None:
-                progress(done, total)
+        gc.freeze()  # while rating, the collector leaves this process's existing objects alone
+        try:
+            for chunk in chunks:
+                pid, part = _work(chunk)
+                pids.add(pid)
+                results.extend(part)
+                done += len(chunk[1])
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            gc.unfreeze()
     else:
         n_proc = min(n_jobs, len(chunks))
         results, pids = _run_workers(rubric, chunks, n_proc, method, total, progress)

@@ -529,9 +529,10 @@ def prerate_batch(
     out = []
     for k, (text, low) in enumerate(zip(texts, lows)):
         lits = PlanLiterals(index, k, text.isascii()) if index is not None else None
-        ratings, rules, evidence, _counts, coverage = _prerate(
+        ratings, rules, evidence, counts, coverage = _prerate(
             text, low, comp, attrs[k] if attrs is not None else None, lits, full_counts=False, lines=lines.lines(k)
         )
+        counts.compute = None  # the counts and their closure refer to each other: freed now, not by the collector
         out.append((ratings, rules, evidence, coverage))
     return out
 
