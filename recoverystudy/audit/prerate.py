@@ -177,6 +177,11 @@ class _Compiled:
             )
             for crit in rubric.criteria
         ]
+        # each criterion's rules as (rating, source, function of the counts): the compiled rule's own
+        # function, called directly (its truth value is the rule's answer)
+        self.rule_fns = [
+            tuple((r, src, getattr(rule, "_fn", rule)) for r, src, rule in crit.rules) for crit in rubric.criteria
+        ]
 
     def exact(self) -> _Compiled:
         """A copy whose matchers run every alternative on the original text (no lower-casing)."""
@@ -546,14 +551,14 @@ def _prerate(
     counts, found = _evaluate(layout, comp, low, lits, full_counts)
     ratings, rules, evidence = [], [], []
     coverage: dict = {}
-    for crit, scoped, cov_names, scope_rule in comp.criteria:
+    for (crit, scoped, cov_names, scope_rule), crit_rules in zip(comp.criteria, comp.rule_fns):
         if scoped and not crit.applies(attrs):
             ratings.append("not applicable")
             rules.append(scope_rule)
             evidence.append([])
             continue
         rating, fired = "not evidenced", ""
-        for r, src, rule in crit.rules:
+        for r, src, rule in crit_rules:
             if rule(counts):
                 rating, fired = r, src
                 break
