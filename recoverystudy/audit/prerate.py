@@ -299,17 +299,20 @@ def _evaluate(
             seen: set[int] = set()
             matcher = comp.matchers[ev.name]
             limit = limits[ev.name]
+            in_label = layout.in_label if ev.skip_labels else None
+            sentence = layout.sentence
+            unless = ev.unless
             for s, e in spans if spans is not None else ((0, len(text)),):
                 last_end = -1
                 for m in matcher.finditer(text, low, s, e, lits):
                     ms = m.start()
-                    if ms < last_end or m.end() == ms or (ev.skip_labels and layout.in_label(ms)):
+                    if ms < last_end or m.end() == ms or (in_label is not None and in_label(ms)):
                         continue
-                    ss, se = layout.sentence(ms)
+                    ss, se = sentence(ms)
                     if ss in seen:
                         last_end = se
                         continue
-                    if ev.unless is not None and ev.unless.search(text, ss, se):
+                    if unless is not None and unless.search(text, ss, se):
                         last_end = se
                         continue
                     if neg is not None and is_negated(ms, m.end(), ss, se):
