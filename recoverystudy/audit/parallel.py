@@ -1,6 +1,7 @@
 """Pre-rating many plans, in worker processes when that helps (fork, spawn or forkserver alike).
 
-:func:`prerate_many` rates plans with :func:`~recoverystudy.audit.prerate.prerate_text`.  With
+:func:`prerate_many` rates plans a chunk at a time with :func:`~recoverystudy.audit.prerate.prerate_batch`
+(which looks up the rules' literals, sentence bounds and heading lines once per chunk).  With
 ``n_jobs > 1`` and at least 200 plans the work is cut into chunks dealt out in turn to ``n_jobs`` worker
 processes; each worker receives the rubric once (its rules pickle as their source text), so the start
 method of macOS and Windows (``spawn``) works as well as Linux's ``fork``.  Results come back in input
