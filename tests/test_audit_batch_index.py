@@ -18,7 +18,7 @@ from re import _parser as sre_parse
 import pytest
 
 import recoverystudy as rs
-from recoverystudy.audit import sections
+from recoverystudy.audit import prerate, sections
 from recoverystudy.audit._matcher import PlanLiterals, _LiteralIndex, _long_starts
 from recoverystudy.audit.prerate import _compiled, prerate_batch, prerate_text, rubric_comparison_caps
 
@@ -97,15 +97,17 @@ def test_literal_index_gives_each_matchers_matches():
     assert comp.matchers["person_actions"].parts[0][6] == (("i will", "i'll"), ((((65, 90),), True, ((97, 122),)),))
 
 
-def test_batch_rating_equals_plan_by_plan():
+def test_batch_rating_equals_plan_by_plan(monkeypatch):
     attrs = [a for _, a in PLANS] + [{"country": "Wales"}] * (len(TEXTS) - len(PLANS))
     batch = prerate_batch(TEXTS, RUBRIC, attrs)
     assert len(batch) == len(TEXTS)
     for text, a, got in zip(TEXTS, attrs, batch):
         ratings, rules, evidence, _counts, coverage = prerate_text(text, RUBRIC, a)
         assert got == (ratings, rules, evidence, coverage), text[:60]
-    # in chunks of any size too
+    # in chunks of any size too, and when long plans split a batch into several look-ups
     assert prerate_batch(TEXTS[:7], RUBRIC, attrs[:7]) == batch[:7]
+    monkeypatch.setattr(prerate, "_BATCH_CHARS", 3000)
+    assert prerate_batch(TEXTS, RUBRIC, attrs) == batch
     assert {r for got in batch for r in got[0]} >= {"met", "partly met", "not evidenced", "not applicable"}
 
 

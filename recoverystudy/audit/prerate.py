@@ -24,6 +24,9 @@ from recoverystudy.audit.sections import LineIndex, PlanLayout, in_spans, substa
 __all__ = ["NEGATED", "PlanRating", "prerate_batch", "prerate_text"]
 
 _MAX_EVIDENCE = 3
+#: the batch look-ups hold a few bytes per character of a batch: long plans are looked up this many
+#: characters at a time at most
+_BATCH_CHARS = 2_000_000
 #: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
 #: plan has been agreed." -> ``crisis_mention (negated)``): shown to the reviewer, never counted.
 NEGATED = " (negated)"
@@ -518,8 +521,10 @@ def prerate_batch(
 ) -> list[tuple[list[str], list[str], list[list[tuple]], dict]]:
     """Pre-rate a batch of plans: ``(ratings, rules, evidence, coverage)`` per plan, as from :func:`prerate_text`.
 
-    The literals the evidence rules look for are found once for the whole batch (see
-    :class:`~recoverystudy.audit._matcher._LiteralIndex`) instead of plan by plan; the results are the same.
+    The literals the evidence rules look for, the sentence bounds and the lines that may hold a heading
+    are found once for the whole batch (see :class:`~recoverystudy.audit._matcher._LiteralIndex` and
+    :class:`~recoverystudy.audit.sections.LineIndex`; at most ``_BATCH_CHARS`` characters at a time)
+    instead of plan by plan; the results are the same.
 
     Examples
     --------
@@ -531,17 +536,26 @@ def prerate_batch(
     """
     comp = _compiled(rubric)
     texts = list(texts)
-    lows = [t.lower() for t in texts]
-    index = _LiteralIndex(lows, *comp.batch_keys, texts) if comp.batch_keys is not None and texts else None
-    lines = LineIndex(texts) if texts else None
-    out = []
-    for k, (text, low) in enumerate(zip(texts, lows)):
-        lits = PlanLiterals(index, k, text.isascii()) if index is not None else None
-        ratings, rules, evidence, counts, coverage = _prerate(
-            text, low, comp, attrs[k] if attrs is not None else None, lits, full_counts=False, lines=lines.lines(k)
-        )
-        counts.compute = None  # the counts and their closure refer to each other: freed now, not by the collector
-        out.append((ratings, rules, evidence, coverage))
+    out: list = []
+    start = 0
+    while start < len(texts):  # batches of at most _BATCH_CHARS characters (and at least one plan)
+        stop, size = start + 1, len(texts[start])
+        while stop < len(texts) and size + len(texts[stop]) <= _BATCH_CHARS:
+            size += len(texts[stop])
+            stop += 1
+        part = texts[start:stop]
+        lows = [t.lower() for t in part]
+        index = _LiteralIndex(lows, *comp.batch_keys, part) if comp.batch_keys is not None else None
+        lines = LineIndex(part)
+        for k, (text, low) in enumerate(zip(part, lows)):
+            lits = PlanLiterals(index, k, text.isascii()) if index is not None else None
+            ratings, rules, evidence, counts, coverage = _prerate(
+                text, low, comp, attrs[start + k] if attrs is not None else None, lits, full_counts=False,
+                lines=lines.lines(k),
+            )
+            counts.compute = None  # counts and their closure refer to each other: freed now, not by the collector
+            out.append((ratings, rules, evidence, coverage))
+        start = stop
     return out
 
 
