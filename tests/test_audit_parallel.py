@@ -84,6 +84,6 @@ def test_a_failing_worker_stops_the_audit_with_the_reason(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(parallel, "prerate_text", broken)
+    monkeypatch.setattr(parallel, "prerate_batch", broken)
     with pytest.raises(rs.errors.AuditError, match="worker process failed: RuntimeError: disk full"):
         rs.audit_care_plans(_plans(400), n_jobs=2, start_method="fork")

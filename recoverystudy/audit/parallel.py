@@ -1,6 +1,7 @@
 """Pre-rating many plans, in worker processes when that helps (fork, spawn or forkserver alike).
 
-:func:`prerate_many` rates plans with :func:`~recoverystudy.audit.prerate.prerate_text`.  With
+:func:`prerate_many` rates plans a chunk at a time with :func:`~recoverystudy.audit.prerate.prerate_batch`
+(which looks up the rules' literals, sentence bounds and heading lines once per chunk).  With
 ``n_jobs > 1`` and at least 200 plans the work is cut into chunks dealt out in turn to ``n_jobs`` worker
 processes; each worker receives the rubric once (its rules pickle as their source text), so the start
 method of macOS and Windows (``spawn``) works as well as Linux's ``fork``.  Results come back in input
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from recoverystudy.audit.prerate import prerate_text
+from recoverystudy.audit.prerate import prerate_batch
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy.errors import AuditError
 
@@ -36,6 +37,9 @@ _MIN_PARALLEL = 200
 def _worker_main(rubric: Rubric, chunks: list[tuple], results: Any) -> None:
     """A worker process (fork or spawn): rate its share of the chunks, sending each result back."""
     _SHARED["rubric"] = rubric
+    # what is here now (the modules a spawned worker imported, its chunks of plans) stays to the end:
+    # the garbage collector need not walk it again and again while the plans are rated
+    gc.freeze()
     try:
         for chunk in chunks:
             pid, part = _work(chunk)
@@ -98,12 +102,7 @@ def _run_workers(rubric: Rubric, chunks: list[tuple], n_proc: int, method: str, 
 def _work(args: tuple) -> tuple[int, list[tuple]]:
     start, texts, attrs, compact = args
     rubric = _SHARED["rubric"]
-    out = []
-    for k, text in enumerate(texts):
-        ratings, rules, evidence, _, coverage = prerate_text(
-            text, rubric, attrs[k] if attrs is not None else None
-        )
-        out.append((start + k, ratings, rules, evidence, coverage))
+    out = [(start + k, *rated) for k, rated in enumerate(prerate_batch(texts, rubric, attrs))]
     return os.getpid(), [_compact(start, out)] if compact else out
 
 
@@ -182,13 +181,17 @@ def prerate_many(
     if not parallel or len(chunks) < 2:
         _SHARED["rubric"] = rubric
         method, n_proc = "none (this process)", 1
-        for chunk in chunks:
-            pid, part = _work(chunk)
-            pids.add(pid)
-            results.extend(part)
-            done += len(chunk[1])
-            if progress is not None:
-                progress(done, total)
+        gc.freeze()  # while rating, the collector leaves this process's existing objects alone
+        try:
+            for chunk in chunks:
+                pid, part = _work(chunk)
+                pids.add(pid)
+                results.extend(part)
+                done += len(chunk[1])
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            gc.unfreeze()
     else:
         n_proc = min(n_jobs, len(chunks))
         results, pids = _run_workers(rubric, chunks, n_proc, method, total, progress)

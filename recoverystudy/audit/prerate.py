@@ -18,12 +18,15 @@ from collections.abc import Callable, Sequence
 
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy._dates import MONTHS
-from recoverystudy.audit._matcher import _Matcher
-from recoverystudy.audit.sections import PlanLayout, in_spans, substantive
+from recoverystudy.audit._matcher import _SEP, PlanLiterals, _LiteralIndex, _Matcher, batch_literals
+from recoverystudy.audit.sections import LineIndex, PlanLayout, in_spans, substantive
 
-__all__ = ["NEGATED", "PlanRating", "prerate_text"]
+__all__ = ["NEGATED", "PlanRating", "prerate_batch", "prerate_text"]
 
 _MAX_EVIDENCE = 3
+#: the batch look-ups hold a few bytes per character of a batch: long plans are looked up this many
+#: characters at a time at most
+_BATCH_CHARS = 2_000_000
 #: Suffix of the evidence name in an evidence row for a match that a negation cue governs ("No crisis
 #: plan has been agreed." -> ``crisis_mention (negated)``): shown to the reviewer, never counted.
 NEGATED = " (negated)"
@@ -92,6 +95,30 @@ def rubric_compared_names(rubric: Rubric) -> set[str]:
     return names
 
 
+def rubric_comparison_caps(rubric: Rubric) -> dict[str, int]:
+    """For each evidence name used in a numeric comparison: a count from which on no rule's answer changes.
+
+    That is the largest whole number it is compared with, plus one (``first_person >= 3`` gives 4: any
+    count of 4 or more decides every rule as the full count would); 10**9 where a comparison is not
+    with whole numbers only.  Rules combine counts only with ``and``, ``or``, ``not`` and comparisons,
+    so counting up to the cap gives the same ratings.
+    """
+    import ast
+
+    caps: dict[str, int] = {}
+    for crit in rubric.criteria:
+        for _r, src, _code in crit.rules:
+            for node in ast.walk(ast.parse(src, mode="eval")):
+                if isinstance(node, ast.Compare):
+                    consts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)]
+                    whole = consts and all(type(c) is int and c >= 0 for c in consts)
+                    cap = max(consts) + 1 if whole else 10**9
+                    for n in ast.walk(node):
+                        if isinstance(n, ast.Name):
+                            caps[n.id] = max(caps.get(n.id, 0), cap)
+    return caps
+
+
 class _Compiled:
     """Per-rubric compiled helpers (date regexes, fast matchers), cached on first use."""
 
@@ -111,10 +138,33 @@ class _Compiled:
                 self.dates[ev.name] = full
                 self.date_matchers[ev.name] = _Matcher(full)
         self._exact: _Compiled | None = None
+        # literals looked up for a whole batch of plans at once (see _LiteralIndex): the matchers'
+        # literal starts and needles, and the first words of the negation cues
+        literals, starts, needles = batch_literals(
+            [*self.matchers.values(), *self.name_matchers.values(), *self.date_matchers.values()]
+        )
+        self.neg_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        if rubric.negation is not None:
+            cue_needles = rubric.negation.needles
+            self.neg_keys = (
+                tuple(f for f, word_start in cue_needles if word_start),
+                tuple(f for f, word_start in cue_needles if not word_start),
+            )
+            starts = tuple(sorted(set(starts) | {k for k in self.neg_keys if k}, key=repr))
+            literals = tuple(sorted(set(literals).union(*self.neg_keys)))
+        # None: a literal holds the character that separates the plans of a batch (never in practice)
+        self.batch_keys = None if any(_SEP in x for x in literals) else (literals, starts, needles)
         # Rules only tested for presence stop after _MAX_EVIDENCE sentences; rules compared with a
         # number (e.g. warning_signs >= 2) are counted in full.
         compared = rubric_compared_names(rubric)
         self.limits = {name: (10**9 if name in compared else _MAX_EVIDENCE) for name in rubric.evidence}
+        # when only the ratings and evidence are wanted (not the counts), a compared count need only
+        # reach the largest number it is compared with, plus one
+        caps = rubric_comparison_caps(rubric)
+        self.rating_limits = {
+            name: (max(_MAX_EVIDENCE, caps.get(name, 10**9)) if name in compared else _MAX_EVIDENCE)
+            for name in rubric.evidence
+        }
         # evaluate dates before date_after
         order = [e for e in rubric.evidence.values() if e.kind != "date_after"]
         order += [e for e in rubric.evidence.values() if e.kind == "date_after"]
@@ -129,6 +179,11 @@ class _Compiled:
                 f"applies_to ({crit.scope})" if crit.applies_to else "",
             )
             for crit in rubric.criteria
+        ]
+        # each criterion's rules as (rating, source, function of the counts): the compiled rule's own
+        # function, called directly (its truth value is the rule's answer)
+        self.rule_fns = [
+            tuple((r, src, getattr(rule, "_fn", rule)) for r, src, rule in crit.rules) for crit in rubric.criteria
         ]
 
     def exact(self) -> _Compiled:
@@ -168,22 +223,52 @@ def _compiled(rubric: Rubric) -> _Compiled:
     return c
 
 
+def _negation_positions(comp: _Compiled, low: str, lits: PlanLiterals) -> list[int]:
+    """:meth:`Negation.positions` of the plan, from the positions found for its batch."""
+    word_start, anywhere = comp.neg_keys
+    out: list[int] = []
+    if word_start:
+        out = [
+            p for p in lits.index.starts(word_start, lits.i)
+            if p == 0 or not (low[p - 1].isalnum() or low[p - 1] == "_")
+        ]
+    if anywhere:
+        out += lits.index.starts(anywhere, lits.i)
+        out.sort()
+    return out
+
+
 def _count_items(text: str, start: int, end: int) -> int:
     chunk = text[start:end]
     bullets = _BULLET.findall(chunk)
     if bullets:
         return len(bullets)
-    return sum(1 for part in _ITEM_SPLIT.split(chunk) if sum(ch.isalpha() for ch in part) >= 3)
+    return sum(1 for part in _ITEM_SPLIT.split(chunk) if _letters(part, 3))
 
 
-def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tuple[dict, dict]:
+def _letters(part: str, n: int) -> bool:
+    """True if *part* holds at least *n* letters (``str.isalpha``), looking no further than the n-th."""
+    for ch in part:
+        if ch.isalpha():
+            n -= 1
+            if not n:
+                return True
+    return False
+
+
+def _evaluate(
+    layout: PlanLayout, comp: _Compiled, low: str | None = None, lits: PlanLiterals | None = None,
+    full_counts: bool = True,
+) -> tuple[dict, dict]:
     text = layout.text
+    limits = comp.limits if full_counts else comp.rating_limits
     if low is None:
         low = text.lower()
     exact_mode = len(low) != len(text)
     if exact_mode:  # a few Unicode letters change length when lower-cased: no fast path
         low = text
         comp = comp.exact()
+        lits = None
     name_cache: dict[str, set] = {}
     evidence: dict[str, list] = {}
     date_values: dict[str, list] = {}
@@ -196,7 +281,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
         if exact_mode:
             return negation.negated(text, ms, me, ss, se)
         if not neg_pos:
-            neg_pos.append(negation.positions(low))
+            neg_pos.append(negation.positions(low) if lits is None else _negation_positions(comp, low, lits))
         return negation.negated(text, ms, me, ss, se, neg_pos[0])
 
     def compute(name: str) -> int:
@@ -216,18 +301,21 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
             )
             seen: set[int] = set()
             matcher = comp.matchers[ev.name]
-            limit = comp.limits[ev.name]
+            limit = limits[ev.name]
+            in_label = layout.in_label if ev.skip_labels else None
+            sentence = layout.sentence
+            unless = ev.unless
             for s, e in spans if spans is not None else ((0, len(text)),):
                 last_end = -1
-                for m in matcher.finditer(text, low, s, e):
+                for m in matcher.finditer(text, low, s, e, lits):
                     ms = m.start()
-                    if ms < last_end or m.end() == ms or (ev.skip_labels and layout.in_label(ms)):
+                    if ms < last_end or m.end() == ms or (in_label is not None and in_label(ms)):
                         continue
-                    ss, se = layout.sentence(ms)
+                    ss, se = sentence(ms)
                     if ss in seen:
                         last_end = se
                         continue
-                    if ev.unless is not None and ev.unless.search(text, ss, se):
+                    if unless is not None and unless.search(text, ss, se):
                         last_end = se
                         continue
                     if neg is not None and is_negated(ms, m.end(), ss, se):
@@ -288,7 +376,7 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
                             found.append((m.start(), se, ss, se))
         elif kind == "date":
             values = []
-            for m in comp.date_matchers[ev.name].finditer(text, low, 0, len(text)):
+            for m in comp.date_matchers[ev.name].finditer(text, low, 0, len(text), lits):
                 value = _parse_date(m)
                 if value is None:
                     continue
@@ -328,16 +416,16 @@ def _evaluate(layout: PlanLayout, comp: _Compiled, low: str | None = None) -> tu
                 if got is None:
                     got = {
                         m.group("name")
-                        for m in comp.name_matchers[rx.pattern].finditer(text, low, 0, len(text))
+                        for m in comp.name_matchers[rx.pattern].finditer(text, low, 0, len(text), lits)
                     }
                     got -= _NOT_NAMES | {None}
                     name_cache[rx.pattern] = got
                 names |= got
             sect = layout.spans(ev.sections) if ev.sections else []
             seen = set()
-            limit = comp.limits[ev.name]
+            limit = limits[ev.name]
             last_end = -1
-            for m in comp.matchers[ev.name].finditer(text, low, 0, len(text)):
+            for m in comp.matchers[ev.name].finditer(text, low, 0, len(text), lits):
                 ms = m.start()
                 if ms < last_end:
                     continue
@@ -425,20 +513,69 @@ def prerate_text(
     >>> rules[rub.criterion_ids.index("wales_eight_areas")], coverage
     ('applies_to (country: Wales)', {})
     """
+    return _prerate(text, text.lower(), _compiled(rubric), attrs, None)
+
+
+def prerate_batch(
+    texts: Sequence[str], rubric: Rubric, attrs: Sequence[dict | None] | None = None
+) -> list[tuple[list[str], list[str], list[list[tuple]], dict]]:
+    """Pre-rate a batch of plans: ``(ratings, rules, evidence, coverage)`` per plan, as from :func:`prerate_text`.
+
+    The literals the evidence rules look for, the sentence bounds and the lines that may hold a heading
+    are found once for the whole batch (see :class:`~recoverystudy.audit._matcher._LiteralIndex` and
+    :class:`~recoverystudy.audit.sections.LineIndex`; at most ``_BATCH_CHARS`` characters at a time)
+    instead of plan by plan; the results are the same.
+
+    Examples
+    --------
+    >>> import recoverystudy as rs
+    >>> rub = rs.load_rubric()
+    >>> texts = ["My goals\\nI want to go back to work.", "Crisis plan\\nNo crisis plan has been agreed."]
+    >>> [r[0] for r in prerate_batch(texts, rub)] == [prerate_text(t, rub)[0] for t in texts]
+    True
+    """
     comp = _compiled(rubric)
-    low = text.lower()
-    layout = PlanLayout(text, rubric.sections, rubric.headings, low)
-    counts, found = _evaluate(layout, comp, low)
+    texts = list(texts)
+    out: list = []
+    start = 0
+    while start < len(texts):  # batches of at most _BATCH_CHARS characters (and at least one plan)
+        stop, size = start + 1, len(texts[start])
+        while stop < len(texts) and size + len(texts[stop]) <= _BATCH_CHARS:
+            size += len(texts[stop])
+            stop += 1
+        part = texts[start:stop]
+        lows = [t.lower() for t in part]
+        index = _LiteralIndex(lows, *comp.batch_keys, part) if comp.batch_keys is not None else None
+        lines = LineIndex(part)
+        for k, (text, low) in enumerate(zip(part, lows)):
+            lits = PlanLiterals(index, k, text.isascii()) if index is not None else None
+            ratings, rules, evidence, counts, coverage = _prerate(
+                text, low, comp, attrs[start + k] if attrs is not None else None, lits, full_counts=False,
+                lines=lines.lines(k),
+            )
+            counts.compute = None  # counts and their closure refer to each other: freed now, not by the collector
+            out.append((ratings, rules, evidence, coverage))
+        start = stop
+    return out
+
+
+def _prerate(
+    text: str, low: str, comp: _Compiled, attrs: dict | None, lits: PlanLiterals | None, full_counts: bool = True,
+    lines: tuple[list[int], list[int]] | None = None,
+):
+    rubric = comp.rubric
+    layout = PlanLayout(text, rubric.sections, rubric.headings, low, lines)
+    counts, found = _evaluate(layout, comp, low, lits, full_counts)
     ratings, rules, evidence = [], [], []
     coverage: dict = {}
-    for crit, scoped, cov_names, scope_rule in comp.criteria:
+    for (crit, scoped, cov_names, scope_rule), crit_rules in zip(comp.criteria, comp.rule_fns):
         if scoped and not crit.applies(attrs):
             ratings.append("not applicable")
             rules.append(scope_rule)
             evidence.append([])
             continue
         rating, fired = "not evidenced", ""
-        for r, src, rule in crit.rules:
+        for r, src, rule in crit_rules:
             if rule(counts):
                 rating, fired = r, src
                 break
