@@ -298,63 +298,15 @@ class FrameworkMixin:
         1
         >>> proj.close()
         """
-        if not isinstance(summary, str) or not summary.strip():
-            raise ValueError("A chart summary must be non-empty text; leave the cell uncharted instead.")
-        case_id = self._case_id(case)
-        code_id = self._code_id(code)
-        seg_ids = [int(s) for s in dict.fromkeys(segments)]
-        if seg_ids:
-            rows = {r[0]: r[1:] for r in self._q(
-                f"SELECT s.segment_id, k.name, c.path FROM segments s JOIN documents d ON d.document_id = s.document_id"
-                f" LEFT JOIN cases k ON k.case_id = d.case_id JOIN codes c ON c.code_id = s.code_id"
-                f" WHERE s.segment_id IN ({','.join('?' * len(seg_ids))})", tuple(seg_ids))}
-            for s in seg_ids:
-                if s not in rows:
-                    raise KeyError(f"No segment {s} in project {self.path.name}.")
-                seg_case, seg_code = rows[s]
-                if seg_case != case:
-                    raise ValueError(f"Segment {s} belongs to case {seg_case!r}, not {case!r}.")
-                if not (seg_code == code or seg_code.startswith(code + "/")):
-                    raise ValueError(f"Segment {s} is coded {seg_code!r}, not {code!r}.")
-            asked = [r[0] for r in self._q(
-                f"SELECT s.segment_id FROM segments s JOIN turns t ON t.document_id = s.document_id AND t.start <="
-                f" s.start AND s.start < t.end WHERE t.role = 'interviewer' AND s.segment_id IN"
-                f" ({','.join('?' * len(seg_ids))})", tuple(seg_ids))]
-            if asked:
-                raise ValueError(f"Segment(s) {sorted(asked)} are in an interviewer's or facilitator's turn: a chart "
-                                 f"quotes what participants said, not the questions.")
-        who = author or self.user
-        with self._tx() as conn:
-            uid = self._uid(who)
-            now = utc_now()
-            row = conn.execute("SELECT chart_id, automatic FROM charts WHERE case_id = ? AND code_id = ?",
-                               (case_id, code_id)).fetchone()
-            if row and automatic and not row[1]:
-                raise ValueError(f"The cell {case} x {code} has a researcher's summary; an automatic summary never "
-                                 f"replaces it.")
-            if row:
-                chart_id = int(row[0])
-                conn.execute("UPDATE charts SET summary = ?, author_id = ?, modified_at = ?, automatic = ?"
-                             " WHERE chart_id = ?", (summary, uid, now, int(bool(automatic)), chart_id))
-                conn.execute("DELETE FROM chart_segments WHERE chart_id = ?", (chart_id,))
-            else:
-                chart_id = int(conn.execute(
-                    "INSERT INTO charts(guid, case_id, code_id, summary, author_id, created_at, modified_at, automatic)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (new_guid(), case_id, code_id, summary, uid, now, now, int(bool(automatic)))).lastrowid)
-            conn.executemany("INSERT INTO chart_segments(chart_id, segment_id) VALUES (?, ?)",
-                             [(chart_id, s) for s in seg_ids])
-            conn.execute("INSERT INTO coding_log(action, code_path, coder, at, detail) VALUES ('chart', ?, ?, ?, ?)",
-                         (code, who, now, f"case {case}; segments {seg_ids}" + ("; automatic" if automatic else "")))
-        return chart_id
+        return self.chart_many(pd.DataFrame({"case": [case], "code": [code], "summary": [summary],
+                                             "segments": [list(segments)]}), author=author, automatic=automatic)[0]
 
     def chart_many(self, cells: pd.DataFrame, *, author: str | None = None, automatic: bool = False) -> list[int]:
-        """Chart many cells at once: what :meth:`chart` row by row does, in one transaction.
+        """Chart many cells at once: what :meth:`chart` does for one cell (it calls this), in one transaction.
 
         The same checks, rows, chart ids and coding-log lines as calling ``chart(case, code, summary,
         segments=..., author=author, automatic=automatic)`` for each row in order, but nothing is written
-        if any row is refused (the error names the first such row, as :meth:`chart` would), and a cell
-        may appear only once.
+        if any row is refused (the error names the first such row), and a cell may appear only once.
 
         Parameters
         ----------
