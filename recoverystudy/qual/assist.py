@@ -468,10 +468,13 @@ class AssistMixin:
                                           f"(accept_all=True), without one-by-one review"))
             draft = self._codes_outside_frozen(conn)
             spans = [(doc_id, code_id, start, end) for _, doc_id, code_id, start, end, _ in rows]
-            seg_of = self._coder_segment_ids(conn, uid, [sp[0] for sp in spans])   # spans coded before stay
-            new = [sp for sp in spans if sp not in seg_of]
-            seg_of.update(zip(new, self._insert_segments(conn, new, uid, coder, "accept", draft, now)))
-            out = [seg_of[sp] for sp in spans]
+            cols = np.array(spans, dtype=np.int64).reshape(-1, 4)
+            found = self._existing_segment_ids(conn, cols[:, 0], cols[:, 1], np.full(len(spans), uid, dtype=np.int64),
+                                               cols[:, 2], cols[:, 3]).tolist()
+            # spans this coder coded before keep their segment; the others are inserted, in order
+            made = iter(self._insert_segments(conn, [sp for sp, f in zip(spans, found) if f < 0], uid, coder,
+                                              "accept", draft, now))
+            out = [f if f >= 0 else next(made) for f in found]
             conn.executemany("UPDATE suggestions SET status = 'accepted', decided_by = ?, decided_at = ?,"
                              " segment_id = ? WHERE suggestion_id = ?",
                              [(uid, now, seg, row[0]) for row, seg in zip(rows, out)])

@@ -170,19 +170,6 @@ class CodingMixin(BulkCodingMixin, MemosMixin):
             [(action, i, d, paths[c], a, b, coder, now) for i, (d, c, a, b) in zip(ids, spans)])
         return ids
 
-    @staticmethod
-    def _coder_segment_ids(conn, coder_id: int, documents: list[int]) -> dict[tuple[int, int, int, int], int]:
-        """``{(document_id, code_id, start, end): segment_id}`` of one coder's segments in *documents*."""
-        out: dict[tuple[int, int, int, int], int] = {}
-        docs = sorted(set(documents))
-        for k in range(0, len(docs), 900):
-            chunk = docs[k:k + 900]
-            for d, c, a, b, i in conn.execute(
-                    "SELECT document_id, code_id, start, end, segment_id FROM segments WHERE coder_id = ?"
-                    f" AND document_id IN ({','.join('?' * len(chunk))})", (coder_id, *chunk)).fetchall():
-                out[(d, c, a, b)] = int(i)
-        return out
-
     def find_quote(self, document: int | str, quote: str) -> list[tuple[int, int]]:
         """All ``(start, end)`` spans where *quote* occurs (exactly, else with any whitespace between words).
 

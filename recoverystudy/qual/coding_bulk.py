@@ -176,7 +176,8 @@ class BulkCodingMixin:
 
     @staticmethod
     def _existing_segment_ids(conn, doc_ids, code_ids, coder_ids, starts, ends) -> np.ndarray:
-        """Segment ids of already stored spans (one query per 900 documents, joined in pandas)."""
+        """Segment ids of stored spans, aligned with the spans asked for; -1 where a span is not stored (one
+        query per 900 documents, joined in pandas)."""
         want = pd.DataFrame({"document_id": doc_ids, "code_id": code_ids, "coder_id": coder_ids,
                              "start": starts, "end": ends}).astype("int64")
         docs = np.unique(doc_ids).tolist()
@@ -191,4 +192,4 @@ class BulkCodingMixin:
         have = pd.DataFrame(rows, columns=["document_id", "code_id", "coder_id", "start", "end", "segment_id"])
         merged = want.merge(have.astype("int64"), how="left", on=["document_id", "code_id", "coder_id", "start", "end"],
                             validate="many_to_one")
-        return merged["segment_id"].to_numpy(dtype=np.int64)
+        return merged["segment_id"].fillna(-1).to_numpy(dtype=np.int64)
