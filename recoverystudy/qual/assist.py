@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from recoverystudy.qual.store import utc_now
-from recoverystudy.qual.text import sentence_spans, stem, word_spans
+from recoverystudy.qual.text import last_turn_at, sentence_spans, stem, word_spans
 
 __all__ = ["AssistMixin", "KeywordFinder", "keyword_pattern"]
 
@@ -410,9 +410,8 @@ class AssistMixin:
         t_doc = np.fromiter((t[0] for t in turns), dtype=np.int64, count=len(turns))
         t_start = np.fromiter((t[1] for t in turns), dtype=np.int64, count=len(turns))
         speakers = [t[2] for t in turns]
-        i = np.searchsorted((t_doc << 32) | t_start, (documents << 32) | starts, side="right") - 1
-        ok = (i >= 0) & (t_doc[np.maximum(i, 0)] == documents)
-        out[:] = [speakers[k] if good else None for k, good in zip(i.tolist(), ok.tolist())]
+        j, ok = last_turn_at(t_doc, t_start, documents, np.asarray(starts, dtype=np.int64))
+        out[:] = [speakers[k] if good else None for k, good in zip(j.tolist(), ok.tolist())]
         return out
 
     def _pending(self, ids) -> list[tuple]:

@@ -24,7 +24,7 @@ from recoverystudy.qual._punkt import span_tokenize as _punkt_spans
 from recoverystudy.qual._snowball import english_stem
 
 __all__ = ["sentence_spans", "word_spans", "stem", "stems", "speaker_turns", "speaker_role", "ABBREVIATIONS",
-           "INTERVIEWER_LABELS", "spoken_by_excluded"]
+           "INTERVIEWER_LABELS", "last_turn_at", "spoken_by_excluded"]
 
 #: Speaker labels (lower case) of the people asking the questions, whose turns are not data to be coded.
 INTERVIEWER_LABELS = frozenset({"interviewer", "int", "i", "researcher", "moderator", "facilitator", "fac", "q"})
@@ -174,6 +174,26 @@ def speaker_role(speaker: str) -> str:
     return "participant"
 
 
+def last_turn_at(t_doc: np.ndarray, t_start: np.ndarray, doc_ids: np.ndarray, starts: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """For each position (``doc_ids[i]``, ``starts[i]``): the index of the turn that starts last at or before
+    it in the same document, and whether there is one.  Turns (``t_doc``, ``t_start``, at least one) are
+    sorted by document and start; one ``searchsorted`` for all positions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t_doc, t_start = np.array([1, 1, 2]), np.array([0, 11, 5])
+    >>> j, found = last_turn_at(t_doc, t_start, np.array([1, 1, 2, 3]), np.array([3, 12, 0, 9]))
+    >>> j.tolist(), found.tolist()
+    ([0, 1, 1, 2], [True, True, False, False])
+    """
+    big = int(max(t_start.max(), starts.max() if len(starts) else 0)) + 2
+    i = np.searchsorted(t_doc * big + t_start, doc_ids * big + starts, side="right") - 1
+    j = np.maximum(i, 0)
+    return j, (i >= 0) & (t_doc[j] == doc_ids)
+
+
 def spoken_by_excluded(turns: list[tuple[int, int, int, str, str]], doc_ids: np.ndarray, starts: np.ndarray,
                        speakers: Iterable[str] | None = None,
                        exclude_speakers: Iterable[str] | None = None) -> np.ndarray:
@@ -201,10 +221,8 @@ def spoken_by_excluded(turns: list[tuple[int, int, int, str, str]], doc_ids: np.
     t_doc = np.fromiter((t[0] for t in turns), np.int64, len(turns))
     t_start = np.fromiter((t[1] for t in turns), np.int64, len(turns))
     t_end = np.fromiter((t[2] for t in turns), np.int64, len(turns))
-    big = int(max(t_end.max(), starts.max() if n else 0)) + 2
-    i = np.searchsorted(t_doc * big + t_start, doc_ids * big + starts, side="right") - 1
-    j = np.maximum(i, 0)
-    inside = (i >= 0) & (t_doc[j] == doc_ids) & (starts < t_end[j])
+    j, found = last_turn_at(t_doc, t_start, doc_ids, starts)
+    inside = found & (starts < t_end[j])
     if speakers is not None:
         ok = np.isin(np.array([t[3] for t in turns], dtype=object), list({str(x) for x in speakers}))
         return ~(inside & ok[j])
