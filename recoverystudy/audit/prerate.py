@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from recoverystudy.audit.rubric import Rubric
 from recoverystudy._dates import MONTHS

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recoverystudy.qual.store import new_guid, new_guids, utc_now
+from recoverystudy.qual.store import new_guids, utc_now
 from recoverystudy.results import Result, base_provenance, excel_target, frame_to_html
 
 __all__ = ["FrameworkMixin", "FrameworkMatrix"]
